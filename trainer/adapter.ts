@@ -6,9 +6,10 @@
  * g_j = d(loss)/d(inputs_embeds) at that position (the training graph's output). The loss's mean over answer
  * tokens is already inside g_j, so nothing is divided here.
  */
+import { applyAdapter as applyModelAdapter, type Adapter } from '../model/adapter';
 
 /** Linear(inDim → outDim) in PyTorch layout: weight [outDim, inDim] row-major, bias [outDim]. */
-export interface AdapterWeights {
+export interface AdapterWeights extends Adapter {
   readonly inDim: number;
   readonly outDim: number;
   readonly weight: Float32Array;
@@ -36,22 +37,8 @@ export function cloneAdapter(a: AdapterWeights): AdapterWeights {
 }
 
 /** e = W p + b for each of `rows` pooled vectors (`pooled` is [rows, inDim]); returns [rows, outDim]. */
-export function applyAdapter(a: AdapterWeights, pooled: ArrayLike<number>, rows: number): Float32Array {
-  const { inDim, outDim, weight, bias } = a;
-  if (pooled.length !== rows * inDim) {
-    throw new Error(`adapter input has ${pooled.length} values; expected ${rows}×${inDim}`);
-  }
-  const out = new Float32Array(rows * outDim);
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < outDim; o++) {
-      let s = bias[o] ?? 0;
-      const wo = o * inDim;
-      const pr = r * inDim;
-      for (let i = 0; i < inDim; i++) s += (weight[wo + i] ?? 0) * (pooled[pr + i] ?? 0);
-      out[r * outDim + o] = s;
-    }
-  }
-  return out;
+export function applyAdapter(a: AdapterWeights, pooled: Float32Array, rows: number): Float32Array {
+  return applyModelAdapter(a, pooled, rows);
 }
 
 /** Zero gradients for an adapter of this shape. */

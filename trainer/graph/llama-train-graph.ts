@@ -26,7 +26,7 @@
  */
 import { GraphBuilder, ONNX_DTYPE, type AttrValue, type OnnxDtype } from '../../model/onnx/graph-builder';
 import type { LlamaDims, LlamaLayerWeights } from '../reference/llama-reference';
-import { quantizeInt4, transpose } from './int4';
+import { quantizeInt4, transpose2d } from '../../model/llama/quantize';
 
 /** How frozen weights are stored. */
 export type WeightStorage = 'dense' | 'int4-transposed' | 'int4-dequant';
@@ -169,7 +169,7 @@ function makeLinear(t: TrainGraph, name: string, w: Float32Array, out: number, i
   }
   const addQ = (suffix: string, m: Float32Array, n: number, k: number): { b: string; s: string; kb: number } => {
     const q = quantizeInt4(m, n, k);
-    const kb = Math.ceil(k / 32);
+    const kb = q.blocks;
     const b = g.initializer(`${name}${suffix}.qweight`, 'uint8', [n, kb, 16], q.packed);
     const s = t.act === 'float16' ? g.initF16(`${name}${suffix}.scales`, q.scales, [n * kb]) : g.initF32(`${name}${suffix}.scales`, q.scales, [n * kb]);
     return { b, s, kb };
@@ -179,7 +179,7 @@ function makeLinear(t: TrainGraph, name: string, w: Float32Array, out: number, i
   const fwd = addQ('', w, out, inp);
   const forward = (x: string): string => nbits(x, fwd.b, fwd.s, inp, out);
   if (storage === 'int4-transposed') {
-    const bwd = addQ('.T', transpose(w, out, inp), inp, out);
+    const bwd = addQ('.T', transpose2d(w, out, inp), inp, out);
     return { forward, backward: (dy) => nbits(dy, bwd.b, bwd.s, out, inp) };
   }
   // int4-dequant: rebuild W [out, inp] from the forward's blocks. Byte v = lo + 16·hi.

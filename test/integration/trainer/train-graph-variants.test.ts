@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createOrtEngine } from '../../../trainer/engine';
-import { dequantizeInt4, quantizeInt4 } from '../../../trainer/graph/int4';
+import { dequantizeInt4, quantizeInt4 } from '../../../model/llama/quantize';
 import { arrayWeightSource, buildLlamaTrainingGraph, type TrainingGraphOptions } from '../../../trainer/graph/llama-train-graph';
 import {
   mulberry32,
