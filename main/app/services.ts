@@ -1,0 +1,140 @@
+/**
+ * @file Wiring of the app's services (main process, E2E bridge): opens the one writable database, creates the
+ * library, job queue, model manager and trainer facades, starts the supervised workers, and routes service
+ * events to the event hub. Electron-free: Electron-only pieces (dialogs, utility processes) are injected.
+ */
+import type Database from 'better-sqlite3';
+import type { AppInfo, Feature, WorkerStatus } from '../../preload/contract';
+import { openDatabase } from '../db/open';
+import { defaultDbPath, modelsDir } from '../paths';
+import type { LaunchedWorker, Supervisor } from '../workers/supervisor';
+import { createSupervisor } from '../workers/supervisor';
+import type { WorkerPort } from '../workers/port';
+import { createEventHub, type EventHub } from './events';
+import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
+import { createSettingsStore, type SettingsStore } from './settings';
+
+/** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
+export type AppLog = (level: 'info' | 'error', message: string, error?: unknown) => void;
+
+/** Launchers for the utility processes (Electron: utilityProcess; bridge: Node child processes). */
+export interface WorkerLaunchers {
+  readonly inference?: (init: WorkerInit) => LaunchedWorker<WorkerPort>;
+  readonly trainer?: (init: WorkerInit) => LaunchedWorker<WorkerPort>;
+}
+
+/** Everything a worker needs that Electron's `app` would otherwise have told it. */
+export interface WorkerInit {
+  readonly dataDir: string;
+  readonly dbPath: string;
+  readonly modelsDir: string;
+  readonly threads: number;
+}
+
+/** What createAppServices needs from its host. */
+export interface AppContext {
+  readonly dataDir: string;
+  readonly version: string;
+  /** True in Electron (native folder dialog), false in the browser test bridge. */
+  readonly hasNativeDialogs: boolean;
+  /** Shows the native folder picker; null when cancelled or when there is none. */
+  readonly pickFolder: () => Promise<string | null>;
+  readonly launchers: WorkerLaunchers;
+  readonly log: AppLog;
+  /** Override the database path (tests). Default: `<dataDir>/library.sqlite`. */
+  readonly dbPath?: string;
+}
+
+/** The wired app: what IPC handlers call. */
+export interface AppServices {
+  readonly db: Database.Database;
+  readonly dataDir: string;
+  readonly settings: SettingsStore;
+  readonly events: EventHub;
+  readonly log: AppLog;
+  readonly pickFolder: () => Promise<string | null>;
+  readonly library: LibraryFacade | null;
+  readonly inference: InferenceFacade | null;
+  readonly jobs: JobsFacade | null;
+  readonly models: ModelsFacade | null;
+  readonly training: TrainingFacade | null;
+  readonly workers: { readonly inference: Supervisor<WorkerPort> | null; readonly trainer: Supervisor<WorkerPort> | null };
+  info(): AppInfo;
+  workerStatus(): WorkerStatus[];
+  /** Stops workers and watchers and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Creates and starts everything. */
+export async function createAppServices(ctx: AppContext): Promise<AppServices> {
+  const dbPath = ctx.dbPath ?? defaultDbPath(ctx.dataDir);
+  const db = openDatabase(dbPath);
+  const events = createEventHub();
+  const settings = createSettingsStore(db);
+  const init: WorkerInit = {
+    dataDir: ctx.dataDir,
+    dbPath,
+    modelsDir: modelsDir(ctx.dataDir),
+    threads: 2,
+  };
+
+  function supervise(name: WorkerStatus['name'], launch: ((i: WorkerInit) => LaunchedWorker<WorkerPort>) | undefined): Supervisor<WorkerPort> | null {
+    if (!launch) return null;
+    return createSupervisor<WorkerPort>({
+      name,
+      launch: () => launch(init),
+      onStatus: (status) => {
+        if (status.state === 'restarting' || status.state === 'failed') ctx.log('error', status.lastError ?? `${name} worker ${status.state}`);
+        events.emit('workers:changed', status);
+      },
+    });
+  }
+  const workers = { inference: supervise('inference', ctx.launchers.inference), trainer: supervise('trainer', ctx.launchers.trainer) };
+
+  const library = null as LibraryFacade | null;
+  const inference = null as InferenceFacade | null;
+  const jobs = null as JobsFacade | null;
+  const models = null as ModelsFacade | null;
+  const training = null as TrainingFacade | null;
+
+  workers.inference?.start();
+  workers.trainer?.start();
+  await Promise.resolve();
+
+  const features: Record<Feature, boolean> = {
+    library: library !== null,
+    captions: inference !== null,
+    qa: inference !== null,
+    jobs: jobs !== null,
+    models: models !== null,
+    training: training !== null,
+  };
+
+  return {
+    db,
+    dataDir: ctx.dataDir,
+    settings,
+    events,
+    log: ctx.log,
+    pickFolder: ctx.pickFolder,
+    library,
+    inference,
+    jobs,
+    models,
+    training,
+    workers,
+    info: () => ({
+      version: ctx.version,
+      platform: process.platform,
+      dataDir: ctx.dataDir,
+      hasNativeDialogs: ctx.hasNativeDialogs,
+      features,
+    }),
+    workerStatus: () => [workers.inference, workers.trainer].flatMap((w) => (w ? [w.status()] : [])),
+    async close() {
+      await Promise.allSettled([workers.inference?.stop(), workers.trainer?.stop()]);
+      await Promise.allSettled([jobs?.close(), library?.close()]);
+      db.close();
+    },
+  };
+}

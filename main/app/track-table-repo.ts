@@ -1,0 +1,153 @@
+/**
+ * @file Read model of the library table (main process, E2E bridge): one sorted, filtered window of tracks with
+ * its total count, each row's newest caption and caption-job state. A repository (all SQL here, statements
+ * prepared once per connection); the IPC handlers only call it.
+ */
+import type Database from 'better-sqlite3';
+import type { CaptionState, TrackPage, TrackQuery, TrackRow, TrackSortKey } from '../../preload/contract';
+import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
+
+// [Note: The table's own read model]
+// The search repository (main/db/search.ts) answers "best hits for these words". The table needs more: an
+// exact total for the scrollbar, any sort order the user clicks, a window at any offset, and the caption text
+// and state per row. Sorting uses the NOCASE indexes from 0050; with search text, rows are first narrowed by
+// FTS5 and then sorted by bm25 ('relevance') or a column. The caption state of a page is looked up for just
+// that page's ids through the pending-jobs dedupe index ('caption:<track>:…', see 0040).
+
+const ORDER: Record<TrackSortKey, string> = {
+  relevance: 't.title COLLATE NOCASE',
+  title: 't.title COLLATE NOCASE',
+  artist: 't.artist COLLATE NOCASE',
+  album: 't.album COLLATE NOCASE',
+  genre: 't.genre COLLATE NOCASE',
+  year: 't.year',
+  durationMs: 't.duration_ms',
+  addedAt: 't.added_at',
+};
+
+const FILTERS = `t.missing_since IS NULL
+  AND (@genre IS NULL OR t.genre = @genre COLLATE NOCASE
+       OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE))
+  AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
+
+const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.path,
+  coalesce((SELECT c.text FROM captions c WHERE c.track_id = t.id
+            ORDER BY (c.source = 'user') DESC, c.created_at DESC, c.id DESC LIMIT 1), '') AS caption`;
+
+interface Bind {
+  match: string | null;
+  genre: string | null;
+  captioned: number | null;
+  limit: number;
+  offset: number;
+}
+
+interface RawRow {
+  id: number;
+  title: string | null;
+  artist: string | null;
+  album: string | null;
+  genre: string | null;
+  year: number | null;
+  durationMs: number | null;
+  path: string;
+  caption: string;
+}
+
+function basename(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+/** Prepared statements for the library table. Create one per connection. */
+export class TrackTableRepo {
+  readonly #count: Database.Statement<[Bind], { n: number }>;
+  readonly #countMatch: Database.Statement<[Bind], { n: number }>;
+  readonly #pages = new Map<string, Database.Statement<[Bind], RawRow>>();
+  readonly #pendingCaption: Database.Statement<[string, string], { state: string }>;
+  readonly #genres: Database.Statement<[], { genre: string }>;
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#count = db.prepare(`SELECT count(*) AS n FROM tracks t WHERE ${FILTERS} AND @match IS NULL`);
+    this.#countMatch = db.prepare(
+      `SELECT count(*) AS n FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`,
+    );
+    this.#pendingCaption = db.prepare(
+      `SELECT state FROM jobs WHERE dedupe_key >= ? AND dedupe_key < ? AND dedupe_key IS NOT NULL
+         AND state IN ('queued', 'running', 'paused') ORDER BY state = 'running' DESC LIMIT 1`,
+    );
+    this.#genres = db.prepare(`
+      SELECT DISTINCT genre FROM (
+        SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
+        UNION ALL SELECT t.genre FROM tracks t WHERE t.genres_json IS NULL AND t.genre IS NOT NULL AND t.missing_since IS NULL)
+      WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
+  }
+
+  #pageStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean): Database.Statement<[Bind], RawRow> {
+    const key = `${sort}:${direction}:${hasMatch}`;
+    let stmt = this.#pages.get(key);
+    if (!stmt) {
+      const dir = direction === 'asc' ? 'ASC' : 'DESC';
+      // NULLs (unknown tags) go last in either direction; ties break by id so pages never overlap.
+      const order =
+        hasMatch && sort === 'relevance'
+          ? `bm25(tracks_fts, ${FTS_COLUMN_WEIGHTS.join(', ')}) ${dir}, t.id`
+          : `${ORDER[sort]} IS NULL, ${ORDER[sort]} ${dir}, t.id ${dir}`;
+      const from = hasMatch
+        ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
+        : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
+      stmt = this.#db.prepare(`SELECT ${COLUMNS} FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
+      this.#pages.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * The caption state of one track: a pending caption job wins, else whether a caption is stored. (Failed jobs
+   * are listed on the Jobs page; finding the last one per row would need a scan of the whole jobs table.)
+   */
+  captionState(trackId: number, hasCaption: boolean): CaptionState {
+    const pending = this.#pendingCaption.get(`caption:${trackId}:`, `caption:${trackId};`);
+    if (pending) return pending.state === 'running' ? 'running' : 'queued';
+    return hasCaption ? 'done' : 'none';
+  }
+
+  /** One window of the table for `q`, with the total number of matching tracks. */
+  page(q: TrackQuery): TrackPage {
+    const match = q.text.trim() ? toFtsQuery(q.text) : null;
+    const bind: Bind = {
+      match,
+      genre: q.genre.trim() || null,
+      captioned: q.captioned === null ? null : q.captioned ? 1 : 0,
+      limit: q.limit,
+      offset: q.offset,
+    };
+    if (q.text.trim() && match === null) return { total: 0, offset: q.offset, rows: [] };
+    const total = (match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
+    const raw = this.#pageStatement(q.sort, q.direction, match !== null).all(bind);
+    const rows: TrackRow[] = raw.map((r) => toTrackRow(r, this.captionState(r.id, r.caption !== '')));
+    return { total, offset: q.offset, rows };
+  }
+
+  /** Every genre in the library (each of a track's genres), for the filter menu. */
+  genres(): string[] {
+    return this.#genres.all().map((r) => r.genre);
+  }
+}
+
+/** Maps a raw row to the contract's shape: unknown tags become '' and a missing title becomes the file name. */
+function toTrackRow(r: RawRow, captionState: CaptionState): TrackRow {
+  return {
+    id: r.id,
+    title: r.title ?? basename(r.path),
+    artist: r.artist ?? '',
+    album: r.album ?? '',
+    genre: r.genre ?? '',
+    year: r.year,
+    durationMs: r.durationMs,
+    path: r.path,
+    caption: r.caption,
+    captionState,
+  };
+}

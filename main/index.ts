@@ -1,0 +1,85 @@
+/**
+ * @file Electron main entry: app lifecycle only (single-instance lock, ready, windows, quit). Everything else is
+ * wired in main/app/ (services), main/ipc/ (handlers) and main/workers/ (utility processes).
+ */
+import { app, BrowserWindow, dialog, session } from 'electron';
+import { appDataDir } from './paths';
+import { createAppServices, type AppServices } from './app/services';
+import { installMenu } from './menu';
+import { registerIpc } from './ipc/register';
+import { createMainWindow } from './window';
+import { hardenSession } from './security';
+import { electronWorkerLaunchers } from './app/electron-workers';
+
+// [Note: One data folder for app and CLI]
+// Electron's userData folder is derived from productName; main/paths.ts derives the same folder for the CLI,
+// and MUSILINGO_HOME overrides both, so `musilingo scan` and the app share one library.
+app.setPath('userData', appDataDir());
+
+let services: AppServices | null = null;
+let mainWindow: BrowserWindow | null = null;
+
+function focusMainWindow(): void {
+  if (!mainWindow) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.focus();
+}
+
+function broadcast(channel: string, payload: unknown): void {
+  for (const win of BrowserWindow.getAllWindows()) {
+    if (!win.isDestroyed()) win.webContents.send(channel, payload);
+  }
+}
+
+async function onReady(): Promise<void> {
+  hardenSession(session.defaultSession);
+  services = await createAppServices({
+    dataDir: app.getPath('userData'),
+    version: app.getVersion(),
+    hasNativeDialogs: true,
+    pickFolder: async () => {
+      const options: Electron.OpenDialogOptions = { title: 'Add a music folder', properties: ['openDirectory'] };
+      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
+    launchers: electronWorkerLaunchers(),
+    log: (level, message, error) => {
+      if (level === 'error') console.error(message, error ?? '');
+      else console.log(message);
+    },
+  });
+  services.events.subscribe(broadcast);
+  registerIpc(services);
+  mainWindow = createMainWindow(services.settings);
+  mainWindow.on('closed', () => {
+    mainWindow = null;
+  });
+  installMenu((command) => mainWindow?.webContents.send('app:command', command));
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // A second launch only brings the first instance's window forward (handled in 'second-instance' there).
+  app.quit();
+} else {
+  app.on('second-instance', focusMainWindow);
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('activate', () => {
+    if (services && BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow(services.settings);
+  });
+  let isQuitting = false;
+  app.on('will-quit', (event) => {
+    if (isQuitting || !services) return;
+    // Stop workers and close the database before the process ends, so jobs resume cleanly next time.
+    event.preventDefault();
+    isQuitting = true;
+    const closing = services;
+    services = null;
+    void closing.close().finally(() => app.quit());
+  });
+  app.whenReady().then(onReady).catch((e: unknown) => {
+    dialog.showErrorBox('MusiLingo Desktop could not start', e instanceof Error ? e.message : String(e));
+    app.exit(1);
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * @file zod schemas for every invoke channel's arguments (main process and the E2E bridge). The renderer is
+ * untrusted input: every argument tuple is parsed here before a handler sees it (STYLE B3, B8).
+ */
+import { z } from 'zod';
+import type { Invoke } from '../../preload/contract';
+
+const id = z.number().int().positive();
+const text = (max: number) => z.string().max(max);
+
+const trackQuery = z.object({
+  text: text(500),
+  sort: z.enum(['relevance', 'title', 'artist', 'album', 'genre', 'year', 'durationMs', 'addedAt']),
+  direction: z.enum(['asc', 'desc']),
+  offset: z.number().int().min(0),
+  limit: z.number().int().min(1).max(1000),
+  genre: text(200),
+  captioned: z.boolean().nullable(),
+});
+
+const trainOptions = z.object({
+  modelId: text(200).min(1),
+  steps: z.number().int().min(1).max(1_000_000),
+  learningRate: z.number().positive().max(1),
+  useTags: z.array(z.enum(['genre', 'mood', 'instruments', 'bpm', 'key', 'comment'])).max(6),
+  includeEditedCaptions: z.boolean(),
+});
+
+/** A tuple schema whose parsed output is exactly the channel's parameter list. */
+type ArgsSchema<K extends keyof Invoke> = z.ZodType<Parameters<Invoke[K]>>;
+
+/** One argument-tuple schema per channel; the mapped type makes a missing channel a compile error. */
+export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
+  'app:info': z.tuple([]),
+  'settings:get': z.tuple([]),
+  'settings:set': z.tuple([z.object({ theme: z.enum(['system', 'light', 'dark']).optional() }).strict()]) as ArgsSchema<'settings:set'>,
+  'workers:status': z.tuple([]),
+
+  'library:list': z.tuple([trackQuery]),
+  'library:genres': z.tuple([]),
+  'track:get': z.tuple([id]),
+
+  'folders:list': z.tuple([]),
+  'folders:pick': z.tuple([]),
+  'folders:add': z.tuple([text(4096).min(1, 'Folder path is empty')]),
+  'folders:remove': z.tuple([id]),
+  'folders:rescan': z.tuple([id]),
+  'folders:errors': z.tuple([id]),
+
+  'caption:request': z.tuple([id]),
+  'caption:edit': z.tuple([
+    z.object({
+      trackId: id,
+      startMs: z.number().int().min(0),
+      lengthMs: z.number().int().min(0),
+      text: text(20_000).trim().min(1, 'Caption is empty'),
+    }),
+  ]),
+  'qa:history': z.tuple([id]),
+  'qa:ask': z.tuple([
+    z.object({ trackId: id, threadId: text(100).min(1), question: text(4000).trim().min(1, 'Question is empty') }),
+  ]),
+  'similar:list': z.tuple([z.object({ trackId: id, limit: z.number().int().min(1).max(200) })]),
+
+  'jobs:list': z.tuple([]),
+  'jobs:pause': z.tuple([id.nullable()]),
+  'jobs:resume': z.tuple([id.nullable()]),
+  'jobs:cancel': z.tuple([id]),
+
+  'models:catalog': z.tuple([]),
+  'models:download': z.tuple([text(200).min(1)]),
+  'models:convert': z.tuple([z.object({ modelId: text(200).min(1), variant: text(50).min(1) })]),
+  'models:activate': z.tuple([text(200).min(1)]),
+  'models:doctor': z.tuple([]),
+
+  'training:runs': z.tuple([]),
+  'training:start': z.tuple([trainOptions]),
+  'training:cancel': z.tuple([text(200).min(1)]),
+  'training:loss': z.tuple([text(200).min(1)]),
+  'training:adapters': z.tuple([]),
+  'training:activate': z.tuple([text(200)]),
+};

@@ -1,0 +1,380 @@
+/**
+ * @file The single source of truth for renderer <-> main IPC (STYLE B3). Types and `as const` data only: it is
+ * imported by main (handlers, schemas, registration), by the sandboxed preload (bundled into one file) and, as
+ * `import type`, by the renderer. Nothing here may have side effects.
+ */
+
+/** Why a call failed; the renderer picks its wording and recovery from this. */
+export type ErrorCode =
+  | 'invalid-argument'
+  | 'not-found'
+  | 'model-unavailable'
+  | 'unavailable'
+  | 'cancelled'
+  | 'internal';
+
+/** Every invoke answers with a Result envelope: errors cross the process boundary as data, never as throws. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+// ---------------------------------------------------------------------------------------------------------
+// Data shapes (structured-clone-safe: plain objects, no classes, no Dates; times are ms since the epoch).
+// ---------------------------------------------------------------------------------------------------------
+
+/** Columns the library table can sort by. */
+export type TrackSortKey = 'relevance' | 'title' | 'artist' | 'album' | 'genre' | 'year' | 'durationMs' | 'addedAt';
+
+/** Caption state of one track, as the library table shows it. */
+export type CaptionState = 'none' | 'queued' | 'running' | 'done' | 'failed';
+
+/** One page of the library table: the query, the window into it, and its total size. */
+export interface TrackQuery {
+  /** Free text: matched against tags and captions (full-text search). Empty = everything. */
+  text: string;
+  sort: TrackSortKey;
+  direction: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+  /** Exact genre filter (display genre), or '' for any. */
+  genre: string;
+  /** Only tracks that have (true) or lack (false) a caption; null = either. */
+  captioned: boolean | null;
+}
+
+/** A row of the library table. */
+export interface TrackRow {
+  id: number;
+  title: string;
+  artist: string;
+  album: string;
+  genre: string;
+  year: number | null;
+  durationMs: number | null;
+  path: string;
+  /** The newest caption (user edits win), or '' when there is none. */
+  caption: string;
+  captionState: CaptionState;
+}
+
+/** A window of rows plus the number of rows the whole query matches. */
+export interface TrackPage {
+  total: number;
+  offset: number;
+  rows: TrackRow[];
+}
+
+/** One caption of one analysis window. */
+export interface CaptionEntry {
+  id: number;
+  startMs: number;
+  lengthMs: number;
+  modelId: string;
+  adapterId: string;
+  source: 'model' | 'user';
+  text: string;
+  createdAt: number;
+}
+
+/** Everything the Track page shows about one track. */
+export interface TrackDetail extends TrackRow {
+  albumArtist: string;
+  trackNo: number | null;
+  discNo: number | null;
+  mood: string;
+  comment: string;
+  bpm: number | null;
+  musicalKey: string;
+  codec: string;
+  container: string;
+  sampleRateHz: number | null;
+  channels: number | null;
+  bitrateBps: number | null;
+  sizeBytes: number;
+  addedAt: number;
+  missing: boolean;
+  captions: CaptionEntry[];
+}
+
+/** One message of a question-and-answer thread about a track. */
+export interface QaMessage {
+  id: number;
+  threadId: string;
+  role: 'user' | 'assistant';
+  text: string;
+  modelId: string | null;
+  createdAt: number;
+}
+
+/** A watched music folder and the state of its scan. */
+export interface FolderInfo {
+  id: number;
+  path: string;
+  addedAt: number;
+  lastScanAt: number | null;
+  trackCount: number;
+  errorCount: number;
+  scan: ScanStatus;
+}
+
+/** Where a folder's scan stands. */
+export interface ScanStatus {
+  state: 'idle' | 'scanning' | 'watching' | 'error';
+  /** Files looked at so far in the current scan. */
+  seen: number;
+  /** Files the scan found in total, once known. */
+  total: number | null;
+  message: string;
+}
+
+/** A file the scanner could not read, with the cause in words. */
+export interface ScanErrorRow {
+  id: number;
+  folderId: number | null;
+  path: string;
+  code: string;
+  message: string;
+  at: number;
+}
+
+/** States a background job moves through. */
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+/** A row of the Jobs page. */
+export interface JobRow {
+  id: number;
+  kind: string;
+  /** One line saying what the job works on (a track title, a model name). */
+  label: string;
+  state: JobState;
+  /** 0..1 */
+  progress: number;
+  error: string | null;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The queue as a whole. */
+export interface JobsSnapshot {
+  paused: boolean;
+  jobs: JobRow[];
+}
+
+/** A model in the catalog and what is on disk for it. */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  description: string;
+  /** Download size when known. */
+  sizeBytes: number | null;
+  state: 'available' | 'downloading' | 'downloaded' | 'converting' | 'ready' | 'failed';
+  /** Progress of the current download or conversion, 0..1, or null. */
+  progress: number | null;
+  /** Converted packs on disk (variant names such as float32, float16, int4). */
+  variants: string[];
+  isActive: boolean;
+  error: string | null;
+}
+
+/** What the Models page says about the hardware path. */
+export interface DoctorReport {
+  /** The execution provider sessions will use (cpu, cuda, webgpu …). */
+  executionProvider: string;
+  /** Why that one: the providers tried and what each said. */
+  reason: string;
+  /** Free-form lines (name: value) for the doctor panel. */
+  lines: { label: string; value: string; ok: boolean }[];
+}
+
+/** A training run. */
+export interface TrainingRun {
+  id: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  startedAt: number;
+  step: number;
+  totalSteps: number;
+  lastLoss: number | null;
+  adapterId: string | null;
+  error: string | null;
+}
+
+/** One point of a loss curve. */
+export interface LossPoint {
+  step: number;
+  loss: number;
+  split: 'train' | 'heldout';
+}
+
+/** A trained (or the base) adapter. */
+export interface AdapterInfo {
+  id: string;
+  name: string;
+  createdAt: number;
+  runId: string | null;
+  isActive: boolean;
+  heldoutLoss: number | null;
+}
+
+/** Options for starting a training run from the user's own tags and edited captions. */
+export interface TrainOptions {
+  modelId: string;
+  steps: number;
+  learningRate: number;
+  /** Which tags become training pairs. */
+  useTags: ('genre' | 'mood' | 'instruments' | 'bpm' | 'key' | 'comment')[];
+  includeEditedCaptions: boolean;
+}
+
+/** State of a supervised utility process. */
+export interface WorkerStatus {
+  name: 'inference' | 'trainer';
+  state: 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
+  restarts: number;
+  lastError: string | null;
+}
+
+/** The pages a build may lack (a service that did not ship). */
+export type Feature = 'library' | 'captions' | 'qa' | 'jobs' | 'models' | 'training';
+
+/** What the renderer needs to know about the app itself. */
+export interface AppInfo {
+  version: string;
+  platform: string;
+  dataDir: string;
+  /** True when folders can be picked with a native dialog (Electron), false in a browser test harness. */
+  hasNativeDialogs: boolean;
+  features: Record<Feature, boolean>;
+}
+
+/** Settings the user changes in the UI. */
+export interface Settings {
+  theme: 'system' | 'light' | 'dark';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Channels
+// ---------------------------------------------------------------------------------------------------------
+
+/** Renderer -> main requests (ipcRenderer.invoke). Channel = key. */
+export interface Invoke {
+  'app:info': () => AppInfo;
+  'settings:get': () => Settings;
+  'settings:set': (patch: Partial<Settings>) => Settings;
+  'workers:status': () => WorkerStatus[];
+
+  'library:list': (q: TrackQuery) => TrackPage;
+  'library:genres': () => string[];
+  'track:get': (trackId: number) => TrackDetail;
+
+  'folders:list': () => FolderInfo[];
+  'folders:pick': () => string | null;
+  'folders:add': (path: string) => FolderInfo;
+  'folders:remove': (folderId: number) => void;
+  'folders:rescan': (folderId: number) => void;
+  'folders:errors': (folderId: number) => ScanErrorRow[];
+
+  'caption:request': (trackId: number) => { jobId: number };
+  'caption:edit': (edit: { trackId: number; startMs: number; lengthMs: number; text: string }) => CaptionEntry;
+  'qa:history': (trackId: number) => QaMessage[];
+  'qa:ask': (q: { trackId: number; threadId: string; question: string }) => { jobId: number };
+  'similar:list': (q: { trackId: number; limit: number }) => TrackRow[];
+
+  'jobs:list': () => JobsSnapshot;
+  'jobs:pause': (jobId: number | null) => void;
+  'jobs:resume': (jobId: number | null) => void;
+  'jobs:cancel': (jobId: number) => void;
+
+  'models:catalog': () => ModelEntry[];
+  'models:download': (modelId: string) => { jobId: number };
+  'models:convert': (q: { modelId: string; variant: string }) => { jobId: number };
+  'models:activate': (modelId: string) => void;
+  'models:doctor': () => DoctorReport;
+
+  'training:runs': () => TrainingRun[];
+  'training:start': (opts: TrainOptions) => { runId: string };
+  'training:cancel': (runId: string) => void;
+  'training:loss': (runId: string) => LossPoint[];
+  'training:adapters': () => AdapterInfo[];
+  'training:activate': (adapterId: string) => void;
+}
+
+/** Main -> renderer pushes (webContents.send). */
+export interface Events {
+  /** Tracks were added, changed or removed: visible rows should be refetched. */
+  'library:changed': { reason: 'scan' | 'watch' | 'caption' | 'remove'; trackIds: number[] | null };
+  'folders:progress': { folderId: number; scan: ScanStatus };
+  /** A caption is being written (text so far) or is done. */
+  'caption:progress': { trackId: number; jobId: number; text: string; done: boolean; error: string | null };
+  /** A streamed answer: `text` is the whole answer so far. */
+  'qa:progress': { trackId: number; threadId: string; jobId: number; text: string; done: boolean; error: string | null };
+  'jobs:changed': { job: JobRow | null };
+  'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string };
+  'training:progress': { runId: string; step: number; loss: number; split: 'train' | 'heldout' };
+  'workers:changed': WorkerStatus;
+  /** A menu item or shortcut handled in main asks the renderer to do something. */
+  'app:command': { command: 'navigate'; page: PageId } | { command: 'focus-search' } | { command: 'toggle-theme' };
+}
+
+/** The renderer's pages (also used by menu commands). */
+export type PageId = 'library' | 'folders' | 'models' | 'jobs' | 'training';
+
+// Mapped objects: forgetting a channel here is a compile error, and they double as runtime allow-lists.
+/** Invoke channels the preload exposes and main registers. */
+export const INVOKE = {
+  'app:info': 1,
+  'settings:get': 1,
+  'settings:set': 1,
+  'workers:status': 1,
+  'library:list': 1,
+  'library:genres': 1,
+  'track:get': 1,
+  'folders:list': 1,
+  'folders:pick': 1,
+  'folders:add': 1,
+  'folders:remove': 1,
+  'folders:rescan': 1,
+  'folders:errors': 1,
+  'caption:request': 1,
+  'caption:edit': 1,
+  'qa:history': 1,
+  'qa:ask': 1,
+  'similar:list': 1,
+  'jobs:list': 1,
+  'jobs:pause': 1,
+  'jobs:resume': 1,
+  'jobs:cancel': 1,
+  'models:catalog': 1,
+  'models:download': 1,
+  'models:convert': 1,
+  'models:activate': 1,
+  'models:doctor': 1,
+  'training:runs': 1,
+  'training:start': 1,
+  'training:cancel': 1,
+  'training:loss': 1,
+  'training:adapters': 1,
+  'training:activate': 1,
+} as const satisfies Record<keyof Invoke, 1>;
+
+/** Event channels main may send and the preload lets through. */
+export const EVENTS = {
+  'library:changed': 1,
+  'folders:progress': 1,
+  'caption:progress': 1,
+  'qa:progress': 1,
+  'jobs:changed': 1,
+  'models:progress': 1,
+  'training:progress': 1,
+  'workers:changed': 1,
+  'app:command': 1,
+} as const satisfies Record<keyof Events, 1>;
+
+/** An invoke channel name. */
+export type InvokeChannel = keyof Invoke;
+/** An event channel name. */
+export type EventChannel = keyof Events;
+
+/** What the preload exposes as `window.api` (and what the E2E shim implements over a WebSocket). */
+export interface Api {
+  invoke<K extends InvokeChannel>(channel: K, ...args: Parameters<Invoke[K]>): Promise<Result<ReturnType<Invoke[K]>>>;
+  on<K extends EventChannel>(channel: K, listener: (payload: Events[K]) => void): () => void;
+}
