@@ -104,6 +104,7 @@ export class GraphBuilder {
   private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
   private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
   private readonly names = new Set<string>();
+  private readonly reserved = new Set<string>();
   private readonly counters = new Map<string, number>();
   private readonly pending: { offset: number; bytes: Uint8Array }[] = [];
   private readonly threshold: number;
@@ -122,18 +123,22 @@ export class GraphBuilder {
     this.dataPath = this.outPath === undefined ? undefined : `${this.outPath}.data.partial`;
   }
 
-  /** A name not used yet in this graph, from `prefix` ("prefix", "prefix_1", …). */
+  /**
+   * A name not used yet in this graph, from `prefix` ("prefix", "prefix_1", …). It is reserved: pass it
+   * once as an output or initializer name.
+   */
   uniqueName(prefix: string): string {
     let n = this.counters.get(prefix) ?? 0;
     let name = n === 0 ? prefix : `${prefix}_${n}`;
-    while (this.names.has(name)) name = `${prefix}_${++n}`;
+    while (this.names.has(name) || this.reserved.has(name)) name = `${prefix}_${++n}`;
     this.counters.set(prefix, n + 1);
-    this.names.add(name);
+    this.reserved.add(name);
     return name;
   }
 
   private claim(name: string): string {
     if (this.names.has(name)) throw new GraphBuildError(`Duplicate value name "${name}" in graph ${this.options.name ?? ''}`);
+    this.reserved.delete(name);
     this.names.add(name);
     return name;
   }
@@ -166,7 +171,7 @@ export class GraphBuilder {
    * "const"). Large ones are written to external data at once (see the Note).
    */
   initializer(name: string | undefined, dtype: OnnxDtype, dims: readonly number[], bytes: Uint8Array): string {
-    const n = name === undefined ? this.uniqueName('const') : this.claim(name);
+    const n = this.claim(name ?? this.uniqueName('const'));
     const need = dimsOf(dims) * DTYPE_BYTES[dtype];
     if (bytes.byteLength !== need) {
       throw new GraphBuildError(`Initializer "${n}": ${bytes.byteLength} bytes given but ${dtype} [${dims.join(', ')}] needs ${need}`);
@@ -250,7 +255,8 @@ export class GraphBuilder {
   }
 
   /**
-   * Adds a node. `inputs` may contain '' for an omitted optional input. `outputs` is a list of names or a
+   * Adds a node. `inputs` may contain '' for an omitted optional input. `outputs` is a list of names ('' for an
+   * unused optional output) or a
    * count (names generated from the op type). Returns the output names.
    */
   node(
@@ -261,14 +267,14 @@ export class GraphBuilder {
     opts: { domain?: string; name?: string } = {},
   ): string[] {
     const outs = typeof outputs === 'number'
-      ? Array.from({ length: outputs }, () => this.uniqueName(`${opts.name ?? opType}_out`))
-      : outputs.map((o) => this.claim(o));
+      ? Array.from({ length: outputs }, () => this.claim(this.uniqueName(`${opts.name ?? opType}_out`)))
+      : outputs.map((o) => (o === '' ? o : this.claim(o)));
     const domain = opts.domain ?? '';
     if (domain === 'com.microsoft') this.usedMicrosoft = true;
     this.nodes.push(onnx.NodeProto.create({
       opType,
       domain,
-      name: this.uniqueName(opts.name ?? opType),
+      name: this.claim(this.uniqueName(opts.name ?? opType)),
       input: [...inputs],
       output: outs,
       attribute: Object.entries(attrs).map(([k, v]) => encodeAttr(k, v)),
