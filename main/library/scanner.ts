@@ -1,0 +1,423 @@
+/**
+ * @file Reconciles what is on disk with the `tracks` table: full folder scans and the watcher's batches of
+ * changed paths share one pipeline (classify by size + mtime → read new/changed files → write in batches).
+ * Main process and CLI; the database connection is the single writer.
+ *
+ * [Note: Scan pipeline]
+ * 1. List: walk the folder (readdir + stat only). An unchanged library costs exactly this.
+ * 2. Classify each file against the stored size and mtime: unchanged (skip), back from missing with the same
+ *    size and mtime (clear missing_since), or to read (new or changed).
+ * 3. Mark stored tracks that were not found missing, *before* reading, so that a moved file's fingerprint
+ *    finds its old row among the missing ones. Tracks under folders we could not list are left alone.
+ * 4. Read files with a few in flight (fingerprint, sniff, tags), re-stat after reading (a file that changed
+ *    meanwhile is retried once, then reported as 'changed'), and write results in one transaction per
+ *    `batchSize` files. A result is stored as: the row at the same path (changed in place, keeps its id),
+ *    else the most recently missing row with the same fingerprint (a move: keeps its id and everything attached),
+ *    else a new row.
+ * Every failure becomes a scan_errors row for its path; nothing stored is deleted by a scan.
+ */
+import type Database from 'better-sqlite3';
+import { sep } from 'node:path';
+import type { Folder, FoldersRepo } from '../db/folders';
+import type { ScanErrorsRepo } from '../db/scan-errors';
+import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
+import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
+import { fingerprintFile } from './fingerprint';
+import { hasAudioExtension, sniffAudioMime } from './formats';
+import type { LibraryFs } from './fs';
+import { readTrackMeta } from './metadata';
+import { walkFolder, type FoundFile } from './walk';
+
+/** Progress of one scan, for progress bars. */
+export interface ScanProgress {
+  readonly folderId: number;
+  readonly folderPath: string;
+  /** listing: walking folders; reading: reading new/changed files; done / cancelled: finished. */
+  readonly phase: 'listing' | 'reading' | 'done' | 'cancelled';
+  /** Audio files found so far. */
+  readonly found: number;
+  /** Files that need reading (new or changed); known once listing is over. */
+  readonly toRead: number;
+  /** Files read so far (successfully or not). */
+  readonly done: number;
+  readonly errors: number;
+  readonly currentPath: string | null;
+}
+
+/** Track ids touched by a write batch: what the UI refreshes and the caption queue picks up. */
+export interface LibraryChanges {
+  readonly added: number[];
+  readonly updated: number[];
+  readonly moved: number[];
+  readonly restored: number[];
+  readonly missing: number[];
+}
+
+/** The outcome of a scan or of a watcher batch. */
+export interface ScanSummary {
+  readonly folderId: number;
+  readonly folderPath: string;
+  found: number;
+  unchanged: number;
+  added: number;
+  updated: number;
+  moved: number;
+  restored: number;
+  missing: number;
+  errors: number;
+  durationMs: number;
+  cancelled: boolean;
+}
+
+/** What the scanner is given. */
+export interface ScannerDeps {
+  readonly db: Database.Database;
+  readonly tracks: TracksRepo;
+  readonly folders: FoldersRepo;
+  readonly scanErrors: ScanErrorsRepo;
+  readonly fs: LibraryFs;
+  readonly now: () => number;
+  /** Files per write transaction. */
+  readonly batchSize: number;
+  /** Files read at once. */
+  readonly concurrency: number;
+  /** Reads tags; replaceable in tests. */
+  readonly readMeta?: typeof readTrackMeta;
+}
+
+/** Per-call options. */
+export interface ScanOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((p: ScanProgress) => void) | undefined;
+  readonly onChanges?: ((c: LibraryChanges) => void) | undefined;
+}
+
+/** One folder's share of a watcher batch. */
+export interface PathBatch {
+  readonly folder: Folder;
+  readonly paths: readonly string[];
+  readonly removedDirs: readonly string[];
+}
+
+type ReadResult =
+  | { ok: true; file: TrackFile; meta: TrackMeta }
+  | { ok: false; error: ScanFileError };
+
+function emptyChanges(): LibraryChanges {
+  return { added: [], updated: [], moved: [], restored: [], missing: [] };
+}
+
+function isUnder(path: string, dirs: readonly string[]): boolean {
+  return dirs.some((d) => path === d || path.startsWith(d.endsWith(sep) ? d : d + sep));
+}
+
+/** Scans folders and applies watcher batches. One instance per database connection. */
+export class Scanner {
+  readonly #d: ScannerDeps;
+  readonly #readMeta: typeof readTrackMeta;
+
+  constructor(deps: ScannerDeps) {
+    this.#d = deps;
+    this.#readMeta = deps.readMeta ?? readTrackMeta;
+  }
+
+  /** Full scan of one folder. Throws FolderError when the folder itself cannot be listed. */
+  async scanFolder(folder: Folder, opts: ScanOptions = {}): Promise<ScanSummary> {
+    const d = this.#d;
+    const start = d.now();
+    const summary = newSummary(folder);
+    const progress = this.#progressReporter(folder, summary, opts);
+    progress('listing', null);
+    let walk;
+    try {
+      walk = await walkFolder(folder.path, {
+        fs: d.fs,
+        signal: opts.signal,
+        onFound: (n, path) => {
+          summary.found = n;
+          progress('listing', path, true);
+        },
+      });
+    } catch (e) {
+      if (e instanceof ScanCancelledError) return this.#finish(summary, start, progress, true);
+      throw e;
+    }
+    summary.found = walk.files.length;
+    const known = new Map(d.tracks.statsOfFolder(folder.id).map((t) => [t.path, t]));
+    const foundPaths = new Set(walk.files.map((f) => f.path));
+    const gone = [...known.values()].filter(
+      (t) => t.missingSince === null && !foundPaths.has(t.path) && !isUnder(t.path, walk.incompleteDirs),
+    );
+    const changes = emptyChanges();
+    d.db.transaction(() => {
+      const now = d.now();
+      for (const t of gone) {
+        d.tracks.markMissing(t.id, now);
+        changes.missing.push(t.id);
+      }
+      for (const err of walk.errors) this.#recordError(folder.id, err, now);
+    })();
+    summary.missing += gone.length;
+    summary.errors += walk.errors.length;
+    if (gone.length) opts.onChanges?.(changes);
+
+    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts);
+    if (!cancelled) {
+      d.db.transaction(() => {
+        d.scanErrors.clearStale(folder.id, start);
+        d.folders.markScanned(folder.id, d.now());
+      })();
+    }
+    return this.#finish(summary, start, progress, cancelled);
+  }
+
+  /**
+   * Applies a watcher batch: per folder, `paths` were added, changed or removed (each is stat'ed to find out
+   * which) and `removedDirs` were removed with everything under them. Removals of every folder are written
+   * before anything is read, so a file moved from one folder to another keeps its id.
+   */
+  async applyBatch(groups: readonly PathBatch[], opts: ScanOptions = {}): Promise<ScanSummary[]> {
+    const d = this.#d;
+    const start = d.now();
+    const staged: { folder: Folder; summary: ScanSummary; found: FoundFile[]; known: Map<string, TrackStat> }[] = [];
+    const gone: TrackStat[] = [];
+    const vanished: string[] = [];
+    const fileErrors: { folderId: number; error: ScanFileError }[] = [];
+    for (const g of groups) {
+      const summary = newSummary(g.folder);
+      const found: FoundFile[] = [];
+      const known = new Map<string, TrackStat>();
+      const candidates = new Set(g.paths);
+      for (const dir of g.removedDirs) for (const t of d.tracks.statsUnder(dir, sep)) candidates.add(t.path);
+      for (const path of candidates) {
+        const stored = d.tracks.statByPath(path);
+        if (stored) known.set(path, stored);
+        try {
+          const st = await d.fs.stat(path);
+          if (st.isFile() && hasAudioExtension(path)) found.push({ path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException | undefined)?.code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') {
+            vanished.push(path);
+            if (stored && stored.missingSince === null) {
+              gone.push(stored);
+              summary.missing++;
+            }
+          } else {
+            fileErrors.push({ folderId: g.folder.id, error: describeFsError(path, e) });
+            summary.errors++;
+          }
+        }
+      }
+      summary.found = found.length;
+      staged.push({ folder: g.folder, summary, found, known });
+    }
+    const changes = emptyChanges();
+    d.db.transaction(() => {
+      const now = d.now();
+      for (const t of gone) {
+        d.tracks.markMissing(t.id, now);
+        changes.missing.push(t.id);
+      }
+      for (const p of vanished) d.scanErrors.clear(p);
+      for (const e of fileErrors) this.#recordError(e.folderId, e.error, now);
+    })();
+    if (gone.length) opts.onChanges?.(changes);
+    const out: ScanSummary[] = [];
+    for (const s of staged) {
+      const progress = this.#progressReporter(s.folder, s.summary, opts);
+      const cancelled = await this.#ingest(s.folder, s.found, s.known, s.summary, progress, opts);
+      out.push(this.#finish(s.summary, start, progress, cancelled));
+      if (cancelled) break;
+    }
+    return out;
+  }
+
+  /** Steps 2 and 4 of [Note: Scan pipeline]. Returns true when cancelled. */
+  async #ingest(
+    folder: Folder,
+    files: readonly FoundFile[],
+    known: ReadonlyMap<string, TrackStat>,
+    summary: ScanSummary,
+    progress: ProgressFn,
+    opts: ScanOptions,
+  ): Promise<boolean> {
+    const d = this.#d;
+    const toRead: FoundFile[] = [];
+    const restore: { stat: TrackStat; file: FoundFile }[] = [];
+    for (const f of files) {
+      const k = known.get(f.path);
+      if (k && k.sizeBytes === f.sizeBytes && k.mtimeMs === f.mtimeMs) {
+        if (k.missingSince === null) summary.unchanged++;
+        else restore.push({ stat: k, file: f });
+      } else {
+        toRead.push(f);
+      }
+    }
+    if (restore.length) {
+      const changes = emptyChanges();
+      d.db.transaction(() => {
+        for (const r of restore) {
+          d.tracks.clearMissing(r.stat.id, folder.id, r.file.sizeBytes, r.file.mtimeMs);
+          changes.restored.push(r.stat.id);
+        }
+      })();
+      summary.restored += restore.length;
+      opts.onChanges?.(changes);
+    }
+
+    let done = 0;
+    const pending: ReadResult[] = [];
+    const flush = (): void => {
+      if (!pending.length) return;
+      const batch = pending.splice(0);
+      const changes = emptyChanges();
+      d.db.transaction(() => {
+        const now = d.now();
+        for (const r of batch) this.#store(folder, r, now, summary, changes);
+      })();
+      opts.onChanges?.(changes);
+    };
+
+    progress('reading', null, false, toRead.length, 0);
+    let next = 0;
+    let cancelled = false;
+    const worker = async (): Promise<void> => {
+      while (next < toRead.length) {
+        if (opts.signal?.aborted) {
+          cancelled = true;
+          return;
+        }
+        const f = toRead[next++]!;
+        const result = await this.#readFile(f, opts.signal);
+        pending.push(result);
+        done++;
+        if (pending.length >= d.batchSize) flush();
+        progress('reading', f.path, true, toRead.length, done);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, d.concurrency) }, worker));
+    flush();
+    return cancelled || (opts.signal?.aborted ?? false);
+  }
+
+  /** Reads one file; never throws. */
+  async #readFile(f: FoundFile, signal: AbortSignal | undefined, attempt = 0): Promise<ReadResult> {
+    const d = this.#d;
+    try {
+      if (f.sizeBytes === 0) throw new ScanFileError(f.path, 'empty', `"${f.path}" is empty (0 bytes)`);
+      let fp;
+      try {
+        fp = await fingerprintFile(d.fs, f.path, f.sizeBytes);
+      } catch (e) {
+        throw describeFsError(f.path, e);
+      }
+      const mime = sniffAudioMime(fp.head);
+      const lower = f.path.toLowerCase();
+      if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
+        throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
+      }
+      const meta = await this.#readMeta(f.path, mime, signal);
+      // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
+      // mix two versions. Read it again once; a file still being written is reported and picked up later.
+      let after;
+      try {
+        after = await d.fs.stat(f.path);
+      } catch (e) {
+        throw describeFsError(f.path, e);
+      }
+      if (after.size !== f.sizeBytes || Math.trunc(after.mtimeMs) !== f.mtimeMs) {
+        const again = { path: f.path, sizeBytes: after.size, mtimeMs: Math.trunc(after.mtimeMs) };
+        if (attempt < 1) return this.#readFile(again, signal, attempt + 1);
+        throw new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`);
+      }
+      return { ok: true, file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: fp.fingerprint }, meta };
+    } catch (e) {
+      if (e instanceof ScanFileError) return { ok: false, error: e };
+      const message = e instanceof Error ? e.message : String(e);
+      return { ok: false, error: new ScanFileError(f.path, 'internal', `Unexpected error reading "${f.path}": ${message}`) };
+    }
+  }
+
+  #store(folder: Folder, r: ReadResult, now: number, summary: ScanSummary, changes: LibraryChanges): void {
+    const d = this.#d;
+    if (!r.ok) {
+      this.#recordError(folder.id, r.error, now);
+      summary.errors++;
+      return;
+    }
+    const file = { ...r.file, folderId: folder.id };
+    const atPath = d.tracks.statByPath(file.path);
+    if (atPath) {
+      d.tracks.update(atPath.id, file, r.meta, now);
+      summary.updated++;
+      changes.updated.push(atPath.id);
+    } else {
+      const moved = d.tracks.missingByFingerprint(file.fingerprint)[0];
+      if (moved) {
+        d.tracks.update(moved.id, file, r.meta, now);
+        summary.moved++;
+        changes.moved.push(moved.id);
+      } else {
+        changes.added.push(d.tracks.insert(file, r.meta, now));
+        summary.added++;
+      }
+    }
+    d.scanErrors.clear(file.path);
+  }
+
+  #recordError(folderId: number, err: ScanFileError, now: number): void {
+    this.#d.scanErrors.record({ folderId, path: err.path, code: err.code, message: err.message, at: now });
+  }
+
+  #progressReporter(folder: Folder, summary: ScanSummary, opts: ScanOptions): ProgressFn {
+    let toRead = 0;
+    let done = 0;
+    return (phase, currentPath, _tick = false, total?: number, doneNow?: number) => {
+      if (total !== undefined) toRead = total;
+      if (doneNow !== undefined) done = doneNow;
+      opts.onProgress?.({
+        folderId: folder.id,
+        folderPath: folder.path,
+        phase,
+        found: summary.found,
+        toRead,
+        done,
+        errors: summary.errors,
+        currentPath,
+      });
+    };
+  }
+
+  #finish(summary: ScanSummary, start: number, progress: ProgressFn, cancelled: boolean): ScanSummary {
+    summary.cancelled = cancelled;
+    summary.durationMs = this.#d.now() - start;
+    progress(cancelled ? 'cancelled' : 'done', null);
+    return summary;
+  }
+}
+
+type ProgressFn = (
+  phase: ScanProgress['phase'],
+  currentPath: string | null,
+  tick?: boolean,
+  total?: number,
+  done?: number,
+) => void;
+
+function newSummary(folder: Folder): ScanSummary {
+  return {
+    folderId: folder.id,
+    folderPath: folder.path,
+    found: 0,
+    unchanged: 0,
+    added: 0,
+    updated: 0,
+    moved: 0,
+    restored: 0,
+    missing: 0,
+    errors: 0,
+    durationMs: 0,
+    cancelled: false,
+  };
+}
