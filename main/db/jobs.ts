@@ -332,6 +332,8 @@ export function completeJob(
 export interface JobFailure {
   readonly message: string;
   readonly isRetryable: boolean;
+  /** Delay before the retry; default {@link backoffMs} of the tries so far. */
+  readonly retryAfterMs?: number;
 }
 
 /**
@@ -351,7 +353,7 @@ export function failJob(
     const row = s.get.get(id);
     if (!row || row.state !== 'running' || row.owner !== owner) return undefined;
     if (failure.isRetryable && row.attempts < row.max_attempts) {
-      s.retryLater.run({ id, owner, error: failure.message, runAfter: now + backoffMs(row.attempts), now });
+      s.retryLater.run({ id, owner, error: failure.message, runAfter: now + (failure.retryAfterMs ?? backoffMs(row.attempts)), now });
       return 'queued';
     }
     s.finish.run({ id, owner, state: 'failed', progress: row.progress, result: null, error: failure.message, now });
@@ -555,4 +557,79 @@ export function childJobs(db: Database.Database, parentId: number, limit = 1_000
 /** Earliest run_after among queued jobs of `kinds` (for sleeping through a backoff), or undefined. */
 export function nextRunAfter(db: Database.Database, kinds: readonly string[]): number | undefined {
   return statements(db).nextRunAfter.get(JSON.stringify(kinds))?.t ?? undefined;
+}
+
+/** What {@link fanOutTrackJobs} creates. */
+export interface FanOutSpec {
+  readonly childKind: 'caption-one' | 'embed';
+  /** The payload's model and adapter references (as the user named them) and window. */
+  readonly model: string;
+  readonly adapter: string;
+  readonly window: unknown;
+  /** Stable window key for dedupe keys (see main/jobs/kinds.ts windowKey). */
+  readonly windowKey: string;
+  /** Stored ids the results carry: captions.model_id/adapter_id, or windows.model_id for embeddings. */
+  readonly modelId: string;
+  readonly adapterId: string;
+  readonly encoderId: string;
+  /** Redo tracks that already have the result. */
+  readonly force: boolean;
+  readonly priority: number;
+}
+
+/**
+ * Inserts one child job per present track that lacks the result (a model caption from this model and adapter;
+ * or, for embeddings, a window at 0 ms from this encoder, which every full window layout has). One statement,
+ * so 100,000 tracks fan out in one short transaction. Tracks with a pending job for the same work are skipped
+ * (the dedupe index). Returns how many children were created.
+ */
+export function fanOutTrackJobs(db: Database.Database, parentId: number, spec: FanOutSpec, now: number = Date.now()): number {
+  const prefix = spec.childKind === 'caption-one' ? 'caption' : 'embed';
+  const keyTail = spec.childKind === 'caption-one' ? `:${spec.model}:${spec.adapter}:${spec.windowKey}` : `:${spec.model}`;
+  const lacking =
+    spec.childKind === 'caption-one'
+      ? `NOT EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id AND c.model_id = @modelId AND c.adapter_id = @adapterId AND c.source = 'model')`
+      : `NOT EXISTS (SELECT 1 FROM windows w WHERE w.track_id = t.id AND w.model_id = @encoderId AND w.start_ms = 0)`;
+  const info = db
+    .prepare(
+      `INSERT OR IGNORE INTO jobs (kind, payload, priority, parent_id, dedupe_key, max_attempts, created_at, updated_at)
+       SELECT @kind,
+              json_object('trackId', t.id, 'model', @model, 'adapter', @adapter, 'window', json(@window), 'batchKey', @batchKey),
+              @priority, @parentId, @prefix || ':' || t.id || @keyTail, 3, @now, @now
+       FROM tracks t
+       WHERE t.missing_since IS NULL AND (@force = 1 OR ${lacking})
+       ORDER BY t.id`,
+    )
+    .run({
+      kind: spec.childKind,
+      model: spec.model,
+      adapter: spec.adapter,
+      window: JSON.stringify(spec.window),
+      batchKey: `${spec.model}|${spec.adapter}`,
+      priority: spec.priority,
+      parentId,
+      prefix,
+      keyTail,
+      now,
+      force: spec.force ? 1 : 0,
+      modelId: spec.modelId,
+      adapterId: spec.adapterId,
+      encoderId: spec.encoderId,
+    });
+  return info.changes;
+}
+
+/**
+ * Gives a claimed job back to the queue without counting the try (the runner is stopping). Returns whether it
+ * was still ours.
+ */
+export function releaseJob(db: Database.Database, id: number, owner: string, now: number = Date.now()): boolean {
+  return (
+    db
+      .prepare(
+        `UPDATE jobs SET state = 'queued', owner = NULL, attempts = max(0, attempts - 1), updated_at = ?
+         WHERE id = ? AND state = 'running' AND owner = ?`,
+      )
+      .run(now, id, owner).changes > 0
+  );
 }

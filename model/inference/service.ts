@@ -1,0 +1,401 @@
+/**
+ * @file The inference service: loads a model pack and answers caption, ask and embed calls. Runs inside the
+ * inference utility process (app) or a worker thread (CLI), behind {@link rpcServe}; tests call it directly.
+ * Electron-free: it gets paths and a pack loader, never `app`.
+ *
+ * A caption, step by step (docs/captions.md): probe the file (model/audio/decode.ts) → choose the window
+ * (model/audio/windows.ts) → read it as 24 kHz mono → pack.encodeAudio (MERT, mean of 25 hidden states,
+ * 325-frame pooling) → pack.projectAudio (adapter) → prompt embeddings ([Note: MusiLingo prompt]) →
+ * pack.generate (batched across tracks, streamed) → decode → postprocessAnswer.
+ */
+import { AudioDecodeError } from '../audio/errors';
+import { probeAudio, type AudioInfo } from '../audio/decode';
+import { allWindows, captionWindow, MERT_SAMPLE_RATE_HZ, outputLength, readWindow, type AudioWindow } from '../audio/windows';
+import { buildPromptIds, CAPTION_QUESTION, MAX_NEW_TOKENS, postprocessAnswer, stopAfter, type PromptTurn } from './prompt';
+import { InferenceError, type CallContext } from './protocol';
+import type {
+  AskArgs,
+  AskValue,
+  CaptionArgs,
+  CaptionedWindow,
+  EmbedArgs,
+  InferencePack,
+  ItemResult,
+  LoadRequest,
+  PackInfo,
+  ProgressEventData,
+  TokenEventData,
+  TrackItem,
+  WindowResult,
+  WindowSpec,
+} from './types';
+
+/** Reads audio for the service; the default uses model/audio. Injected by tests. */
+export interface AudioReader {
+  /** Length in 24 kHz samples, or throws an AudioDecodeError naming the file. */
+  probe(path: string): Promise<{ totalSamples: number; handle: unknown }>;
+  read(handle: unknown, start: number, length: number, signal?: AbortSignal): Promise<Float32Array>;
+}
+
+/** The default reader: model/audio (native WAV/AIFF, ffmpeg otherwise, torchaudio-exact resampling). */
+export const MODEL_AUDIO_READER: AudioReader = {
+  async probe(path) {
+    const info = await probeAudio(path);
+    return { totalSamples: outputLength(info, MERT_SAMPLE_RATE_HZ), handle: info };
+  },
+  read: (handle, start, length, signal) => readWindow(handle as AudioInfo, { start, length }, MERT_SAMPLE_RATE_HZ, signal),
+};
+
+/** Options of {@link createInferenceService}. */
+export interface InferenceServiceOptions {
+  /** Builds an {@link InferencePack} from a pack folder (model/inference/pack.ts in the app). */
+  readonly loadPack: (req: LoadRequest) => Promise<InferencePack>;
+  readonly audio?: AudioReader;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Most sequences per decoder batch (GPU throughput); default 8. */
+  readonly maxBatch?: number;
+}
+
+/** The handlers {@link rpcServe} serves; each takes plain-data args and a {@link CallContext}. */
+export interface InferenceHandlers {
+  load(args: LoadRequest, ctx: CallContext): Promise<PackInfo>;
+  status(args: Record<string, never>, ctx: CallContext): Promise<PackInfo | null>;
+  caption(args: CaptionArgs, ctx: CallContext): Promise<ItemResult<CaptionedWindow[]>[]>;
+  ask(args: AskArgs, ctx: CallContext): Promise<AskValue>;
+  embed(args: EmbedArgs, ctx: CallContext): Promise<ItemResult<WindowResult[]>[]>;
+  unload(args: Record<string, never>, ctx: CallContext): Promise<void>;
+}
+
+const SAMPLES_PER_MS = MERT_SAMPLE_RATE_HZ / 1000;
+
+function msOf(samples: number): number {
+  return Math.round(samples / SAMPLES_PER_MS);
+}
+
+/** The windows of a track for a spec, in 24 kHz samples. Exported for tests. */
+export function resolveWindows(totalSamples: number, spec: WindowSpec, path = 'the track'): AudioWindow[] {
+  if (spec.kind === 'default') return [captionWindow(totalSamples)];
+  if (spec.kind === 'all') return allWindows(totalSamples);
+  const start = Math.round(spec.startMs * SAMPLES_PER_MS);
+  if (!(start >= 0) || start >= totalSamples) {
+    throw new InferenceError(
+      'invalid-argument',
+      `Window start ${spec.startMs} ms lies outside ${path} (${msOf(totalSamples)} ms long).`,
+    );
+  }
+  const length = Math.min(Math.round((spec.lengthMs ?? 30_000) * SAMPLES_PER_MS), totalSamples - start);
+  return [{ index: 0, start, length, startSec: start / MERT_SAMPLE_RATE_HZ, durationSec: length / MERT_SAMPLE_RATE_HZ }];
+}
+
+function toItemError(e: unknown): { code: string; message: string } {
+  if (e instanceof AudioDecodeError) return { code: e.code === 'not-found' ? 'not-found' : 'bad-audio', message: e.message };
+  if (e instanceof InferenceError) return { code: e.code, message: e.message };
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** True for errors of the model runtime (a lost GPU, a failing session), as opposed to bad input. */
+function isSessionError(e: unknown): boolean {
+  return !(e instanceof AudioDecodeError) && !(e instanceof InferenceError) && !(e instanceof RangeError);
+}
+
+/**
+ * [Note: One call at a time, questions first]
+ * ORT sessions are shared; two calls interleaving would double activation memory on the GPU. The service
+ * runs one call at a time and lets a waiting `ask` (a user is watching) go before waiting caption and embed
+ * batches. The job runner already sends questions first; this also covers several clients.
+ */
+function createGate(): <T>(isUrgent: boolean, fn: () => Promise<T>) => Promise<T> {
+  let isBusy = false;
+  const urgent: (() => void)[] = [];
+  const normal: (() => void)[] = [];
+  const next = (): void => {
+    const run = urgent.shift() ?? normal.shift();
+    if (run) run();
+    else isBusy = false;
+  };
+  return async (isUrgent, fn) => {
+    if (isBusy) await new Promise<void>((resolve) => (isUrgent ? urgent : normal).push(resolve));
+    isBusy = true;
+    try {
+      return await fn();
+    } finally {
+      next();
+    }
+  };
+}
+
+/** The same pack with different info (methods bound to the original, which may be a class instance). */
+function withInfo(p: InferencePack, info: PackInfo): InferencePack {
+  return {
+    info,
+    encodeText: (t) => p.encodeText(t),
+    decodeText: (ids) => p.decodeText(ids),
+    encodeAudio: (pcm, signal) => p.encodeAudio(pcm, signal),
+    projectAudio: (pooled) => p.projectAudio(pooled),
+    embedTokens: (ids) => p.embedTokens(ids),
+    generate: (req) => p.generate(req),
+    dispose: () => p.dispose(),
+  };
+}
+
+/** Creates the service. Nothing is loaded until `load` (or the first call after it). */
+export function createInferenceService(opts: InferenceServiceOptions): InferenceHandlers {
+  const audio = opts.audio ?? MODEL_AUDIO_READER;
+  const log = opts.log ?? (() => undefined);
+  const maxBatch = Math.max(1, opts.maxBatch ?? 8);
+  const gate = createGate();
+  let pack: InferencePack | null = null;
+  let lastLoad: LoadRequest | null = null;
+  let isBroken = false;
+
+  async function requirePack(): Promise<InferencePack> {
+    if (pack && !isBroken) return pack;
+    if (!lastLoad) throw new InferenceError('model-unavailable', 'No model pack is loaded. Load one first (musilingo models).');
+    // A session failed during an earlier call: build fresh sessions before going on.
+    await pack?.dispose().catch(() => undefined);
+    pack = null;
+    isBroken = false;
+    pack = await loadWithFallback(lastLoad);
+    return pack;
+  }
+
+  async function loadWithFallback(req: LoadRequest): Promise<InferencePack> {
+    const t0 = performance.now();
+    try {
+      const p = await opts.loadPack(req);
+      log('info', `[inference] loaded ${p.info.modelId} on ${p.info.executionProvider} in ${Math.round(performance.now() - t0)} ms`);
+      return p;
+    } catch (e) {
+      if (e instanceof InferenceError && e.code === 'model-unavailable') throw e;
+      const ep = req.executionProvider ?? 'auto';
+      if (ep === 'cpu') throw asModelError(req, e);
+      // [Note: Session fallback] A GPU session that cannot be created (no adapter, driver error, out of memory)
+      // must not stop captioning: load again on the CPU and say why.
+      const reason = `${ep} failed: ${e instanceof Error ? e.message : String(e)}`;
+      log('warn', `[inference] ${reason}; falling back to the CPU`);
+      try {
+        const p = await opts.loadPack({ ...req, executionProvider: 'cpu' });
+        log('info', `[inference] loaded ${p.info.modelId} on ${p.info.executionProvider} after the fallback`);
+        return withInfo(p, { ...p.info, fallbackReason: reason });
+      } catch (e2) {
+        throw asModelError(req, e2);
+      }
+    }
+  }
+
+  function asModelError(req: LoadRequest, e: unknown): InferenceError {
+    return new InferenceError('session-failed', `Cannot run the model pack ${req.packDir}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  /** Runs `fn`; a runtime error marks the sessions for rebuilding and surfaces as 'session-failed'. */
+  async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isSessionError(e) && !(e instanceof Error && e.name === 'AbortError')) {
+        isBroken = true;
+        throw new InferenceError('session-failed', `The model failed while running: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Decodes and encodes the windows of one item. */
+  async function analyse(p: InferencePack, item: TrackItem, signal: AbortSignal): Promise<WindowResult[]> {
+    const probe = await audio.probe(item.path);
+    const windows = resolveWindows(probe.totalSamples, item.window, item.path);
+    const out: WindowResult[] = [];
+    for (const w of windows) {
+      signal.throwIfAborted();
+      const t0 = performance.now();
+      const pcm = await audio.read(probe.handle, w.start, w.length, signal);
+      const t1 = performance.now();
+      const embedding = await guarded(() => p.encodeAudio(pcm, signal));
+      log('info', `[inference] window ${msOf(w.start)} ms of ${item.path}: read ${Math.round(t1 - t0)} ms, encode ${Math.round(performance.now() - t1)} ms`);
+      out.push({ startMs: msOf(w.start), lengthMs: msOf(pcm.length), embedding });
+    }
+    return out;
+  }
+
+  function promptEmbeds(p: InferencePack, ids: { bosId: number; before: readonly number[]; after: readonly number[] }, audioRows: Float32Array, rows: number): Float32Array {
+    const h = p.info.hiddenSize;
+    const bos = p.embedTokens([ids.bosId]);
+    const before = p.embedTokens(ids.before);
+    const after = p.embedTokens(ids.after);
+    const out = new Float32Array((1 + ids.before.length + rows + ids.after.length) * h);
+    let off = 0;
+    for (const part of [bos, before, audioRows, after]) {
+      out.set(part, off);
+      off += part.length;
+    }
+    if (off !== out.length) throw new InferenceError('internal', `Prompt assembly mismatch: ${off} ≠ ${out.length} values.`);
+    return out;
+  }
+
+  /** Generates answers for prepared sequences in batches of maxBatch, streaming text events. */
+  async function generateTexts(
+    p: InferencePack,
+    seqs: { key: string; startMs: number; embeds: Float32Array }[],
+    gen: CaptionArgs['generation'],
+    ctx: CallContext,
+    batchSize: number,
+  ): Promise<{ text: string; tokens: number }[]> {
+    const results: { text: string; tokens: number }[] = [];
+    const maxNew = Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, MAX_NEW_TOKENS * 4);
+    for (let b = 0; b < seqs.length; b += batchSize) {
+      const batch = seqs.slice(b, b + batchSize);
+      const ids: number[][] = batch.map(() => []);
+      const t0 = performance.now();
+      const out = await guarded(() =>
+        p.generate({
+          prompts: batch.map((s) => s.embeds),
+          ...(gen?.temperature !== undefined ? { temperature: gen.temperature } : {}),
+          ...(gen?.topP !== undefined ? { topP: gen.topP } : {}),
+          ...(gen?.repetitionPenalty !== undefined ? { repetitionPenalty: gen.repetitionPenalty } : {}),
+          ...(gen?.seed !== undefined ? { seed: gen.seed } : {}),
+          maxNewTokens: maxNew,
+          signal: ctx.signal,
+          isDone: (_i, newIds) => newIds.length >= maxNew || stopAfter(newIds).isStop,
+          onToken: (i, tok) => {
+            const s = batch[i];
+            const list = ids[i];
+            if (!s || !list) return;
+            list.push(tok);
+            if (stopAfter(list).isStop) return;
+            const text = p.decodeText(list);
+            const cut = text.indexOf('###');
+            ctx.emit('token', { key: s.key, startMs: s.startMs, text: (cut >= 0 ? text.slice(0, cut) : text).trimStart() } satisfies TokenEventData);
+          },
+        }),
+      );
+      const total = out.reduce((n, o) => n + o.length, 0);
+      const ms = performance.now() - t0;
+      log('info', `[inference] generate batch=${batch.length} tokens=${total} ${Math.round(ms)} ms (${(total / Math.max(ms / 1000, 1e-6)).toFixed(1)} tok/s)`);
+      for (const o of out) {
+        const stop = stopAfter(o);
+        const kept = stop.isStop ? o.slice(0, o.length - stop.markerLength) : o;
+        results.push({ text: postprocessAnswer(p.decodeText(kept)), tokens: o.length });
+      }
+      ctx.emit('progress', { stage: 'generate', done: Math.min(b + batch.length, seqs.length), total: seqs.length } satisfies ProgressEventData);
+    }
+    return results;
+  }
+
+  function questionIds(p: InferencePack, question: string, rows: number, history: readonly PromptTurn[] = [], maxNew: number): { bosId: number; before: number[]; after: number[]; turnsKept: number } {
+    try {
+      const r = buildPromptIds((t) => p.encodeText(t), question, {
+        history,
+        bosId: p.info.bosId,
+        audioRows: rows,
+        maxPromptTokens: p.info.maxPositions - maxNew,
+      });
+      return { bosId: r.bosId, before: [...r.before], after: [...r.after], turnsKept: r.turnsKept };
+    } catch (e) {
+      throw new InferenceError('invalid-argument', (e as Error).message);
+    }
+  }
+
+  return {
+    async load(args) {
+      return gate(true, async () => {
+        if (pack) await pack.dispose().catch(() => undefined);
+        pack = null;
+        lastLoad = args;
+        pack = await loadWithFallback(args);
+        isBroken = false;
+        return pack.info;
+      });
+    },
+
+    async status() {
+      return pack?.info ?? null;
+    },
+
+    async caption(args, ctx) {
+      return gate(false, async () => {
+        const p = await requirePack();
+        const question = args.question ?? CAPTION_QUESTION;
+        const maxNew = args.generation?.maxNewTokens ?? MAX_NEW_TOKENS;
+        const results = new Map<string, ItemResult<CaptionedWindow[]>>();
+        const analysed: { item: TrackItem; windows: WindowResult[] }[] = [];
+        let done = 0;
+        for (const item of args.items) {
+          ctx.signal.throwIfAborted();
+          try {
+            analysed.push({ item, windows: await analyse(p, item, ctx.signal) });
+          } catch (e) {
+            if (e instanceof InferenceError && e.code === 'session-failed') throw e;
+            if (ctx.signal.aborted) throw e;
+            results.set(item.key, { key: item.key, ok: false, error: toItemError(e) });
+          }
+          ctx.emit('progress', { stage: 'encode', done: ++done, total: args.items.length } satisfies ProgressEventData);
+        }
+        const seqs: { key: string; startMs: number; embeds: Float32Array; w: WindowResult }[] = [];
+        for (const a of analysed) {
+          for (const w of a.windows) {
+            const ids = questionIds(p, question, w.embedding.rows, [], maxNew);
+            seqs.push({ key: a.item.key, startMs: w.startMs, w, embeds: promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) });
+          }
+        }
+        const texts = await generateTexts(p, seqs, args.generation, ctx, maxBatch);
+        const perItem = new Map<string, CaptionedWindow[]>();
+        seqs.forEach((s, i) => {
+          const t = texts[i];
+          if (!t) return;
+          const list = perItem.get(s.key) ?? [];
+          list.push({ ...s.w, text: t.text, tokens: t.tokens });
+          perItem.set(s.key, list);
+        });
+        for (const a of analysed) results.set(a.item.key, { key: a.item.key, ok: true, value: perItem.get(a.item.key) ?? [] });
+        return args.items.map((i) => results.get(i.key) ?? { key: i.key, ok: false, error: { code: 'internal', message: 'No result.' } });
+      });
+    },
+
+    async ask(args, ctx) {
+      return gate(true, async () => {
+        const p = await requirePack();
+        if (!args.question.trim()) throw new InferenceError('invalid-argument', 'The question is empty.');
+        const maxNew = args.generation?.maxNewTokens ?? MAX_NEW_TOKENS;
+        let windows: WindowResult[];
+        try {
+          windows = await analyse(p, args.item, ctx.signal);
+        } catch (e) {
+          if (e instanceof InferenceError) throw e;
+          const err = toItemError(e);
+          throw new InferenceError(err.code as 'bad-audio', err.message);
+        }
+        const w = windows[0];
+        if (!w) throw new InferenceError('bad-audio', `No audio window could be read from ${args.item.path}.`);
+        const ids = questionIds(p, args.question, w.embedding.rows, args.history ?? [], maxNew);
+        const [t] = await generateTexts(p, [{ key: args.item.key, startMs: w.startMs, embeds: promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) }], args.generation, ctx, 1);
+        return { ...w, text: t?.text ?? '', tokens: t?.tokens ?? 0, turnsKept: ids.turnsKept };
+      });
+    },
+
+    async embed(args, ctx) {
+      return gate(false, async () => {
+        const p = await requirePack();
+        const out: ItemResult<WindowResult[]>[] = [];
+        for (const item of args.items) {
+          ctx.signal.throwIfAborted();
+          try {
+            out.push({ key: item.key, ok: true, value: await analyse(p, item, ctx.signal) });
+          } catch (e) {
+            if ((e instanceof InferenceError && e.code === 'session-failed') || ctx.signal.aborted) throw e;
+            out.push({ key: item.key, ok: false, error: toItemError(e) });
+          }
+          ctx.emit('progress', { stage: 'encode', done: out.length, total: args.items.length } satisfies ProgressEventData);
+        }
+        return out;
+      });
+    },
+
+    async unload() {
+      return gate(true, async () => {
+        await pack?.dispose();
+        pack = null;
+        lastLoad = null;
+      });
+    },
+  };
+}
