@@ -211,12 +211,13 @@ export class TracksRepo {
   readonly #statsOfFolder: Database.Statement<[number], TrackStat>;
   readonly #statsUnder: Database.Statement<[string, string], TrackStat>;
   readonly #missingByFingerprint: Database.Statement<[string], { id: number; path: string }>;
+  readonly #presentByFingerprint: Database.Statement<[string, string], { id: number; path: string }>;
   readonly #markMissing: Database.Statement<[number, number]>;
   readonly #clearMissing: Database.Statement<[number, number, number, number]>;
   readonly #purgeBefore: Database.Statement<[number]>;
   readonly #setFolderUnder: Database.Statement<[number, string, string]>;
   readonly #markFolderMissing: Database.Statement<[number, number]>;
-  readonly #list: Database.Statement<[number | null, number, number, number], Row>;
+  readonly #list: Database.Statement<[{ folder: number | null; state: number; limit: number; offset: number }], Row>;
   readonly #count: Database.Statement<[], { present: number; missing: number }>;
   readonly #foldersOfOrphans: Database.Statement<[], { id: number; path: string }>;
 
@@ -237,6 +238,9 @@ export class TracksRepo {
     this.#missingByFingerprint = db.prepare(
       'SELECT id, path FROM tracks WHERE fingerprint = ? AND missing_since IS NOT NULL ORDER BY missing_since DESC, id',
     );
+    this.#presentByFingerprint = db.prepare(
+      'SELECT id, path FROM tracks WHERE fingerprint = ? AND missing_since IS NULL AND path <> ? ORDER BY id',
+    );
     this.#markMissing = db.prepare('UPDATE tracks SET missing_since = ? WHERE id = ? AND missing_since IS NULL');
     this.#clearMissing = db.prepare(
       'UPDATE tracks SET missing_since = NULL, folder_id = coalesce(folder_id, ?), size_bytes = ?, mtime_ms = ? WHERE id = ?',
@@ -248,10 +252,10 @@ export class TracksRepo {
     );
     this.#list = db.prepare(`
       SELECT * FROM tracks
-      WHERE (?1 IS NULL OR folder_id = ?1)
-        AND CASE ?2 WHEN 0 THEN missing_since IS NULL WHEN 1 THEN missing_since IS NOT NULL ELSE 1 END
+      WHERE (@folder IS NULL OR folder_id = @folder)
+        AND CASE @state WHEN 0 THEN missing_since IS NULL WHEN 1 THEN missing_since IS NOT NULL ELSE 1 END
       ORDER BY coalesce(album_artist, artist) COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, path
-      LIMIT ?3 OFFSET ?4`);
+      LIMIT @limit OFFSET @offset`);
     this.#count = db.prepare(`
       SELECT count(*) FILTER (WHERE missing_since IS NULL) AS present,
              count(*) FILTER (WHERE missing_since IS NOT NULL) AS missing FROM tracks`);
@@ -305,6 +309,11 @@ export class TracksRepo {
     return this.#missingByFingerprint.all(fingerprint);
   }
 
+  /** Present tracks with this fingerprint at another path than `exceptPath`: copies, or moves not yet noticed. */
+  presentByFingerprint(fingerprint: string, exceptPath: string): { id: number; path: string }[] {
+    return this.#presentByFingerprint.all(fingerprint, exceptPath);
+  }
+
   /** Marks a track missing (keeps an earlier `missing_since`). */
   markMissing(id: number, now: number): void {
     this.#markMissing.run(now, id);
@@ -339,7 +348,9 @@ export class TracksRepo {
   /** Tracks ordered by album artist, album, disc and track number. */
   list(opts: ListTracksOptions = {}): Track[] {
     const state = opts.state === 'missing' ? 1 : opts.state === 'all' ? 2 : 0;
-    return this.#list.all(opts.folderId ?? null, state, opts.limit ?? 100, opts.offset ?? 0).map(trackFromRow);
+    return this.#list
+      .all({ folder: opts.folderId ?? null, state, limit: opts.limit ?? 100, offset: opts.offset ?? 0 })
+      .map(trackFromRow);
   }
 
   /** How many tracks are present and how many missing. */

@@ -62,6 +62,8 @@ export async function readTrackMeta(path: string, mime: string | null, signal?: 
   const hasStream = (f.sampleRate ?? 0) > 0 || (f.duration ?? 0) > 0;
   if (!durationOk) throw new ScanFileError(path, 'corrupt', `"${path}" is damaged or truncated: its stream length is invalid`);
   if (!hasStream || (!f.codec && !f.container)) {
+    // A recognised header without a stream after it is a cut-off file; no header at all is something else.
+    if (mime !== null) throw new ScanFileError(path, 'corrupt', `"${path}" is truncated or damaged: it starts like ${mime} but has no readable audio stream`);
     throw new ScanFileError(path, 'not-audio', `"${path}" has an audio extension but holds no audio stream we can read`);
   }
   if (mime === null && (f.duration === undefined || !f.sampleRate)) {

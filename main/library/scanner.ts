@@ -100,7 +100,7 @@ export interface PathBatch {
 }
 
 type ReadResult =
-  | { ok: true; file: TrackFile; meta: TrackMeta }
+  | { ok: true; file: TrackFile; meta: TrackMeta; movedFrom: number | null }
   | { ok: false; error: ScanFileError };
 
 function emptyChanges(): LibraryChanges {
@@ -161,7 +161,7 @@ export class Scanner {
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
 
-    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts);
+    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)));
     if (!cancelled) {
       d.db.transaction(() => {
         d.scanErrors.clearStale(folder.id, start);
@@ -223,10 +223,11 @@ export class Scanner {
       for (const e of fileErrors) this.#recordError(e.folderId, e.error, now);
     })();
     if (gone.length) opts.onChanges?.(changes);
+    const goneIds = new Set(gone.map((t) => t.id));
     const out: ScanSummary[] = [];
     for (const s of staged) {
       const progress = this.#progressReporter(s.folder, s.summary, opts);
-      const cancelled = await this.#ingest(s.folder, s.found, s.known, s.summary, progress, opts);
+      const cancelled = await this.#ingest(s.folder, s.found, s.known, s.summary, progress, opts, goneIds);
       out.push(this.#finish(s.summary, start, progress, cancelled));
       if (cancelled) break;
     }
@@ -241,6 +242,7 @@ export class Scanner {
     summary: ScanSummary,
     progress: ProgressFn,
     opts: ScanOptions,
+    goneIds: ReadonlySet<number>,
   ): Promise<boolean> {
     const d = this.#d;
     const toRead: FoundFile[] = [];
@@ -274,7 +276,7 @@ export class Scanner {
       const changes = emptyChanges();
       d.db.transaction(() => {
         const now = d.now();
-        for (const r of batch) this.#store(folder, r, now, summary, changes);
+        for (const r of batch) this.#store(folder, r, now, summary, changes, goneIds);
       })();
       opts.onChanges?.(changes);
     };
@@ -331,7 +333,12 @@ export class Scanner {
         if (attempt < 1) return this.#readFile(again, signal, attempt + 1);
         throw new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`);
       }
-      return { ok: true, file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: fp.fingerprint }, meta };
+      return {
+        ok: true,
+        file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: fp.fingerprint },
+        meta,
+        movedFrom: await this.#findUnnoticedMove(fp.fingerprint, f.path),
+      };
     } catch (e) {
       if (e instanceof ScanFileError) return { ok: false, error: e };
       const message = e instanceof Error ? e.message : String(e);
@@ -339,7 +346,24 @@ export class Scanner {
     }
   }
 
-  #store(folder: Folder, r: ReadResult, now: number, summary: ScanSummary, changes: LibraryChanges): void {
+  /**
+   * A present track with the same fingerprint whose file is gone: the file moved and the removal has not been
+   * seen yet (watchers may report the add before the unlink). Copies are told apart by their source still
+   * existing.
+   */
+  async #findUnnoticedMove(fingerprint: string, path: string): Promise<number | null> {
+    for (const t of this.#d.tracks.presentByFingerprint(fingerprint, path)) {
+      try {
+        await this.#d.fs.stat(t.path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException | undefined)?.code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return t.id;
+      }
+    }
+    return null;
+  }
+
+  #store(folder: Folder, r: ReadResult, now: number, summary: ScanSummary, changes: LibraryChanges, goneIds: ReadonlySet<number>): void {
     const d = this.#d;
     if (!r.ok) {
       this.#recordError(folder.id, r.error, now);
@@ -353,10 +377,13 @@ export class Scanner {
       summary.updated++;
       changes.updated.push(atPath.id);
     } else {
-      const moved = d.tracks.missingByFingerprint(file.fingerprint)[0];
+      const unnoticed = r.movedFrom !== null ? d.tracks.getById(r.movedFrom) : undefined;
+      const moved = (unnoticed && unnoticed.missingSince === null ? unnoticed : undefined) ?? d.tracks.missingByFingerprint(file.fingerprint)[0];
       if (moved) {
         d.tracks.update(moved.id, file, r.meta, now);
         summary.moved++;
+        // Marked missing earlier in this same scan or batch: it moved, it is not missing.
+        if (goneIds.has(moved.id)) summary.missing--;
         changes.moved.push(moved.id);
       } else {
         changes.added.push(d.tracks.insert(file, r.meta, now));

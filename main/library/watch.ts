@@ -73,7 +73,9 @@ export class LibraryWatcher {
       ignoreInitial: true,
       followSymlinks: true,
       ignorePermissionErrors: true,
-      atomic: true,
+      // Our batches stat every path, so an editor's delete-and-recreate already reads as a change; chokidar's
+      // atomic mode would only delay unlink events by 100 ms.
+      atomic: false,
       usePolling: this.#opts.usePolling ?? false,
       interval: this.#opts.pollIntervalMs ?? 1000,
       ignored: (path, stats) => isIgnoredWatchPath(path, stats?.isFile()),
