@@ -55,7 +55,7 @@ function rope(x: Float64Array, pos: number, hd: number, theta: number): Float64A
 export function referenceForward(w: RefWeights, embeds: Float64Array[]): Float64Array[] {
   const { hidden: H, heads: nh, kvHeads: kvh, headDim: hd } = w;
   const S = embeds.length;
-  let xs = embeds.map((e) => Float64Array.from(e));
+  let xs: Float64Array[] = embeds.map((e) => Float64Array.from(e));
   for (const L of w.layers) {
     const ks: Float64Array[][] = [];
     const vs: Float64Array[][] = [];
