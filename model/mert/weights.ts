@@ -10,8 +10,11 @@
  * MERT-v1-330M's pytorch_model.bin) or as `parametrizations.weight.original0/1` (torch's parametrize API);
  * both are accepted. Unknown tensors (masked_spec_embed, a decoder's weights …) are ignored.
  */
-import { CheckpointError } from '../safetensors';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CheckpointError, openCheckpoint } from '../safetensors';
 import type { Checkpoint, TensorInfo } from '../safetensors';
+import { isTorchZip, openTorchCheckpoint } from '../torch-checkpoint';
 import type { MertConfig } from './config';
 
 /** What the encoder needs from a checkpoint; a safetensors {@link Checkpoint} or the torch .bin reader. */
@@ -107,4 +110,29 @@ export function applyWeightNorm(v: Float32Array, g: Float32Array, shape: readonl
     out[p] = v[p]! * scale[idx(i, j, l)]!;
   }
   return out;
+}
+
+/**
+ * Opens encoder weights in any released layout: a folder (safetensors index → model.safetensors → any
+ * *.safetensors → pytorch_model.bin.index.json → pytorch_model.bin), a .safetensors / index file, or a
+ * torch zip .bin. Throws a CheckpointError naming the path when nothing usable is there.
+ */
+export async function openWeightSource(path: string): Promise<WeightSource> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch {
+    throw new CheckpointError(`Checkpoint not found: ${path}`, { file: path });
+  }
+  if (isDir) {
+    const entries = await readdir(path);
+    if (entries.some((f) => f.endsWith('.safetensors') || f.endsWith('.safetensors.index.json'))) return openCheckpoint(path);
+    if (entries.includes('pytorch_model.bin.index.json')) return openTorchCheckpoint(join(path, 'pytorch_model.bin.index.json'));
+    if (entries.includes('pytorch_model.bin')) return openTorchCheckpoint(join(path, 'pytorch_model.bin'));
+    throw new CheckpointError(`No weights in ${path}: expected *.safetensors or pytorch_model.bin`, { file: path });
+  }
+  if (path.endsWith('.bin.index.json') || path.endsWith('.bin') || (!path.endsWith('.json') && (await isTorchZip(path)))) {
+    return openTorchCheckpoint(path);
+  }
+  return openCheckpoint(path);
 }
