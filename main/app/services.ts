@@ -12,6 +12,7 @@ import { createSupervisor } from '../workers/supervisor';
 import type { WorkerPort } from '../workers/port';
 import { createEventHub, type EventHub } from './events';
 import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
+import { createLibraryFacade } from './library-adapter';
 import { createSettingsStore, type SettingsStore } from './settings';
 
 /** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
@@ -43,6 +44,8 @@ export interface AppContext {
   readonly log: AppLog;
   /** Override the database path (tests). Default: `<dataDir>/library.sqlite`. */
   readonly dbPath?: string;
+  /** Watch library folders for changes (default true). */
+  readonly watchLibrary?: boolean;
 }
 
 /** The wired app: what IPC handlers call. */
@@ -91,7 +94,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
   }
   const workers = { inference: supervise('inference', ctx.launchers.inference), trainer: supervise('trainer', ctx.launchers.trainer) };
 
-  const library = null as LibraryFacade | null;
+  const library: LibraryFacade | null = createLibraryFacade({ db, events, log: ctx.log, watch: ctx.watchLibrary ?? true });
   const inference = null as InferenceFacade | null;
   const jobs = null as JobsFacade | null;
   const models = null as ModelsFacade | null;

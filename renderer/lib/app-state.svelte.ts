@@ -15,8 +15,18 @@ export class AppState {
   info = $state<AppInfo | null>(null);
   settings = $state<Settings>({ theme: 'system' });
   workers = $state<WorkerStatus[]>([]);
-  /** A short message for the status line (announced politely to screen readers). */
-  notice = $state('');
+  #notice = $state('');
+  #noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** A short message for the status line (announced politely to screen readers); clears itself after 8 s. */
+  get notice(): string {
+    return this.#notice;
+  }
+  set notice(text: string) {
+    this.#notice = text;
+    clearTimeout(this.#noticeTimer);
+    if (text) this.#noticeTimer = setTimeout(() => (this.#notice = ''), 8_000);
+  }
   /** Prefers-color-scheme, tracked live. */
   systemDark = $state(false);
   /** Bumped when a menu command asks for the search box. */
