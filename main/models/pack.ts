@@ -1,0 +1,116 @@
+/**
+ * @file The model pack format: manifest.json (zod-validated), its format version, and reading a pack folder.
+ * Plain Node (main, CLI, workers, tests); a pack loader in model/ can parse the same JSON (see
+ * docs/model-packs.md, which is the format's reference).
+ *
+ * [Note: Pack format version]
+ * `formatVersion` changes whenever a pack's files or their meaning change (graph inputs, embedding layout,
+ * manifest fields). A pack with another version is never read as if it were current: {@link readPackManifest}
+ * throws {@link BadPackError} with `isStale`, and the manager converts it again from the checkpoint.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BadPackError } from './errors';
+
+/** The current pack format. See [Note: Pack format version]. */
+export const PACK_FORMAT_VERSION = 1;
+
+/** Name of the manifest in a pack folder; written last, so its presence means "complete". */
+export const MANIFEST_FILE = 'manifest.json';
+
+const FileEntry = z.object({ sizeBytes: z.number().int().nonnegative(), sha256: z.string().optional() });
+
+/** manifest.json, as written by the converter. */
+export const PackManifestSchema = z.object({
+  format: z.literal('musilingo-pack'),
+  formatVersion: z.number().int(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  modelId: z.string(),
+  variant: z.enum(['float32', 'float16', 'int4']),
+  source: z.object({
+    repo: z.string().optional(),
+    revision: z.string().optional(),
+    commit: z.string().optional(),
+    path: z.string().optional(),
+    /** Source checkpoint files with the hashes the Hub reported (or we computed). */
+    files: z.record(z.string(), FileEntry.extend({ etag: z.string().optional() })),
+  }),
+  encoder: z.object({
+    file: z.string(),
+    dataFile: z.string().nullable(),
+    /** Weight/activation dtype inside the graph; input `audio` and output `layer_mean` are float32. */
+    dtype: z.enum(['float32', 'float16']),
+    hiddenSize: z.number().int(),
+    numLayers: z.number().int(),
+    sampleRateHz: z.number().int(),
+    poolFrames: z.number().int(),
+    config: z.record(z.string(), z.unknown()),
+  }),
+  decoder: z.object({
+    file: z.string(),
+    dataFile: z.string().nullable(),
+    /** dtype of inputs_embeds and of the KV cache. */
+    dtype: z.enum(['float32', 'float16']),
+    numLayers: z.number().int(),
+    numHeads: z.number().int(),
+    numKvHeads: z.number().int(),
+    headDim: z.number().int(),
+    hiddenSize: z.number().int(),
+    vocabSize: z.number().int(),
+    maxPositions: z.number().int(),
+    bosId: z.number().int(),
+    eosIds: z.array(z.number().int()),
+    lastTokenLogitsOnly: z.boolean(),
+    config: z.record(z.string(), z.unknown()),
+  }),
+  embeddings: z.object({
+    file: z.string(),
+    tensor: z.string(),
+    dtype: z.enum(['F32', 'F16']),
+    rows: z.number().int(),
+    dim: z.number().int(),
+  }),
+  adapter: z.object({ file: z.string(), inDim: z.number().int(), outDim: z.number().int() }),
+  tokenizer: z.object({ model: z.string(), files: z.array(z.string()), bosId: z.number().int(), eosId: z.number().int() }).nullable(),
+  /** Every artefact of the pack with its size and sha256. */
+  files: z.record(z.string(), FileEntry),
+  smoke: z.object({
+    executionProvider: z.string(),
+    encodeMs: z.number(),
+    decodeStepMs: z.number(),
+    encoderTokens: z.number().int(),
+  }),
+});
+
+/** A parsed manifest.json. */
+export type PackManifest = z.infer<typeof PackManifestSchema>;
+
+/** Reads and validates `<dir>/manifest.json`. Throws {@link BadPackError} (with `isStale` for another format version). */
+export async function readPackManifest(dir: string): Promise<PackManifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BadPackError(code === 'ENOENT' ? `Model pack ${dir} is incomplete: it has no ${MANIFEST_FILE}.` : `Cannot read ${path}: ${(e as Error).message}`, e);
+  }
+  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== PACK_FORMAT_VERSION) {
+    const err = new BadPackError(
+      `Model pack ${dir} has format version ${JSON.stringify(version)}, this app reads version ${PACK_FORMAT_VERSION}: it will be converted again from its checkpoint.`,
+    );
+    Object.assign(err, { isStale: true });
+    throw err;
+  }
+  const parsed = PackManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new BadPackError(`${path} is not a valid pack manifest: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** True when `e` says the pack is from another format version (rebuild, don't repair). */
+export function isStalePackError(e: unknown): boolean {
+  return e instanceof BadPackError && (e as BadPackError & { isStale?: boolean }).isStale === true;
+}
