@@ -22,6 +22,7 @@ export default defineConfig({
     rollupOptions: {
       input: {
         musilingo: 'main/cli/index.ts',
+        'inference.thread': 'model/inference-thread.ts',
       },
       external,
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },

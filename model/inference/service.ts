@@ -217,11 +217,11 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
     return out;
   }
 
-  function promptEmbeds(p: InferencePack, ids: { bosId: number; before: readonly number[]; after: readonly number[] }, audioRows: Float32Array, rows: number): Float32Array {
+  async function promptEmbeds(p: InferencePack, ids: { bosId: number; before: readonly number[]; after: readonly number[] }, audioRows: Float32Array, rows: number): Promise<Float32Array> {
     const h = p.info.hiddenSize;
-    const bos = p.embedTokens([ids.bosId]);
-    const before = p.embedTokens(ids.before);
-    const after = p.embedTokens(ids.after);
+    const bos = await p.embedTokens([ids.bosId]);
+    const before = await p.embedTokens(ids.before);
+    const after = await p.embedTokens(ids.after);
     const out = new Float32Array((1 + ids.before.length + rows + ids.after.length) * h);
     let off = 0;
     for (const part of [bos, before, audioRows, after]) {
@@ -241,9 +241,11 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
     batchSize: number,
   ): Promise<{ text: string; tokens: number }[]> {
     const results: { text: string; tokens: number }[] = [];
-    const maxNew = Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, MAX_NEW_TOKENS * 4);
     for (let b = 0; b < seqs.length; b += batchSize) {
       const batch = seqs.slice(b, b + batchSize);
+      // The answer gets what the context has left after the longest prompt of the batch.
+      const longest = Math.max(...batch.map((s) => s.embeds.length / p.info.hiddenSize));
+      const maxNew = Math.max(1, Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, p.info.maxPositions - longest));
       const ids: number[][] = batch.map(() => []);
       const t0 = performance.now();
       const out = await guarded(() =>
@@ -287,7 +289,8 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         history,
         bosId: p.info.bosId,
         audioRows: rows,
-        maxPromptTokens: p.info.maxPositions - maxNew,
+        // Room for at least a short answer; generation then takes what is left (see generateTexts).
+        maxPromptTokens: p.info.maxPositions - Math.min(maxNew, Math.max(16, Math.floor(p.info.maxPositions / 4))),
       });
       return { bosId: r.bosId, before: [...r.before], after: [...r.after], turnsKept: r.turnsKept };
     } catch (e) {
@@ -334,7 +337,7 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         for (const a of analysed) {
           for (const w of a.windows) {
             const ids = questionIds(p, question, w.embedding.rows, [], maxNew);
-            seqs.push({ key: a.item.key, startMs: w.startMs, w, embeds: promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) });
+            seqs.push({ key: a.item.key, startMs: w.startMs, w, embeds: await promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) });
           }
         }
         const texts = await generateTexts(p, seqs, args.generation, ctx, maxBatch);
@@ -367,7 +370,7 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         const w = windows[0];
         if (!w) throw new InferenceError('bad-audio', `No audio window could be read from ${args.item.path}.`);
         const ids = questionIds(p, args.question, w.embedding.rows, args.history ?? [], maxNew);
-        const [t] = await generateTexts(p, [{ key: args.item.key, startMs: w.startMs, embeds: promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) }], args.generation, ctx, 1);
+        const [t] = await generateTexts(p, [{ key: args.item.key, startMs: w.startMs, embeds: await promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) }], args.generation, ctx, 1);
         return { ...w, text: t?.text ?? '', tokens: t?.tokens ?? 0, turnsKept: ids.turnsKept };
       });
     },

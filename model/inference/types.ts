@@ -72,7 +72,7 @@ export interface InferencePack {
   /** Adapter (llama_proj): pooled [rows, encDim] → [rows, hiddenSize]. */
   projectAudio(pooled: PooledEmbedding): Float32Array;
   /** Token embeddings [ids.length, hiddenSize]. */
-  embedTokens(ids: readonly number[]): Float32Array;
+  embedTokens(ids: readonly number[]): Promise<Float32Array>;
   /** Generates new token ids for each prompt (a batch across tracks); returns them per prompt. */
   generate(req: GenerateRequest): Promise<number[][]>;
   dispose(): Promise<void>;
@@ -84,6 +84,8 @@ export interface LoadRequest {
   readonly packDir: string;
   /** An adapter file to use instead of the pack's own (a fine-tuned one). */
   readonly adapterPath?: string;
+  /** The adapter's id as stored with captions (captions.adapter_id); '' or absent = the pack's own. */
+  readonly adapterId?: string;
   /** Preferred execution provider ('auto' tries the best first). */
   readonly executionProvider?: string;
   readonly threads?: number;

@@ -36,7 +36,7 @@ export function fakePackLoader(opts: FakePackOptions = {}): (req: LoadRequest) =
     const dim = 8;
     const hidden = 8;
     return {
-      info: { modelId: 'fake-pack', adapterId: req.adapterPath ?? '', encoderId: 'fake-encoder', dir: req.packDir, hiddenSize: hidden, maxPositions: 512, bosId: 1, executionProvider: ep === 'auto' ? 'webgpu' : ep, variant: 'float32' },
+      info: { modelId: 'fake-pack', adapterId: req.adapterId ?? '', encoderId: 'fake-encoder', dir: req.packDir, hiddenSize: hidden, maxPositions: 512, bosId: 1, executionProvider: ep === 'auto' ? 'webgpu' : ep, variant: 'float32' },
       encodeText: (t) => t.split(/\s+/).filter(Boolean).map((w) => 100 + (hash(w) % 500)),
       decodeText: (ids) => ids.filter((i) => i >= WORD_BASE).map((i) => WORDS[(i - WORD_BASE) % WORDS.length]).join(' '),
       async encodeAudio(pcm): Promise<PooledEmbedding> {
@@ -61,7 +61,7 @@ export function fakePackLoader(opts: FakePackOptions = {}): (req: LoadRequest) =
         return { rows, dim, data };
       },
       projectAudio: (p) => p.data.slice(),
-      embedTokens: (ids) => {
+      embedTokens: async (ids) => {
         const out = new Float32Array(ids.length * hidden);
         ids.forEach((id, i) => {
           for (let d = 0; d < hidden; d++) out[i * hidden + d] = ((id * (d + 3)) % 17) / 17;

@@ -1,0 +1,187 @@
+/**
+ * @file Loads a model pack folder (written by the converter, main/models; format in docs/model-packs.md) into
+ * an {@link InferencePack}: MERT encoder session, decoder session with KV-cache generation, token embedding
+ * lookups, adapter, tokenizer. Inference utility process / CLI worker thread only (ORT calls block).
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { applyAdapter, loadAdapter } from '../adapter';
+import { encodeWindow } from '../mert/encode';
+import { checkpointEmbedder, generateTokens, MUSILINGO_STOP_SEQUENCES, type DecoderHandle } from '../llama/generate';
+import { openCheckpoint, type Checkpoint } from '../safetensors';
+import { InferenceError } from './protocol';
+import type { InferencePack, LoadRequest } from './types';
+
+/** Turns text into ids (no special tokens) and back; the pack's SentencePiece tokenizer. */
+export interface TextTokenizer {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+/** Options of {@link loadModelPack} beyond the request; tests inject failing or recording factories. */
+export interface PackLoaderOptions {
+  /** Creates an ORT session (default InferenceSession.create). */
+  readonly createSession?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+  /** Builds the tokenizer from the pack's tokenizer files (default: model/tokenizer when present). */
+  readonly loadTokenizer?: (dir: string, files: { model: string; files: readonly string[] }) => Promise<TextTokenizer>;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The manifest fields the loader reads (the full schema lives with the converter in main/models/pack.ts;
+ * model/ may not import main/). Unknown fields are ignored.
+ */
+const ManifestSubset = z.object({
+  format: z.literal('musilingo-pack'),
+  formatVersion: z.literal(1),
+  modelId: z.string(),
+  variant: z.string(),
+  encoder: z.object({ file: z.string(), hiddenSize: z.number().int(), numLayers: z.number().int(), sampleRateHz: z.number().int(), poolFrames: z.number().int() }),
+  decoder: z.object({
+    file: z.string(),
+    dtype: z.enum(['float32', 'float16']),
+    numLayers: z.number().int(),
+    numHeads: z.number().int(),
+    numKvHeads: z.number().int(),
+    headDim: z.number().int(),
+    hiddenSize: z.number().int(),
+    vocabSize: z.number().int(),
+    maxPositions: z.number().int(),
+    bosId: z.number().int(),
+    eosIds: z.array(z.number().int()),
+    lastTokenLogitsOnly: z.boolean(),
+  }),
+  embeddings: z.object({ file: z.string(), tensor: z.string() }),
+  adapter: z.object({ file: z.string(), inDim: z.number().int(), outDim: z.number().int() }),
+  tokenizer: z.object({ model: z.string(), files: z.array(z.string()) }).nullable(),
+});
+
+/** The execution providers behind a preference. */
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+
+/**
+ * ORT execution providers for a preference. 'auto' means the CPU here: choosing and probing the GPU path is
+ * the model manager's job (it records what works in the pack's smoke test and passes it explicitly).
+ */
+export function providersFor(ep: string): ort.InferenceSession.ExecutionProviderConfig[] {
+  switch (ep) {
+    case 'auto':
+    case 'cpu':
+      return ['cpu'];
+    case 'webgpu':
+      return ['webgpu'];
+    case 'cuda':
+      return ['cuda'];
+    default:
+      throw new InferenceError('invalid-argument', `Unsupported execution provider "${ep}". Expected one of: ${EXECUTION_PROVIDERS.join(', ')}`);
+  }
+}
+
+/** The identity of an encoder's vectors: packs with the same MERT shape share embeddings. */
+export function encoderIdOf(m: { encoder: { hiddenSize: number; numLayers: number } }): string {
+  return `mert-${m.encoder.hiddenSize}x${m.encoder.numLayers}`;
+}
+
+async function readManifest(dir: string): Promise<z.infer<typeof ManifestSubset>> {
+  const path = join(dir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InferenceError('model-unavailable', code === 'ENOENT' ? `Model pack ${dir} is missing or incomplete: it has no manifest.json.` : `Cannot read ${path}: ${(e as Error).message}`);
+  }
+  const parsed = ManifestSubset.safeParse(raw);
+  if (!parsed.success) {
+    throw new InferenceError('model-unavailable', `${path} is not a model pack this version can run (convert it again): ${parsed.error.issues[0]?.message ?? parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+async function defaultTokenizer(): Promise<TextTokenizer> {
+  throw new InferenceError('model-unavailable', 'This build has no SentencePiece tokenizer reader; the pack cannot be used for text.');
+}
+
+/** Loads the pack at `req.packDir`. Throws an InferenceError naming the file and the cause. */
+export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = {}): Promise<InferencePack> {
+  const dir = req.packDir;
+  const log = opts.log ?? (() => undefined);
+  const m = await readManifest(dir);
+  const ep = req.executionProvider ?? 'auto';
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: providersFor(ep),
+    intraOpNumThreads: req.threads ?? 0,
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: true,
+  };
+  const create = opts.createSession ?? ((path: string, o: ort.InferenceSession.SessionOptions) => ort.InferenceSession.create(path, o));
+  const t0 = performance.now();
+  const opened: { sessions: ort.InferenceSession[]; checkpoints: Checkpoint[] } = { sessions: [], checkpoints: [] };
+  const release = async (): Promise<void> => {
+    await Promise.allSettled([...opened.sessions.map((s) => s.release()), ...opened.checkpoints.map((c) => c.close())]);
+  };
+  try {
+    if (!m.tokenizer) throw new InferenceError('model-unavailable', `Model pack ${dir} has no tokenizer; convert it again with its tokenizer.`);
+    const tokenizer = await (opts.loadTokenizer ?? defaultTokenizer)(dir, m.tokenizer);
+    const encoder = await create(join(dir, m.encoder.file), sessionOptions);
+    opened.sessions.push(encoder);
+    const decoderSession = await create(join(dir, m.decoder.file), sessionOptions);
+    opened.sessions.push(decoderSession);
+    const embedCk = await openCheckpoint(join(dir, m.embeddings.file));
+    opened.checkpoints.push(embedCk);
+    const adapterFile = req.adapterPath ?? join(dir, m.adapter.file);
+    const adapterCk = await openCheckpoint(adapterFile);
+    opened.checkpoints.push(adapterCk);
+    const adapter = await loadAdapter(adapterCk, { inDim: m.encoder.hiddenSize, outDim: m.decoder.hiddenSize });
+    const decoder: DecoderHandle = {
+      session: decoderSession,
+      spec: { variant: m.variant as 'float32', dtype: m.decoder.dtype, numLayers: m.decoder.numLayers, numHeads: m.decoder.numHeads, numKvHeads: m.decoder.numKvHeads, headDim: m.decoder.headDim, hiddenSize: m.decoder.hiddenSize, vocabSize: m.decoder.vocabSize, lastTokenLogitsOnly: m.decoder.lastTokenLogitsOnly },
+      embedder: checkpointEmbedder(embedCk, m.embeddings.tensor),
+    };
+    log(`[model] pack ${basename(dir)} loaded in ${Math.round(performance.now() - t0)} ms on ${ep}`);
+    return {
+      info: {
+        modelId: `${m.modelId}@${m.variant}`,
+        adapterId: req.adapterId ?? '',
+        encoderId: encoderIdOf(m),
+        dir,
+        hiddenSize: m.decoder.hiddenSize,
+        maxPositions: m.decoder.maxPositions,
+        bosId: m.decoder.bosId,
+        executionProvider: ep === 'auto' ? 'cpu' : ep,
+        variant: m.variant,
+      },
+      encodeText: (t) => tokenizer.encode(t),
+      decodeText: (ids) => tokenizer.decode(ids),
+      async encodeAudio(pcm) {
+        const w = await encodeWindow(encoder, pcm, { poolWindow: m.encoder.poolFrames, log });
+        return { rows: w.tokens, dim: w.dim, data: w.pooled };
+      },
+      projectAudio: (p) => applyAdapter(adapter, p.data, p.rows),
+      embedTokens: (ids) => decoder.embedder.embed(ids),
+      async generate(g) {
+        const results = await generateTokens(decoder, g.prompts, {
+          maxNewTokens: g.maxNewTokens ?? 300,
+          ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
+          ...(g.topP !== undefined ? { topP: g.topP } : {}),
+          ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
+          ...(g.seed !== undefined ? { seed: g.seed } : {}),
+          ...(g.signal ? { signal: g.signal } : {}),
+          stopSequences: MUSILINGO_STOP_SEQUENCES,
+          eosTokenIds: m.decoder.eosIds,
+          onToken: (e) => g.onToken?.(e.row, e.token),
+          log,
+        });
+        if (g.signal?.aborted) throw new InferenceError('cancelled', 'Cancelled.');
+        return results.map((r) => r.tokens);
+      },
+      dispose: release,
+    };
+  } catch (e) {
+    await release();
+    if (e instanceof InferenceError) throw e;
+    throw new InferenceError('session-failed', `Cannot load model pack ${dir}: ${(e as Error).message}`);
+  }
+}
