@@ -1,0 +1,335 @@
+/**
+ * @file `musilingo train`: fine-tune the adapter on the library's tags and edited captions; list and inspect runs.
+ * Plain Node (CLI). The work itself is trainer/session.ts; this file resolves the model, talks to the database
+ * and prints progress.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import llamaTokenizer from 'llama-tokenizer-js';
+import type Database from 'better-sqlite3';
+import { loadAdapter } from '../../../model/adapter';
+import { openCheckpoint } from '../../../model/safetensors';
+import type { AdapterWeights } from '../../../trainer/adapter';
+import { formatDataReport } from '../../../trainer/data/dataset';
+import type { WeightStorage } from '../../../trainer/graph/llama-train-graph';
+import { readAdapterFile } from '../../../trainer/run/checkpoint';
+import { defaultTrainOptions, type TrainOptions } from '../../../trainer/run/train-loop';
+import { saveAdapterVersion, trainFromLibrary, type GraphSettings } from '../../../trainer/session';
+import {
+  activateAdapter,
+  activeAdapter,
+  addPoint,
+  createRun,
+  encoderModelIds,
+  getAdapter,
+  getRun,
+  insertAdapter,
+  libraryForTraining,
+  listPoints,
+  listRuns,
+  updateRun,
+} from '../../db/training';
+import { readPackManifest } from '../../models/pack';
+import { modelsDir } from '../../paths';
+import { UsageError, type CliCommand, type CliContext } from '../command';
+
+const USAGE = `Usage:
+  musilingo train --from-tags [--model <pack or checkpoint folder>] [options]
+  musilingo train --resume <run>
+  musilingo train --list
+  musilingo train --show <run>
+
+Fine-tunes the adapter (llama_proj) on your library: tags (genre, mood, instruments, BPM, key, comments)
+become captions and Q&A pairs, and captions you edited count most. Tracks need cached analysis windows
+(run \`musilingo caption\` first); skipped tracks are listed with the reason.
+
+Options:
+  --model <dir>          model pack folder, or a Hugging Face checkpoint folder (config.json + safetensors)
+  --adapter <id|file>    start from this adapter (default: the model's active adapter, else its own)
+  --steps <n>            optimizer steps (default 200)
+  --lr <x>               peak learning rate (default 3e-5; cosine to --min-lr)
+  --min-lr <x>           final learning rate (default 1e-5)
+  --warmup <n>           warmup steps (default steps/10, at most 100)
+  --accumulation <n>     sequences per step (default 8)
+  --weight-decay <x>     AdamW weight decay (default 0.05)
+  --clip <x>             gradient-norm clip, 0 = off (default 1)
+  --checkpoint-every <n> checkpoint interval in steps (default 25)
+  --eval-every <n>       held-out loss interval in steps (default 25)
+  --held-out <f>         fraction of tracks held out (default 0.1)
+  --seed <n>             sampling seed (default 0)
+  --encoder <id>         windows.model_id of the cached embeddings (default: the one with most windows)
+  --dtype <t>            float32 | float16 (default float32)
+  --weights <w>          dense | int4-transposed | int4-dequant (default dense)
+  --ep <list>            execution providers, e.g. webgpu,cpu (default cpu)
+  --threads <n>          CPU threads (default 1)
+  --activate             make the new adapter active when the run finishes
+  --json                 machine-readable output (one JSON object per line)`;
+
+const TOKENIZER_NOTE =
+  'Tokenizer: LLaMA-1 SentencePiece vocabulary (Vicuna v0 uses the same ids below 32000).';
+
+interface StoredConfig {
+  readonly options: TrainOptions;
+  readonly graph: GraphSettings;
+  readonly heldOutFraction: number;
+  readonly initialAdapterPath: string;
+  readonly activate: boolean;
+}
+
+/** What a --model argument resolves to. */
+interface ResolvedModel {
+  readonly modelId: string;
+  readonly checkpointDir: string;
+  /** The model's own adapter file, when known. */
+  readonly ownAdapterPath: string | undefined;
+}
+
+function num(v: string | undefined, name: string, fallback: number, opts: { int?: boolean; min?: number } = {}): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+    throw new UsageError(`--${name} must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`);
+  }
+  return n;
+}
+
+async function resolveModel(arg: string | undefined, dataDir: string): Promise<ResolvedModel> {
+  let dir = arg;
+  if (dir === undefined) {
+    const root = modelsDir(dataDir);
+    const packs = existsSync(root) ? readdirSync(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'manifest.json'))) : [];
+    if (packs.length !== 1) {
+      throw new UsageError(packs.length === 0 ? 'No model pack installed: pass --model <pack or checkpoint folder>' : `Several model packs are installed; choose one with --model (${packs.map((p) => basename(p)).join(', ')})`);
+    }
+    dir = packs[0]!;
+  }
+  dir = resolve(dir);
+  if (!existsSync(dir)) throw new UsageError(`--model ${dir} does not exist`);
+  if (existsSync(join(dir, 'manifest.json'))) {
+    const m = await readPackManifest(dir);
+    const src = m.source.path;
+    if (!src || !existsSync(join(src, 'config.json'))) {
+      throw new Error(`Model pack ${dir} does not point at its source checkpoint (manifest source.path), which training reads the frozen decoder from. Pass the checkpoint folder with --model.`);
+    }
+    return { modelId: m.modelId, checkpointDir: src, ownAdapterPath: join(dir, m.adapter.file) };
+  }
+  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json)`);
+  const own = ['adapter.safetensors', 'llama_proj.safetensors'].map((f) => join(dir, f)).find((f) => existsSync(f));
+  return { modelId: `checkpoint:${dir}`, checkpointDir: dir, ownAdapterPath: own };
+}
+
+async function loadStartAdapter(db: Database.Database, arg: string | undefined, model: ResolvedModel): Promise<{ adapter: AdapterWeights; path: string; parentId: string | null }> {
+  if (arg !== undefined) {
+    if (existsSync(arg)) return { adapter: (await readAdapterFile(arg)).adapter, path: resolve(arg), parentId: null };
+    const row = getAdapter(db, arg);
+    return { adapter: (await readAdapterFile(row.path)).adapter, path: row.path, parentId: row.id };
+  }
+  const active = activeAdapter(db, model.modelId);
+  if (active) return { adapter: (await readAdapterFile(active.path)).adapter, path: active.path, parentId: active.id };
+  if (model.ownAdapterPath) return { adapter: (await readAdapterFile(model.ownAdapterPath)).adapter, path: model.ownAdapterPath, parentId: null };
+  // A full MusiLingo checkpoint holds llama_proj beside the decoder.
+  const ck = await openCheckpoint(model.checkpointDir);
+  try {
+    if (ck.findBySuffix('llama_proj.weight') === undefined) {
+      throw new Error(`No adapter found for ${model.checkpointDir}: it has no llama_proj weights. Pass --adapter <file>.`);
+    }
+    const a = await loadAdapter(ck);
+    return { adapter: { ...a, weight: a.weight.slice(), bias: a.bias.slice() }, path: model.checkpointDir, parentId: null };
+  } finally {
+    await ck.close();
+  }
+}
+
+function encode(text: string): number[] {
+  return llamaTokenizer.encode(text, false, true);
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promise<number> {
+  const db = ctx.db();
+  const run = getRun(db, runId);
+  const cfg = JSON.parse(run.config) as StoredConfig;
+  const out = (line: string, obj: object): void => {
+    ctx.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${line}\n`);
+  };
+  const { adapter } = await readAdapterFile(cfg.initialAdapterPath).catch((e: unknown) => {
+    throw new Error(`Cannot read the starting adapter ${cfg.initialAdapterPath}: ${(e as Error).message}`);
+  });
+  const library = libraryForTraining(db, run.encoderModelId);
+  const checkpointPath = run.checkpointPath ?? join(ctx.dataDir, 'training', `run-${run.id}`, 'checkpoint.safetensors');
+  await mkdir(join(checkpointPath, '..'), { recursive: true });
+  updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
+  if (!json) ctx.stdout.write(`Run ${run.id}: ${TOKENIZER_NOTE}\n`);
+  let res;
+  try {
+    res = await trainFromLibrary({
+      checkpointDir: run.modelPath,
+      initialAdapter: adapter,
+      encode,
+      library,
+      options: cfg.options,
+      heldOutFraction: cfg.heldOutFraction,
+      checkpointPath,
+      resume: true,
+      graph: { ...cfg.graph, cacheDir: join(ctx.dataDir, 'training', 'graphs', String(run.id)) },
+      meta: { run_id: String(run.id), model_id: run.modelId },
+      signal: ctx.signal,
+      log: (l) => (json ? undefined : ctx.stderr.write(`${l}\n`)),
+      onDataReport: (r) => {
+        updateRun(db, run.id, { dataReport: JSON.stringify(r) });
+        out(formatDataReport(r), { event: 'data', report: r });
+      },
+      onProgress: (p) => {
+        if (p.kind === 'step') {
+          addPoint(db, run.id, { kind: 'train', step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm, tokens: p.tokens });
+          const rate = p.elapsedMs > 0 ? ` ${(1000 / (p.elapsedMs / p.step)).toFixed(2)} steps/s` : '';
+          out(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toExponential(2)}${rate}`, { event: 'step', runId: run.id, ...p });
+        } else if (p.kind === 'eval') {
+          addPoint(db, run.id, { kind: 'held_out', step: p.step, loss: p.heldOutLoss, lr: null, gradNorm: null, tokens: null });
+          if (p.step === 0) updateRun(db, run.id, { initialHeldOutLoss: p.heldOutLoss });
+          updateRun(db, run.id, { heldOutLoss: p.heldOutLoss });
+          out(`held-out loss ${p.heldOutLoss.toFixed(4)} at step ${p.step} (${p.examples} examples)`, { event: 'eval', runId: run.id, ...p });
+        } else {
+          updateRun(db, run.id, { step: p.step, checkpointPath: p.path });
+          out(`checkpoint at step ${p.step}: ${p.path}`, { event: 'checkpoint', runId: run.id, ...p });
+        }
+      },
+    });
+  } catch (e) {
+    updateRun(db, run.id, { state: 'failed', error: (e as Error).message });
+    throw e;
+  }
+  const r = res.run;
+  if (r.cancelled) {
+    updateRun(db, run.id, { state: 'cancelled', step: r.step });
+    out(`Run ${run.id} stopped at step ${r.step}. Resume with: musilingo train --resume ${run.id}`, { event: 'cancelled', runId: run.id, step: r.step });
+    return 130;
+  }
+  const now = Date.now();
+  const adapterId = `adp-${stamp(now)}-r${run.id}`;
+  const adapterPath = join(ctx.dataDir, 'adapters', `${adapterId}.safetensors`);
+  await mkdir(join(ctx.dataDir, 'adapters'), { recursive: true });
+  const sha256 = await saveAdapterVersion(adapterPath, r.adapter, {
+    adapter_id: adapterId,
+    model_id: run.modelId,
+    parent_id: run.parentAdapterId ?? '',
+    run_id: String(run.id),
+    created_at: new Date(now).toISOString(),
+    held_out_loss: r.heldOutLoss === undefined ? '' : String(r.heldOutLoss),
+  });
+  db.transaction(() => {
+    insertAdapter(db, {
+      id: adapterId, modelId: run.modelId, name: `Run ${run.id} (${r.step} steps)`, parentId: run.parentAdapterId, runId: run.id,
+      path: adapterPath, sha256, inDim: r.adapter.inDim, outDim: r.adapter.outDim, heldOutLoss: r.heldOutLoss ?? null, createdAt: now,
+    });
+    updateRun(db, run.id, { state: 'done', step: r.step, adapterId, heldOutLoss: r.heldOutLoss ?? null });
+    if (cfg.activate) activateAdapter(db, adapterId);
+  })();
+  const before = getRun(db, run.id).initialHeldOutLoss;
+  const cmp = r.heldOutLoss !== undefined && before !== null ? ` Held-out loss ${before.toFixed(4)} → ${r.heldOutLoss.toFixed(4)}.` : '';
+  out(`Run ${run.id} done: adapter ${adapterId}${cfg.activate ? ' (active)' : ''}.${cmp}`, { event: 'done', runId: run.id, adapterId, adapterPath, heldOutLoss: r.heldOutLoss ?? null, initialHeldOutLoss: before });
+  return 0;
+}
+
+/** `musilingo train` */
+export const command: CliCommand = {
+  name: 'train',
+  summary: 'fine-tune the adapter on your tags and edited captions',
+  usage: USAGE,
+  async run(argv, ctx) {
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        strict: true,
+        options: {
+          'from-tags': { type: 'boolean' }, resume: { type: 'string' }, list: { type: 'boolean' }, show: { type: 'string' },
+          model: { type: 'string' }, adapter: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
+          'min-lr': { type: 'string' }, warmup: { type: 'string' }, accumulation: { type: 'string' }, 'weight-decay': { type: 'string' },
+          clip: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'held-out': { type: 'string' },
+          seed: { type: 'string' }, encoder: { type: 'string' }, dtype: { type: 'string' }, weights: { type: 'string' },
+          ep: { type: 'string' }, threads: { type: 'string' }, activate: { type: 'boolean' }, json: { type: 'boolean' },
+        },
+      }));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const json = values['json'] === true;
+    const s = (k: string): string | undefined => values[k] as string | undefined;
+    if (values['list']) {
+      for (const r of listRuns(ctx.db())) {
+        const line = `${String(r.id).padStart(4)}  ${r.state.padEnd(9)} step ${r.step}/${r.totalSteps}  held-out ${r.initialHeldOutLoss?.toFixed(4) ?? '-'} → ${r.heldOutLoss?.toFixed(4) ?? '-'}  ${r.adapterId ?? ''}  ${r.modelId}`;
+        ctx.stdout.write(json ? `${JSON.stringify(r)}\n` : `${line}\n`);
+      }
+      return 0;
+    }
+    if (s('show') !== undefined) {
+      const id = num(s('show'), 'show', 0, { int: true, min: 1 });
+      const run = getRun(ctx.db(), id);
+      const points = listPoints(ctx.db(), id);
+      if (json) ctx.stdout.write(`${JSON.stringify({ run, points })}\n`);
+      else {
+        ctx.stdout.write(`Run ${run.id} (${run.state}), model ${run.modelId}, ${run.step}/${run.totalSteps} steps\n`);
+        for (const p of points) ctx.stdout.write(`${p.kind.padEnd(8)} step ${String(p.step).padStart(5)} loss ${p.loss.toFixed(4)}\n`);
+      }
+      return 0;
+    }
+    if (s('resume') !== undefined) {
+      const id = num(s('resume'), 'resume', 0, { int: true, min: 1 });
+      const run = getRun(ctx.db(), id);
+      if (run.state === 'done') throw new UsageError(`Run ${id} is already done (adapter ${run.adapterId ?? '?'})`);
+      return runOrResume(ctx, id, json);
+    }
+    if (!values['from-tags']) throw new UsageError('Say what to train on: --from-tags (or --resume <run>, --list, --show <run>)');
+    const steps = num(s('steps'), 'steps', 200, { int: true, min: 1 });
+    const peakLr = num(s('lr'), 'lr', 3e-5, { min: 0 });
+    const options = defaultTrainOptions(steps, {
+      peakLr,
+      minLr: num(s('min-lr'), 'min-lr', Math.min(1e-5, peakLr), { min: 0 }),
+      warmupStartLr: Math.min(1e-6, peakLr),
+      ...(s('warmup') !== undefined ? { warmupSteps: num(s('warmup'), 'warmup', 0, { int: true, min: 0 }) } : {}),
+      accumulation: num(s('accumulation'), 'accumulation', 8, { int: true, min: 1 }),
+      weightDecay: num(s('weight-decay'), 'weight-decay', 0.05, { min: 0 }),
+      maxGradNorm: num(s('clip'), 'clip', 1, { min: 0 }),
+      checkpointEvery: num(s('checkpoint-every'), 'checkpoint-every', 25, { int: true, min: 1 }),
+      evalEvery: num(s('eval-every'), 'eval-every', 25, { int: true, min: 1 }),
+      seed: num(s('seed'), 'seed', 0, { int: true }),
+    });
+    const dtype = s('dtype') ?? 'float32';
+    if (dtype !== 'float32' && dtype !== 'float16') throw new UsageError(`--dtype "${dtype}" is not supported. Expected one of: float32, float16`);
+    const weights = s('weights') ?? 'dense';
+    if (!['dense', 'int4-transposed', 'int4-dequant'].includes(weights)) {
+      throw new UsageError(`--weights "${weights}" is not supported. Expected one of: dense, int4-transposed, int4-dequant`);
+    }
+    const graph: GraphSettings = {
+      dtype,
+      weights: weights as WeightStorage,
+      executionProviders: (s('ep') ?? 'cpu').split(',').map((x) => x.trim()).filter(Boolean),
+      threads: num(s('threads'), 'threads', 1, { int: true, min: 1 }),
+    };
+    const heldOutFraction = num(s('held-out'), 'held-out', 0.1, { min: 0 });
+    if (heldOutFraction >= 1) throw new UsageError('--held-out must be below 1');
+    const db = ctx.db();
+    const model = await resolveModel(s('model'), ctx.dataDir);
+    const start = await loadStartAdapter(db, s('adapter'), model);
+    const encoders = encoderModelIds(db);
+    const encoder = s('encoder') ?? encoders.find((e) => e.dim === start.adapter.inDim)?.modelId;
+    if (encoder === undefined) {
+      throw new Error(`No analysed tracks: the library has no cached windows of width ${start.adapter.inDim}. Run \`musilingo caption\` (or the embed job) first.`);
+    }
+    const config: StoredConfig = { options, graph, heldOutFraction, initialAdapterPath: start.path, activate: values['activate'] === true };
+    const runId = createRun(db, {
+      modelId: model.modelId, modelPath: model.checkpointDir, encoderModelId: encoder, parentAdapterId: start.parentId,
+      config: JSON.stringify(config), dataReport: null, totalSteps: steps, checkpointPath: null,
+    });
+    updateRun(db, runId, { checkpointPath: join(ctx.dataDir, 'training', `run-${runId}`, 'checkpoint.safetensors') });
+    if (!json) ctx.stdout.write(`Run ${runId}: model ${model.modelId}, encoder windows "${encoder}", ${steps} steps.\n`);
+    else ctx.stdout.write(`${JSON.stringify({ event: 'started', runId })}\n`);
+    return runOrResume(ctx, runId, json);
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * @file One fine-tuning session from a library snapshot: dataset, tokenization, training graph, the loop, and
+ * the new adapter file. Electron-free; the CLI calls it directly and the trainer utility process wraps it.
+ * Persistence (runs, loss points, adapter rows) stays with the caller through `onProgress`/the result.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openCheckpoint } from '../model/safetensors';
+import type { AdapterWeights } from './adapter';
+import { buildDataset, type DataReport, type LibraryTrack } from './data/dataset';
+import { cachedEmbedLookup, tokenizeExample, type Encode } from './data/sequence';
+import { createOrtEngine } from './engine';
+import { checkpointEmbedder, checkpointWeightSource, readLlamaDims } from './graph/checkpoint-source';
+import { buildLlamaTrainingGraph, type WeightStorage } from './graph/llama-train-graph';
+import { writeAdapterFile } from './run/checkpoint';
+import { runTraining, TrainingSetupError, type TrainOptions, type TrainProgress, type TrainRunResult } from './run/train-loop';
+
+/** How the training graph runs. */
+export interface GraphSettings {
+  readonly dtype?: 'float32' | 'float16';
+  readonly weights?: WeightStorage;
+  /** ORT execution providers in order (default ['cpu']). */
+  readonly executionProviders?: readonly string[];
+  readonly threads?: number;
+  /** Folder to keep built training graphs in (reused while the checkpoint is unchanged); default: in memory. */
+  readonly cacheDir?: string;
+}
+
+/** Inputs of {@link trainFromLibrary}. */
+export interface TrainSessionInput {
+  /** Hugging Face-style Llama checkpoint folder: config.json + safetensors (the frozen decoder). */
+  readonly checkpointDir: string;
+  /** The adapter to start from (the model's own llama_proj or a parent version). */
+  readonly initialAdapter: AdapterWeights;
+  readonly encode: Encode;
+  readonly bosId?: number;
+  readonly library: readonly LibraryTrack[];
+  readonly options: TrainOptions;
+  readonly heldOutFraction?: number;
+  /** The run's resumable checkpoint file. */
+  readonly checkpointPath: string;
+  readonly resume?: boolean;
+  readonly graph?: GraphSettings;
+  readonly meta?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TrainProgress) => void | Promise<void>;
+  /** Called once the data is known, before any training. */
+  readonly onDataReport?: (r: DataReport) => void | Promise<void>;
+  /** Extra line-oriented log (graph build time, engine). */
+  readonly log?: (line: string) => void;
+}
+
+/** Outcome of {@link trainFromLibrary}. */
+export interface TrainSessionResult {
+  readonly run: TrainRunResult;
+  readonly report: DataReport;
+}
+
+/** sha256 of a file, hex. */
+export async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/** Trains an adapter on the library; see the file header. */
+export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainSessionResult> {
+  const log = input.log ?? (() => {});
+  const dims = await readLlamaDims(input.checkpointDir);
+  if (input.initialAdapter.outDim !== dims.hiddenSize) {
+    throw new TrainingSetupError(`The adapter maps to ${input.initialAdapter.outDim} values but the decoder in ${input.checkpointDir} has hidden size ${dims.hiddenSize}`);
+  }
+  const ds = buildDataset(input.library, {
+    inDim: input.initialAdapter.inDim,
+    heldOutFraction: input.heldOutFraction ?? 0.1,
+    fileExists: (p) => existsSync(p),
+  });
+  await input.onDataReport?.(ds.report);
+  const train = ds.train.map((e) => tokenizeExample(input.encode, e));
+  const heldOut = ds.heldOut.map((e) => tokenizeExample(input.encode, e));
+  if (train.length === 0) {
+    throw new TrainingSetupError(
+      `Nothing to train on: ${ds.report.tracksSeen} track(s) seen, none usable (${Object.entries(ds.report.skippedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'empty library'}).`,
+    );
+  }
+  const ck = await openCheckpoint(input.checkpointDir);
+  const g = input.graph ?? {};
+  let graphPath: string | undefined;
+  try {
+    const t0 = Date.now();
+    let model: Uint8Array | string;
+    const tag = `${g.dtype ?? 'float32'}-${g.weights ?? 'dense'}`;
+    if (g.cacheDir) {
+      await mkdir(g.cacheDir, { recursive: true });
+      graphPath = join(g.cacheDir, `train-${tag}.onnx`);
+      const configMtime = statSync(join(input.checkpointDir, 'config.json')).mtimeMs;
+      if (!existsSync(graphPath) || statSync(graphPath).mtimeMs < configMtime) {
+        await rm(graphPath, { force: true });
+        const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: graphPath });
+        await b.save();
+      }
+      model = graphPath;
+    } else {
+      const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense' });
+      model = b.toBytes('unused.data');
+    }
+    log(`[trainer] training graph ${tag} ready in ${Date.now() - t0} ms`);
+    const engine = await createOrtEngine(model, dims.hiddenSize, {
+      executionProviders: g.executionProviders ?? ['cpu'],
+      threads: g.threads ?? 1,
+      label: `onnxruntime ${(g.executionProviders ?? ['cpu']).join('/')} ${tag}`,
+    });
+    try {
+      const embed = cachedEmbedLookup(checkpointEmbedder(ck, dims.hiddenSize), dims.hiddenSize);
+      const run = await runTraining({
+        engine,
+        embed,
+        train,
+        heldOut,
+        initialAdapter: input.initialAdapter,
+        options: input.options,
+        checkpointPath: input.checkpointPath,
+        resume: input.resume ?? false,
+        bosId: input.bosId ?? 1,
+        ...(input.signal ? { signal: input.signal } : {}),
+        ...(input.onProgress ? { onProgress: input.onProgress } : {}),
+        ...(input.meta ? { meta: input.meta } : {}),
+      });
+      return { run, report: ds.report };
+    } finally {
+      await engine.release();
+    }
+  } finally {
+    await ck.close();
+  }
+}
+
+/** Writes a finished run's adapter as a versioned file and returns its sha256. */
+export async function saveAdapterVersion(path: string, adapter: AdapterWeights, meta: Record<string, string>): Promise<string> {
+  await writeAdapterFile(path, adapter, meta);
+  return sha256File(path);
+}
