@@ -11,6 +11,7 @@ import { applyAdapter, loadAdapter } from '../adapter';
 import { encodeWindow } from '../mert/encode';
 import { checkpointEmbedder, generateTokens, MUSILINGO_STOP_SEQUENCES, type DecoderHandle } from '../llama/generate';
 import { openCheckpoint, type Checkpoint } from '../safetensors';
+import { loadLlamaTokenizer } from '../tokenizer/llama-tokenizer';
 import { InferenceError } from './protocol';
 import type { InferencePack, LoadRequest } from './types';
 
@@ -24,7 +25,7 @@ export interface TextTokenizer {
 export interface PackLoaderOptions {
   /** Creates an ORT session (default InferenceSession.create). */
   readonly createSession?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
-  /** Builds the tokenizer from the pack's tokenizer files (default: model/tokenizer when present). */
+  /** Builds the tokenizer from the pack's tokenizer files (default: model/tokenizer's LLaMA SentencePiece reader). */
   readonly loadTokenizer?: (dir: string, files: { model: string; files: readonly string[] }) => Promise<TextTokenizer>;
   readonly log?: (line: string) => void;
 }
@@ -100,8 +101,12 @@ async function readManifest(dir: string): Promise<z.infer<typeof ManifestSubset>
   return parsed.data;
 }
 
-async function defaultTokenizer(): Promise<TextTokenizer> {
-  throw new InferenceError('model-unavailable', 'This build has no SentencePiece tokenizer reader; the pack cannot be used for text.');
+async function defaultTokenizer(dir: string): Promise<TextTokenizer> {
+  try {
+    return await loadLlamaTokenizer(dir);
+  } catch (e) {
+    throw new InferenceError('model-unavailable', `Model pack ${dir} has an unusable tokenizer: ${(e as Error).message}`);
+  }
 }
 
 /** Loads the pack at `req.packDir`. Throws an InferenceError naming the file and the cause. */
