@@ -142,7 +142,9 @@ export class SearchRepo {
         CASE WHEN instr(snippet(tracks_fts, 5, '[', ']', '…', 16), '[') > 0
              THEN snippet(tracks_fts, 5, '[', ']', '…', 16) END AS snippet
       FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND tracks_fts.rowid = @id`);
+      WHERE tracks_fts MATCH @match AND tracks_fts.rowid = CAST(@id AS INTEGER)`);
+    // The CAST matters: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be
+    // bound as REAL), and the query would silently return the first match instead.
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
