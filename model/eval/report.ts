@@ -102,7 +102,7 @@ export function formatTable(summary: EvalSummary, dataset: DatasetName | undefin
     ['  n-gram precisions / BP', `${summary.standard.sacreBleuPrecisions.map((p) => p.toFixed(1)).join('/')} (BP ${summary.standard.sacreBleuBp.toFixed(3)})`],
     ['ROUGE-L F1 (stemmed)', fmt(summary.standard.rougeLF1, scale)],
   ];
-  const w = 44;
+  const w = 2 + Math.max(...[...rows, ...extra, ...standard].map((r) => r[0].length)) + 2;
   const out: string[] = [];
   out.push(`${title}: ${summary.count} item${summary.count === 1 ? '' : 's'} scored`);
   out.push('');
