@@ -150,7 +150,7 @@ export async function startHubServer(repos: Record<string, FakeRepo> = {}): Prom
     if (isCdn) {
       cdnCount.set(file, (cdnCount.get(file) ?? 0) + 1);
       const flip = faults.flip;
-      if (flip && flip.file === file && flip.times > 0 && flip.at >= start && flip.at <= end) {
+      if (flip && flip.file === file && flip.times > 0 && flip.at >= start && flip.at <= last) {
         flip.times--;
         body = Buffer.from(body);
         body[flip.at - start] = (body[flip.at - start] ?? 0) ^ 0xff;

@@ -1,0 +1,201 @@
+/**
+ * @file Execution-provider choice: CUDA → WebGPU → CPU, with the reason each one was skipped, a user override
+ * (setting or MUSILINGO_EP), and an optional probe that opens a tiny session on the provider. Plain Node; the
+ * probe loads onnxruntime-node, so run it in the CLI or a utility process.
+ *
+ * [Note: Execution-provider choice]
+ * onnxruntime-node 1.30 bundles the CPU and WebGPU providers; the CUDA provider's libraries
+ * (libonnxruntime_providers_cuda.so + _shared.so) are installed next to the binding only by
+ * `npm run setup:cuda`, and need the NVIDIA driver plus CUDA 12 / cuDNN 9 runtime libraries. Session creation
+ * fails, rather than falls back, when a provider cannot run (no CUDA libraries, no Vulkan adapter), so the
+ * static checks below only rule providers out; the probe (a one-node graph) proves the rest, and the first
+ * provider that passes wins. The result says which one runs and why the better ones did not.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** Providers the app knows, best first. */
+export const PROVIDER_ORDER = ['cuda', 'webgpu', 'cpu'] as const;
+
+/** One execution provider name. */
+export type ProviderName = (typeof PROVIDER_ORDER)[number];
+
+/** Accepted override values. */
+export const PROVIDER_OVERRIDES = ['auto', ...PROVIDER_ORDER] as const;
+
+/** What we found out about one provider. */
+export interface ProviderStatus {
+  readonly name: ProviderName;
+  /** True when nothing rules it out (and, when probed, the probe passed). */
+  readonly isUsable: boolean;
+  /** Why it is or is not usable, for the user. */
+  readonly reason: string;
+  /** Set when a probe session was tried. */
+  readonly probed?: boolean;
+}
+
+/** The decision. */
+export interface ProviderChoice {
+  readonly chosen: ProviderName;
+  /** The override that applied ('auto' when none). */
+  readonly override: string;
+  /** Every provider in order with its status. */
+  readonly providers: readonly ProviderStatus[];
+  /** One sentence: what runs and why the better ones do not. */
+  readonly summary: string;
+}
+
+/** Inputs of the static checks (tests replace them). */
+export interface ProviderEnvironment {
+  readonly platform: NodeJS.Platform;
+  readonly arch: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Folder of onnxruntime_binding.node. */
+  readonly bindingDir: string | undefined;
+  readonly fileExists: (path: string) => boolean;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Folder of onnxruntime-node's native binding for this platform, or undefined when not installed. */
+export function ortBindingDir(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string | undefined {
+  try {
+    const pkg = require.resolve('onnxruntime-node/package.json');
+    const dir = join(dirname(pkg), 'bin', 'napi-v6', platform, arch);
+    return existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The real environment. */
+export function currentProviderEnvironment(): ProviderEnvironment {
+  return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync };
+}
+
+const VULKAN_LOADERS = [
+  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+  '/usr/lib64/libvulkan.so.1',
+  '/usr/lib/libvulkan.so.1',
+  '/usr/local/lib/libvulkan.so.1',
+];
+
+/** Static checks: what rules each provider out on this machine, without loading ONNX Runtime. */
+export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEnvironment()): ProviderStatus[] {
+  const out: ProviderStatus[] = [];
+  // CUDA
+  const cudaLib = pe.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  if (pe.platform === 'darwin') out.push({ name: 'cuda', isUsable: false, reason: 'CUDA does not exist on macOS' });
+  else if (!pe.bindingDir) out.push({ name: 'cuda', isUsable: false, reason: 'onnxruntime-node is not installed for this platform' });
+  else if (!pe.fileExists(join(pe.bindingDir, cudaLib))) {
+    out.push({ name: 'cuda', isUsable: false, reason: `CUDA provider libraries are not installed (${cudaLib} is not next to the ONNX Runtime binding); NVIDIA users run \`npm run setup:cuda\`` });
+  } else if (pe.platform === 'linux' && !pe.fileExists('/proc/driver/nvidia/version')) {
+    out.push({ name: 'cuda', isUsable: false, reason: 'no NVIDIA driver is loaded (/proc/driver/nvidia/version is missing)' });
+  } else out.push({ name: 'cuda', isUsable: true, reason: `${cudaLib} is installed` });
+  // WebGPU
+  const webgpuPlatforms = ['linux/x64', 'win32/x64', 'win32/arm64', 'darwin/x64', 'darwin/arm64'];
+  if (!webgpuPlatforms.includes(`${pe.platform}/${pe.arch}`)) {
+    out.push({ name: 'webgpu', isUsable: false, reason: `onnxruntime-node has no WebGPU provider for ${pe.platform}/${pe.arch}` });
+  } else if (pe.platform === 'linux' && !VULKAN_LOADERS.some((p) => pe.fileExists(p)) && !pe.env['VK_DRIVER_FILES'] && !pe.env['VK_ICD_FILENAMES']) {
+    out.push({ name: 'webgpu', isUsable: false, reason: 'the Vulkan loader (libvulkan.so.1) is not installed; install libvulkan1 (Debian/Ubuntu) or vulkan-loader' });
+  } else {
+    out.push({ name: 'webgpu', isUsable: true, reason: pe.platform === 'linux' ? 'bundled; runs on Vulkan' : pe.platform === 'win32' ? 'bundled; runs on D3D12' : 'bundled; runs on Metal' });
+  }
+  out.push({ name: 'cpu', isUsable: true, reason: 'always available' });
+  return out;
+}
+
+/** Parses an override ('auto' | 'cuda' | 'webgpu' | 'cpu'); throws naming the allowed values. */
+export function parseProviderOverride(value: string | undefined): 'auto' | ProviderName {
+  const v = (value ?? 'auto').trim().toLowerCase() || 'auto';
+  if ((PROVIDER_OVERRIDES as readonly string[]).includes(v)) return v as 'auto' | ProviderName;
+  throw new Error(`Unsupported execution provider "${value}". Expected one of: ${PROVIDER_OVERRIDES.join(', ')}`);
+}
+
+/** Opens a one-node session on `ep` and runs it; rejects with ORT's message when the provider cannot run. */
+export async function probeProvider(ep: ProviderName): Promise<void> {
+  const ort = await import('onnxruntime-node');
+  const { GraphBuilder } = await import('../../model/onnx/graph-builder');
+  const dir = await mkdtemp(join(tmpdir(), 'musilingo-ep-'));
+  try {
+    const g = new GraphBuilder({ name: 'probe' });
+    g.input('x', 'float32', [4]);
+    g.op('Add', ['x', g.constF32([1, 2, 3, 4])], {}, { output: 'y' });
+    g.output('y', 'float32', [4]);
+    const path = join(dir, 'probe.onnx');
+    await g.save(path);
+    const session = await ort.InferenceSession.create(path, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+    try {
+      const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [4]) });
+      const y = out.y?.data as Float32Array | undefined;
+      if (!y || y[3] !== 5) throw new Error('the probe graph gave a wrong result');
+    } finally {
+      await session.release();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Options of {@link chooseExecutionProvider}. */
+export interface ChooseOptions {
+  /** The user's setting; MUSILINGO_EP wins over it. Default 'auto'. */
+  readonly setting?: string;
+  /** Open a tiny session on each candidate before choosing it (default true). */
+  readonly probe?: boolean | ((ep: ProviderName) => Promise<void>);
+  readonly environment?: ProviderEnvironment;
+}
+
+/**
+ * Chooses the execution provider: the override when it is usable, else the first usable of CUDA → WebGPU →
+ * CPU. See [Note: Execution-provider choice].
+ */
+export async function chooseExecutionProvider(opts: ChooseOptions = {}): Promise<ProviderChoice> {
+  const pe = opts.environment ?? currentProviderEnvironment();
+  const override = parseProviderOverride(pe.env['MUSILINGO_EP'] ?? opts.setting);
+  const probe = opts.probe === false ? undefined : typeof opts.probe === 'function' ? opts.probe : probeProvider;
+  const statuses = staticProviderStatus(pe);
+  const order: ProviderName[] = override === 'auto' ? [...PROVIDER_ORDER] : [override, ...PROVIDER_ORDER.filter((p) => p !== override)];
+  const final = new Map<ProviderName, ProviderStatus>(statuses.map((s) => [s.name, s]));
+  let chosen: ProviderName | undefined;
+  for (const name of order) {
+    const s = final.get(name)!;
+    if (!s.isUsable) continue;
+    if (probe && name !== 'cpu') {
+      try {
+        await probe(name);
+        final.set(name, { ...s, probed: true, reason: `${s.reason}; a test session ran` });
+      } catch (e) {
+        final.set(name, { name, isUsable: false, probed: true, reason: `a test session failed: ${firstLine((e as Error).message)}` });
+        continue;
+      }
+    }
+    chosen = name;
+    break;
+  }
+  chosen ??= 'cpu';
+  const providers = PROVIDER_ORDER.map((n) => final.get(n)!);
+  const skipped = order.slice(0, order.indexOf(chosen)).map((n) => `${n}: ${final.get(n)?.reason ?? ''}`);
+  const why = override !== 'auto' && chosen !== override ? ` (asked for ${override})` : override !== 'auto' ? ' (your choice)' : '';
+  const summary = `Runs on ${chosen.toUpperCase()}${why}.${skipped.length > 0 ? ` Skipped ${skipped.join('; ')}.` : ''}`;
+  return { chosen, override, providers, summary };
+}
+
+/** ORT's messages start with a source path and an assertion; keep the part a user can read. */
+function firstLine(s: string): string {
+  const line = s.split('\n').find((l) => l.trim() !== '') ?? s;
+  const readable = /was false\.\s*(.+)$/.exec(line)?.[1] ?? line.replace(/^\S+\.(cc|cpp|h):\d+\s+/, '');
+  return readable.slice(0, 300);
+}
+
+/** Runs a command and returns its stdout, or undefined when it is missing, fails or takes more than 5 s. */
+export function tryCommand(cmd: string, args: readonly string[], timeoutMs = 5000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => resolve(err ? undefined : stdout.toString()));
+  });
+}
