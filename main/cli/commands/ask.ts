@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { getJob } from '../../db/jobs';
 import { qaThread, qaThreads } from '../../db/qa';
-import { chooseModel, parseWindow, requireTrack, startCliAnalysis } from '../../jobs/cli-support';
+import { chooseModel, parseWindow, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
 import { enqueueAsk } from '../../jobs/kinds';
 import { UsageError, type CliCommand } from '../command';
 
@@ -54,6 +54,7 @@ export const command: CliCommand = {
     const db = ctx.db();
     const trackId = requireTrack(db, trackRef);
     const model = chooseModel(db, ctx.dataDir, values.model);
+    resolvePackRef(db, ctx.dataDir, model, values.adapter ?? ''); // fail now, naming the pack
     let threadId = values.thread;
     if (values.continue && !threadId) threadId = qaThreads(db, trackId)[0]?.threadId;
     if (threadId && values.thread && qaThread(db, trackId, threadId).length === 0) {

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { captionsForTrack } from '../../db/captions';
 import { childJobs, getJob, groupCounts, resumeJob, type Job } from '../../db/jobs';
-import { chooseModel, parseWindow, progressBar, requireTrack, startCliAnalysis } from '../../jobs/cli-support';
+import { chooseModel, parseWindow, progressBar, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
 import { enqueueCaption, enqueueEmbed, enqueueGroup } from '../../jobs/kinds';
 import { UsageError, type CliCommand } from '../command';
 
@@ -67,6 +67,7 @@ export const command: CliCommand = {
     const db = ctx.db();
     const model = chooseModel(db, ctx.dataDir, values.model);
     const adapter = values.adapter ?? '';
+    resolvePackRef(db, ctx.dataDir, model, adapter); // fail now, naming the pack, rather than in every job
 
     let jobId: number;
     let trackId: number | undefined;
