@@ -42,19 +42,16 @@ export function modifiedPrecision(
   hypothesis: readonly string[],
   n: number,
 ): { numerator: number; denominator: number } {
-  const counts = countNgrams(hypothesis, n);
-  const maxRef = new Map<string, number>();
-  for (const ref of references) {
-    const refCounts = countNgrams(ref, n);
-    for (const gram of counts.keys()) {
-      const c = refCounts.get(gram) ?? 0;
-      if (c > (maxRef.get(gram) ?? 0)) maxRef.set(gram, c);
-    }
-  }
+  return clipCounts(references.map((r) => countNgrams(r, n)), countNgrams(hypothesis, n));
+}
+
+function clipCounts(refCounts: readonly ReadonlyMap<string, number>[], counts: ReadonlyMap<string, number>): { numerator: number; denominator: number } {
   let numerator = 0;
   let total = 0;
   for (const [gram, count] of counts) {
-    numerator += Math.min(count, maxRef.get(gram) ?? 0);
+    let maxRef = 0;
+    for (const rc of refCounts) maxRef = Math.max(maxRef, rc.get(gram) ?? 0);
+    numerator += Math.min(count, maxRef);
     total += count;
   }
   return { numerator, denominator: Math.max(1, total) };
@@ -67,6 +64,35 @@ function countNgrams(tokens: readonly string[], n: number): Map<string, number> 
     counts.set(gram, (counts.get(gram) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * Character n-gram counts of a string: keys are substrings of n code points (unambiguous, since every
+ * key has exactly n code points), sliced from the string without building token arrays.
+ */
+function countCharNgrams(text: string, starts: readonly number[], n: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  const len = starts.length - 1;
+  for (let i = 0; i + n <= len; i++) {
+    const gram = text.slice(starts[i], starts[i + n]);
+    counts.set(gram, (counts.get(gram) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Offsets of each code point in `text`, plus text.length at the end. */
+function codePointStarts(text: string): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    starts.push(i);
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+  }
+  starts.push(text.length);
+  return starts;
 }
 
 /** nltk `closest_ref_length`: the reference length nearest the candidate's, the shorter on ties. */
@@ -87,6 +113,15 @@ export function brevityPenalty(closestRefLen: number, hypLen: number): number {
   return Math.exp(1 - closestRefLen / hypLen);
 }
 
+type Fraction = { numerator: number; denominator: number };
+
+function bleuFromPrecisions(precisions: readonly Fraction[], bp: number, weightSets: readonly (readonly number[])[]): number[] {
+  if ((precisions[0]?.numerator ?? 0) === 0) return weightSets.map(() => 0);
+  // method0: zero numerators become sys.float_info.min; others the correctly rounded quotient.
+  const p = precisions.map((f) => (f.numerator === 0 ? FLOAT_MIN : f.numerator / f.denominator));
+  return weightSets.map((weights) => bp * Math.exp(fsum(weights.map((w, i) => w * Math.log(p[i]!)))));
+}
+
 /**
  * nltk `sentence_bleu(references, hypothesis, weights)` for each weight vector in `weightSets`
  * (the n-gram statistics are computed once, up to the longest weight vector).
@@ -97,16 +132,23 @@ export function sentenceBleuMany(
   weightSets: readonly (readonly number[])[],
 ): number[] {
   const maxOrder = Math.max(...weightSets.map((w) => w.length));
-  const precisions: { numerator: number; denominator: number }[] = [];
+  const precisions: Fraction[] = [];
   for (let n = 1; n <= maxOrder; n++) precisions.push(modifiedPrecision(references, hypothesis, n));
-  const bp = brevityPenalty(
-    closestRefLength(references.map((r) => r.length), hypothesis.length),
-    hypothesis.length,
-  );
-  if ((precisions[0]?.numerator ?? 0) === 0) return weightSets.map(() => 0);
-  // method0: zero numerators become sys.float_info.min; others the correctly rounded quotient.
-  const p = precisions.map((f) => (f.numerator === 0 ? FLOAT_MIN : f.numerator / f.denominator));
-  return weightSets.map((weights) => bp * Math.exp(fsum(weights.map((w, i) => w * Math.log(p[i]!)))));
+  const bp = brevityPenalty(closestRefLength(references.map((r) => r.length), hypothesis.length), hypothesis.length);
+  return bleuFromPrecisions(precisions, bp, weightSets);
+}
+
+/** {@link sentenceBleuMany} for one reference and one candidate string, on characters (code points). */
+function charBleuMany(reference: string, candidate: string, weightSets: readonly (readonly number[])[]): number[] {
+  const maxOrder = Math.max(...weightSets.map((w) => w.length));
+  const rs = codePointStarts(reference);
+  const cs = codePointStarts(candidate);
+  const precisions: Fraction[] = [];
+  for (let n = 1; n <= maxOrder; n++) {
+    precisions.push(clipCounts([countCharNgrams(reference, rs, n)], countCharNgrams(candidate, cs, n)));
+  }
+  const hypLen = cs.length - 1;
+  return bleuFromPrecisions(precisions, brevityPenalty(rs.length - 1, hypLen), weightSets);
 }
 
 /** nltk `sentence_bleu(references, hypothesis, weights)` on token lists. */
@@ -125,8 +167,10 @@ export function codePoints(text: string): string[] {
 
 /** `sentence_bleu([reference], candidate, weights)` on raw strings: character n-grams, as MusiLingo scored. */
 export function charBleu(reference: string, candidate: string, weights: readonly number[] = UNIFORM_WEIGHTS): number {
-  return sentenceBleu([codePoints(reference)], codePoints(candidate), weights);
+  return charBleuMany(reference, candidate, [weights])[0]!;
 }
+
+const ALL_SETS = [1, 2, 3, 4].flatMap((n) => [cumulativeWeights(n), singleOrderWeights(n)]);
 
 /** Every character-BLEU variant the evaluation reports for one pair. */
 export interface CharBleuScores {
@@ -140,8 +184,7 @@ export interface CharBleuScores {
 
 /** All character-BLEU variants for one pair, sharing one n-gram count. */
 export function charBleuScores(reference: string, candidate: string): CharBleuScores {
-  const sets = [1, 2, 3, 4].flatMap((n) => [cumulativeWeights(n), singleOrderWeights(n)]);
-  const s = sentenceBleuMany([codePoints(reference)], codePoints(candidate), sets);
+  const s = charBleuMany(reference, candidate, ALL_SETS);
   return {
     bleu: s[6]!,
     cumulative: [s[0]!, s[2]!, s[4]!, s[6]!],

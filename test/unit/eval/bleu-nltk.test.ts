@@ -61,6 +61,12 @@ describe('nltk sentence_bleu on raw strings (character n-grams)', () => {
     expect(s).toBeLessThan(1e-200);
   });
 
+  it('counts code points as Python does (an emoji is one character, not two UTF-16 units)', () => {
+    // 2 characters: p1 = p2 = 1, no 3- or 4-grams → two sys.float_info.min factors.
+    expect(relErr(charBleu('😀a', '😀a'), Math.exp(0.5 * Math.log(FLOAT_MIN)))).toBeLessThan(1e-12);
+    expect(charBleu('😀a', '😀a')).toBe(sentenceBleu([['😀', 'a']], ['😀', 'a']));
+  });
+
   it('gives 0 for an empty candidate and no crash for an empty reference', () => {
     expect(charBleu('The music is slow and sad.', '')).toBe(0);
     expect(charBleu('', 'some words')).toBe(0);
