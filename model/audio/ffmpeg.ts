@@ -36,6 +36,14 @@ function ffprobeBin(): string {
   return process.env.MUSILINGO_FFPROBE ?? 'ffprobe';
 }
 
+/**
+ * ffmpeg reads "name:rest" as a protocol and "-name" as an option; the explicit file: protocol makes any path
+ * (colons, leading dashes, Windows drive letters) a plain file.
+ */
+function asInput(file: string): string {
+  return `file:${file}`;
+}
+
 function lastLines(text: string, n = 3): string {
   return text.trim().split('\n').map((l) => l.trim()).filter(Boolean).slice(-n).join(' | ');
 }
@@ -48,7 +56,7 @@ function missing(file: string, bin: string): AudioDecodeError {
 export async function ffprobe(file: string): Promise<FfprobeInfo> {
   const bin = ffprobeBin();
   const args = ['-v', 'error', '-select_streams', 'a:0', '-show_entries',
-    'stream=codec_name,sample_rate,channels,duration:format=format_name,duration', '-of', 'json', file];
+    'stream=codec_name,sample_rate,channels,duration:format=format_name,duration', '-of', 'json', asInput(file)];
   const { code, stdout, stderr, spawnError } = await new Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: NodeJS.ErrnoException }>((resolve) => {
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -112,7 +120,7 @@ export async function* ffmpegMonoChunks(file: string, opts: FfmpegDecodeOptions,
   const args = ['-nostdin', '-hide_banner', '-v', 'error'];
   if (opts.startSec !== undefined && opts.startSec > 0) args.push('-ss', opts.startSec.toFixed(6));
   if (opts.durationSec !== undefined) args.push('-t', Math.max(0, opts.durationSec).toFixed(6));
-  args.push('-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn', '-ac', String(opts.channels), '-ar', String(opts.sampleRateHz),
+  args.push('-i', asInput(file), '-map', '0:a:0', '-vn', '-sn', '-dn', '-ac', String(opts.channels), '-ar', String(opts.sampleRateHz),
     '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -208,6 +208,19 @@ export function decodeInterleavedMono(buf: Buffer, frames: number, layout: Pick<
   const bps = bits / 8;
   const out = new Float32Array(frames);
   const inv = 1 / channels;
+  if (kind === 'int' && bits === 16 && !bigEndian) {
+    // The common case (CD audio) without a per-sample closure.
+    const src = buf.byteOffset % 2 === 0
+      ? new Int16Array(buf.buffer, buf.byteOffset, frames * channels)
+      : new Int16Array(Uint8Array.prototype.slice.call(buf, 0, frames * channels * 2).buffer);
+    const scale = inv / 32768;
+    for (let f = 0, i = 0; f < frames; f++) {
+      let acc = 0;
+      for (let c = 0; c < channels; c++) acc += src[i++]!;
+      out[f] = acc * scale;
+    }
+    return out;
+  }
   const read = sampleReader(buf, kind, bits, bigEndian, unsigned);
   for (let f = 0; f < frames; f++) {
     let acc = 0;

@@ -82,3 +82,37 @@ export async function encodeWindow(session: ort.InferenceSession, pcm24k: Float3
     ...(Object.keys(debug).length > 0 ? { debug } : {}),
   };
 }
+
+/**
+ * Encodes several windows of the same length in one run ([batch, samples]; GPUs do several windows for about
+ * the price of one). Returns one {@link EncodedWindow} per input, in order; `runMs` is the batch time shared
+ * equally. Windows of different lengths must go in separate calls.
+ */
+export async function encodeBatch(session: ort.InferenceSession, windows: readonly Float32Array[], opts: EncodeWindowOptions = {}): Promise<EncodedWindow[]> {
+  if (windows.length === 0) return [];
+  const len = windows[0]!.length;
+  if (len === 0) throw new MertInputError('Cannot encode an empty window');
+  if (windows.some((w) => w.length !== len)) {
+    throw new MertInputError(`encodeBatch needs windows of one length, got ${[...new Set(windows.map((w) => w.length))].join(', ')} samples`);
+  }
+  const x = new Float32Array(windows.length * len);
+  windows.forEach((w, i) => x.set(w, i * len));
+  const t0 = performance.now();
+  let out: ort.InferenceSession.ReturnType;
+  try {
+    out = await session.run({ audio: new ort.Tensor('float32', x, [windows.length, len]) });
+  } catch (e) {
+    throw new MertInputError(`MERT encoder failed on ${windows.length} windows of ${len} samples (${(e as Error).message})`);
+  }
+  const runMs = performance.now() - t0;
+  const lm = out.layer_mean;
+  if (!lm) throw new MertInputError('The encoder graph has no layer_mean output');
+  const [, frames, dim] = lm.dims as [number, number, number];
+  const all = lm.data as Float32Array;
+  opts.log?.(`[model] mert.encode ${runMs.toFixed(0)} ms (batch=${windows.length}, samples=${len}, frames=${frames})`);
+  return windows.map((_, b) => {
+    const layerMean = all.subarray(b * frames * dim, (b + 1) * frames * dim);
+    const pooled = poolFrames(layerMean, frames, dim, opts.poolWindow ?? MUSILINGO_POOL_FRAMES);
+    return { frames, dim, pooled, tokens: pooled.length / dim, runMs: runMs / windows.length, ...(opts.keepLayerMean ? { layerMean: layerMean.slice() } : {}) };
+  });
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MertConfigError, mertFrameCount, mertMinSamples, parseMertConfig, readMertConfig } from '../../../../model/mert/config';
 import type { MertConfig } from '../../../../model/mert/config';
-import { createMertSession, encodeWindow } from '../../../../model/mert/encode';
+import { createMertSession, encodeBatch, encodeWindow } from '../../../../model/mert/encode';
 import { buildMertEncoder } from '../../../../model/mert/encoder-graph';
 import { poolFrames } from '../../../../model/mert/pool';
 import { applyWeightNorm } from '../../../../model/mert/weights';
@@ -165,6 +165,20 @@ describe('MERT graph on a random model of another shape', () => {
       await expect(buildMertEncoder({ checkpoint: ck, config: cfg, variant: 'float32', outPath: join(dir, 'z.onnx') })).rejects.toThrow(/No MERT encoder.*other\.safetensors/);
     } finally {
       await ck.close();
+    }
+  });
+
+  it('a batch of windows gives the same vectors as one window at a time', async () => {
+    const session = await createMertSession(join(dir, 'enc.onnx'), { intraOpNumThreads: 1 });
+    try {
+      const other = Float32Array.from(audio, (v, i) => v * 0.5 + 0.1 * Math.sin(i * 0.2));
+      const [a, b] = await encodeBatch(session, [audio, other], { poolWindow: 20 });
+      const single = await encodeWindow(session, other, { poolWindow: 20 });
+      expect(relMaxErr(b!.pooled, single.pooled)).toBeLessThan(1e-5);
+      expect(relMaxErr(a!.pooled, (await encodeWindow(session, audio, { poolWindow: 20 })).pooled)).toBeLessThan(1e-5);
+      await expect(encodeBatch(session, [audio, audio.subarray(1)])).rejects.toThrow(/one length, got 24000, 23999/);
+    } finally {
+      await session.release();
     }
   });
 
