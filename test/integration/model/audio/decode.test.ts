@@ -181,6 +181,13 @@ describe('decoding every format to mono', () => {
       expect(maxAbsDiff(pcm, want)).toBeLessThan(5e-5);
     }
 
+    const native = sine(440, 0.5, 24000, 40);
+    writeWav(join(dir, 'r24000.wav'), [native], 24000, 'float32');
+    const info24 = await probeAudio(join(dir, 'r24000.wav'));
+    const cw = captionWindow(outputLength(info24));
+    expect(cw.start).toBe(10 * 24000);
+    expect(maxAbsDiff(await readWindow(info24, cw), native.subarray(cw.start, cw.start + cw.length))).toBe(0);
+
     for (const rate of [8000, 192000]) {
       const file = join(dir, `r${rate}.flac`);
       ffmpeg('-f', 'lavfi', '-i', `sine=f=440:r=${rate}:d=1.5`, '-c:a', 'flac', file);
