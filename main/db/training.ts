@@ -289,3 +289,46 @@ export function libraryForTraining(db: Database.Database, encoderModelId: string
     }));
   })();
 }
+
+/** A trainer progress event as the loop emits it (trainer/run/train-loop.ts TrainProgress, structurally). */
+export type ProgressEvent =
+  | { readonly kind: 'step'; readonly step: number; readonly loss: number; readonly lr: number; readonly gradNorm: number; readonly tokens: number }
+  | { readonly kind: 'eval'; readonly step: number; readonly heldOutLoss: number }
+  | { readonly kind: 'checkpoint'; readonly step: number; readonly path: string };
+
+/**
+ * Stores one progress event of run `runId`: a loss point per step and evaluation (the step-0 evaluation is the
+ * starting adapter's held-out loss), the step and path of each checkpoint. Main calls it for every
+ * 'trainer:progress' message of the trainer process; the CLI for every event.
+ */
+export function recordProgress(db: Database.Database, runId: number, p: ProgressEvent, now = Date.now()): void {
+  if (p.kind === 'step') {
+    addPoint(db, runId, { kind: 'train', step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm, tokens: p.tokens }, now);
+  } else if (p.kind === 'eval') {
+    db.transaction(() => {
+      addPoint(db, runId, { kind: 'held_out', step: p.step, loss: p.heldOutLoss, lr: null, gradNorm: null, tokens: null }, now);
+      updateRun(db, runId, p.step === 0 ? { initialHeldOutLoss: p.heldOutLoss, heldOutLoss: p.heldOutLoss } : { heldOutLoss: p.heldOutLoss }, now);
+    })();
+  } else {
+    updateRun(db, runId, { step: p.step, checkpointPath: p.path }, now);
+  }
+}
+
+/**
+ * Records the adapter a finished run produced (the file is already written) and marks the run done, in one
+ * transaction; activates it when asked. Returns the adapter row.
+ */
+export function finishRun(
+  db: Database.Database,
+  runId: number,
+  a: Omit<NewAdapter, 'runId' | 'parentId' | 'modelId'>,
+  opts: { step: number; activate?: boolean },
+): AdapterRow {
+  return db.transaction(() => {
+    const run = getRun(db, runId);
+    insertAdapter(db, { ...a, runId, parentId: run.parentAdapterId, modelId: run.modelId });
+    updateRun(db, runId, { state: 'done', step: opts.step, adapterId: a.id, heldOutLoss: a.heldOutLoss });
+    if (opts.activate) activateAdapter(db, a.id);
+    return getAdapter(db, a.id);
+  })();
+}

@@ -18,17 +18,16 @@ import { readAdapterFile } from '../../../trainer/run/checkpoint';
 import { defaultTrainOptions, type TrainOptions } from '../../../trainer/run/train-loop';
 import { saveAdapterVersion, trainFromLibrary, type GraphSettings } from '../../../trainer/session';
 import {
-  activateAdapter,
   activeAdapter,
-  addPoint,
   createRun,
   encoderModelIds,
+  finishRun,
   getAdapter,
   getRun,
-  insertAdapter,
   libraryForTraining,
   listPoints,
   listRuns,
+  recordProgress,
   updateRun,
 } from '../../db/training';
 import { readPackManifest } from '../../models/pack';
@@ -185,17 +184,13 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
         out(formatDataReport(r), { event: 'data', report: r });
       },
       onProgress: (p) => {
+        recordProgress(db, run.id, p);
         if (p.kind === 'step') {
-          addPoint(db, run.id, { kind: 'train', step: p.step, loss: p.loss, lr: p.lr, gradNorm: p.gradNorm, tokens: p.tokens });
           const rate = p.elapsedMs > 0 ? ` ${(1000 / (p.elapsedMs / p.step)).toFixed(2)} steps/s` : '';
           out(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toExponential(2)}${rate}`, { event: 'step', runId: run.id, ...p });
         } else if (p.kind === 'eval') {
-          addPoint(db, run.id, { kind: 'held_out', step: p.step, loss: p.heldOutLoss, lr: null, gradNorm: null, tokens: null });
-          if (p.step === 0) updateRun(db, run.id, { initialHeldOutLoss: p.heldOutLoss });
-          updateRun(db, run.id, { heldOutLoss: p.heldOutLoss });
           out(`held-out loss ${p.heldOutLoss.toFixed(4)} at step ${p.step} (${p.examples} examples)`, { event: 'eval', runId: run.id, ...p });
         } else {
-          updateRun(db, run.id, { step: p.step, checkpointPath: p.path });
           out(`checkpoint at step ${p.step}: ${p.path}`, { event: 'checkpoint', runId: run.id, ...p });
         }
       },
@@ -222,14 +217,12 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
     created_at: new Date(now).toISOString(),
     held_out_loss: r.heldOutLoss === undefined ? '' : String(r.heldOutLoss),
   });
-  db.transaction(() => {
-    insertAdapter(db, {
-      id: adapterId, modelId: run.modelId, name: `Run ${run.id} (${r.step} steps)`, parentId: run.parentAdapterId, runId: run.id,
-      path: adapterPath, sha256, inDim: r.adapter.inDim, outDim: r.adapter.outDim, heldOutLoss: r.heldOutLoss ?? null, createdAt: now,
-    });
-    updateRun(db, run.id, { state: 'done', step: r.step, adapterId, heldOutLoss: r.heldOutLoss ?? null });
-    if (cfg.activate) activateAdapter(db, adapterId);
-  })();
+  finishRun(
+    db,
+    run.id,
+    { id: adapterId, name: `Run ${run.id} (${r.step} steps)`, path: adapterPath, sha256, inDim: r.adapter.inDim, outDim: r.adapter.outDim, heldOutLoss: r.heldOutLoss ?? null, createdAt: now },
+    { step: r.step, activate: cfg.activate },
+  );
   const before = getRun(db, run.id).initialHeldOutLoss;
   const cmp = r.heldOutLoss !== undefined && before !== null ? ` Held-out loss ${before.toFixed(4)} → ${r.heldOutLoss.toFixed(4)}.` : '';
   out(`Run ${run.id} done: adapter ${adapterId}${cfg.activate ? ' (active)' : ''}.${cmp}`, { event: 'done', runId: run.id, adapterId, adapterPath, heldOutLoss: r.heldOutLoss ?? null, initialHeldOutLoss: before });
