@@ -50,7 +50,12 @@ export interface DecoderSpec {
   hiddenSize: number;
   vocabSize: number;
   lastTokenLogitsOnly: boolean;
+  /** Attention implementation; 'gqa' graphs need prompts without padding (see [Note: GroupQueryAttention]). */
+  attention: DecoderAttention;
 }
+
+/** Attention implementations: standard ops (default) or com.microsoft GroupQueryAttention. */
+export type DecoderAttention = 'ops' | 'gqa';
 
 /** Progress of a build: `done` of `total` weight tensors written. */
 export interface BuildProgress {
@@ -74,6 +79,10 @@ export interface BuildLlamaDecoderOptions {
   accuracyLevel?: number;
   /** Emit logits for the last position only (generation; saves the vocab projection of the prompt). */
   lastTokenLogitsOnly?: boolean;
+  /** 'ops' (default) or 'gqa'; see [Note: GroupQueryAttention]. */
+  attention?: DecoderAttention;
+  /** 'gqa' only: rows of the RoPE cos/sin caches (default max_position_embeddings, at least 4096). */
+  maxSequenceLength?: number;
   /** Tensor-name prefix of the Llama weights (e.g. "llama_model.model."); found from embed_tokens when absent. */
   prefix?: string;
   onProgress?: (p: BuildProgress) => void;
@@ -114,7 +123,7 @@ export function resolveLlamaWeights(ck: Checkpoint, config: LlamaConfig, prefix?
 }
 
 /** The decoder's spec without building it. */
-export function decoderSpec(config: LlamaConfig, variant: DecoderVariant, opts: { int4ActivationDtype?: 'float32' | 'float16'; lastTokenLogitsOnly?: boolean; vocabSize?: number } = {}): DecoderSpec {
+export function decoderSpec(config: LlamaConfig, variant: DecoderVariant, opts: { int4ActivationDtype?: 'float32' | 'float16'; lastTokenLogitsOnly?: boolean; vocabSize?: number; attention?: DecoderAttention } = {}): DecoderSpec {
   const dtype = variant === 'float32' ? 'float32' : variant === 'float16' ? 'float16' : (opts.int4ActivationDtype ?? 'float16');
   return {
     variant,
@@ -126,6 +135,7 @@ export function decoderSpec(config: LlamaConfig, variant: DecoderVariant, opts: 
     hiddenSize: config.hiddenSize,
     vocabSize: opts.vocabSize ?? config.vocabSize,
     lastTokenLogitsOnly: opts.lastTokenLogitsOnly ?? false,
+    attention: opts.attention ?? 'ops',
   };
 }
 
@@ -214,39 +224,73 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
       g.output(`present.${i}.value`, T, ['batch_size', kvh, 'total_sequence_length', hd]);
     }
 
-    // ---- positions (HF generate: cumsum(mask) - 1) and RoPE tables
-    const S = g.op('Shape', ['inputs_embeds'], { start: 1, end: 2 });
     const Tlen = g.op('Shape', ['attention_mask'], { start: 1, end: 2 });
-    const maskF = g.op('Cast', ['attention_mask'], { to: 1 });
-    const cum = g.op('CumSum', [maskF, g.constI64([1], [])]);
-    const posAll = g.op('Relu', [g.op('Sub', [cum, g.constF32([1])])]);
-    const pos = g.op('Slice', [posAll, g.op('Neg', [S]), g.constI64([INT64_MAX]), g.constI64([1])]);
-    const freqs = g.op('Mul', [g.op('Unsqueeze', [pos, g.constI64([2])]), g.constF32(ropeInvFreq(hd, cfg.ropeTheta), [hd / 2])]);
-    const emb = g.op('Concat', [freqs, freqs], { axis: -1 });
-    let cos = g.op('Unsqueeze', [g.op('Cos', [emb]), g.constI64([1])]);
-    let sin = g.op('Unsqueeze', [g.op('Sin', [emb]), g.constI64([1])]);
-    if (T === 'float16') {
-      cos = g.op('Cast', [cos], { to: 10 });
-      sin = g.op('Cast', [sin], { to: 10 });
+    const tScalar = g.op('Squeeze', [Tlen, g.constI64([0])]);
+    const ops = spec.attention === 'ops' ? standardAttentionInputs() : undefined;
+
+    /** Positions (HF generate: cumsum(mask) - 1), RoPE tables and the causal + padding mask. */
+    function standardAttentionInputs(): { cos: string; sin: string; allowed: string; negBig: string; scale: string; half: string } {
+      const S = g.op('Shape', ['inputs_embeds'], { start: 1, end: 2 });
+      const maskF = g.op('Cast', ['attention_mask'], { to: 1 });
+      const cum = g.op('CumSum', [maskF, g.constI64([1], [])]);
+      const posAll = g.op('Relu', [g.op('Sub', [cum, g.constF32([1])])]);
+      const pos = g.op('Slice', [posAll, g.op('Neg', [S]), g.constI64([INT64_MAX]), g.constI64([1])]);
+      const freqs = g.op('Mul', [g.op('Unsqueeze', [pos, g.constI64([2])]), g.constF32(ropeInvFreq(hd, cfg.ropeTheta), [hd / 2])]);
+      const emb = g.op('Concat', [freqs, freqs], { axis: -1 });
+      let cos = g.op('Unsqueeze', [g.op('Cos', [emb]), g.constI64([1])]);
+      let sin = g.op('Unsqueeze', [g.op('Sin', [emb]), g.constI64([1])]);
+      if (T === 'float16') {
+        cos = g.op('Cast', [cos], { to: 10 });
+        sin = g.op('Cast', [sin], { to: 10 });
+      }
+      // allowed[b, 1, (1,) q, k]
+      const pastScalar = g.op('Squeeze', [g.op('Sub', [Tlen, S]), g.constI64([0])]);
+      const one = g.constI64([1], []);
+      const keyIdx = g.op('Unsqueeze', [g.op('Range', [g.constI64([0], []), tScalar, one]), g.constI64([0])]);
+      const qIdx = g.op('Unsqueeze', [g.op('Range', [pastScalar, tScalar, one]), g.constI64([1])]);
+      const causal = g.op('LessOrEqual', [keyIdx, qIdx]);
+      const padOk = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: 9 }), g.constI64(group > 1 ? [1, 2, 3] : [1, 2])]);
+      return {
+        cos,
+        sin,
+        allowed: g.op('And', [padOk, causal]),
+        negBig: T === 'float16' ? g.constF16([-65504]) : g.constF32([-3.4028234663852886e38]),
+        scale: g.constFloat(T, [1 / Math.sqrt(hd)]),
+        half: g.constI64([hd / 2, hd / 2]),
+      };
     }
 
-    // ---- causal + padding mask: allowed[b, 1, (1,) q, k]
-    const tScalar = g.op('Squeeze', [Tlen, g.constI64([0])]);
-    const pastScalar = g.op('Squeeze', [g.op('Sub', [Tlen, S]), g.constI64([0])]);
-    const one = g.constI64([1], []);
-    const keyIdx = g.op('Unsqueeze', [g.op('Range', [g.constI64([0], []), tScalar, one]), g.constI64([0])]);
-    const qIdx = g.op('Unsqueeze', [g.op('Range', [pastScalar, tScalar, one]), g.constI64([1])]);
-    const causal = g.op('LessOrEqual', [keyIdx, qIdx]);
-    const padOk = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: 9 }), g.constI64(group > 1 ? [1, 2, 3] : [1, 2])]);
-    const allowed = g.op('And', [padOk, causal]);
-    const negBig = T === 'float16' ? g.constF16([-65504]) : g.constF32([-3.4028234663852886e38]);
-    const scale = g.constFloat(T, [1 / Math.sqrt(hd)]);
-    const half = g.constI64([hd / 2, hd / 2]);
+    // [Note: GroupQueryAttention] The fused contrib op (rotary inside, KV concat inside) replaces ~25 nodes
+    // per layer, which matters on GPUs where each dispatch costs microseconds. Its padding model is
+    // seqlens_k (= valid length - 1 per row, right padding), not an arbitrary mask, and positions come from
+    // it: so a 'gqa' graph serves unpadded prompts (batch 1, or rows of equal length); generateTokens
+    // refuses left-padded batches for it. cos/sin caches hold HF's float32 angles.
+    let gqaInputs: { seqlensK: string; totalLen: string; cosCache: string; sinCache: string } | undefined;
+    if (spec.attention === 'gqa') {
+      const maxPos = Math.max(opts.maxSequenceLength ?? cfg.maxPositionEmbeddings, 4096);
+      const inv = ropeInvFreq(hd, cfg.ropeTheta);
+      const cosC = new Float32Array(maxPos * (hd / 2));
+      const sinC = new Float32Array(maxPos * (hd / 2));
+      for (let p = 0; p < maxPos; p++) {
+        for (let j = 0; j < hd / 2; j++) {
+          const angle = Math.fround(p * inv[j]!);
+          cosC[p * (hd / 2) + j] = Math.cos(angle);
+          sinC[p * (hd / 2) + j] = Math.sin(angle);
+        }
+      }
+      const lens = g.op('ReduceSum', ['attention_mask', g.constI64([1])], { keepdims: 0 });
+      gqaInputs = {
+        seqlensK: g.op('Cast', [g.op('Sub', [lens, g.constI64([1], [])])], { to: 6 }),
+        totalLen: g.op('Cast', [tScalar], { to: 6 }),
+        cosCache: floatInit(cosC, [maxPos, hd / 2], 'rope.cos_cache'),
+        sinCache: floatInit(sinC, [maxPos, hd / 2], 'rope.sin_cache'),
+      };
+    }
 
-    function rope(x: string): string {
-      const [x1, x2] = g.node('Split', [x, half], 2, { axis: -1 });
+    function rope(x: string, t: NonNullable<typeof ops>): string {
+      const [x1, x2] = g.node('Split', [x, t.half], 2, { axis: -1 });
       const rot = g.op('Concat', [g.op('Neg', [x2!]), x1!], { axis: -1 });
-      return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rot, sin])]);
+      return g.op('Add', [g.op('Mul', [x, t.cos]), g.op('Mul', [rot, t.sin])]);
     }
     const eps = attrFloat(cfg.rmsNormEps);
 
@@ -260,28 +304,39 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
       const k = await read(names.layer(i, 'self_attn.k_proj'), [kvh * hd, H]);
       const v = await read(names.layer(i, 'self_attn.v_proj'), [kvh * hd, H]);
       const qkv = linear(normed, concatRows([q, k, v]), (nh + 2 * kvh) * hd, H, `${L}.attn.qkv_proj`);
-      const [qf, kf, vf] = g.node('Split', [qkv, g.constI64([nh * hd, kvh * hd, kvh * hd])], 3, { axis: -1 });
-      const heads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.constI64([0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
-      const qh = rope(heads(qf!, nh));
-      const kh = rope(heads(kf!, kvh));
-      const vh = heads(vf!, kvh);
-      const presentK = g.op('Concat', [`past_key_values.${i}.key`, kh], { axis: 2 }, { output: `present.${i}.key` });
-      const presentV = g.op('Concat', [`past_key_values.${i}.value`, vh], { axis: 2 }, { output: `present.${i}.value` });
-      let scores: string;
-      let ctx: string;
-      if (group > 1) {
-        const q5 = g.op('Reshape', [qh, g.constI64([0, kvh, group, -1, hd])]);
-        const k5 = g.op('Unsqueeze', [presentK, g.constI64([2])]);
-        const v5 = g.op('Unsqueeze', [presentV, g.constI64([2])]);
-        scores = g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]);
-        const probs = g.op('Softmax', [g.op('Where', [allowed, g.op('Mul', [scores, scale]), negBig])], { axis: -1 });
-        ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.constI64([0, nh, -1, hd])]);
+      let merged: string;
+      if (gqaInputs) {
+        merged = g.node('GroupQueryAttention', [
+          qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`,
+          gqaInputs.seqlensK, gqaInputs.totalLen, gqaInputs.cosCache, gqaInputs.sinCache,
+        ], [g.uniqueName(`${L}.attn`), `present.${i}.key`, `present.${i}.value`], {
+          num_heads: nh, kv_num_heads: kvh, do_rotary: 1, rotary_interleaved: 0, scale: attrFloat(1 / Math.sqrt(hd)),
+        }, { domain: 'com.microsoft' })[0]!;
       } else {
-        scores = g.op('MatMul', [qh, g.op('Transpose', [presentK], { perm: [0, 1, 3, 2] })]);
-        const probs = g.op('Softmax', [g.op('Where', [allowed, g.op('Mul', [scores, scale]), negBig])], { axis: -1 });
-        ctx = g.op('MatMul', [probs, presentV]);
+        const { allowed, negBig, scale } = ops!;
+        const [qf, kf, vf] = g.node('Split', [qkv, g.constI64([nh * hd, kvh * hd, kvh * hd])], 3, { axis: -1 });
+        const heads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.constI64([0, 0, n, hd])])], { perm: [0, 2, 1, 3] });
+        const qh = rope(heads(qf!, nh), ops!);
+        const kh = rope(heads(kf!, kvh), ops!);
+        const vh = heads(vf!, kvh);
+        const presentK = g.op('Concat', [`past_key_values.${i}.key`, kh], { axis: 2 }, { output: `present.${i}.key` });
+        const presentV = g.op('Concat', [`past_key_values.${i}.value`, vh], { axis: 2 }, { output: `present.${i}.value` });
+        let scores: string;
+        let ctx: string;
+        if (group > 1) {
+          const q5 = g.op('Reshape', [qh, g.constI64([0, kvh, group, -1, hd])]);
+          const k5 = g.op('Unsqueeze', [presentK, g.constI64([2])]);
+          const v5 = g.op('Unsqueeze', [presentV, g.constI64([2])]);
+          scores = g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]);
+          const probs = g.op('Softmax', [g.op('Where', [allowed, g.op('Mul', [scores, scale]), negBig])], { axis: -1 });
+          ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.constI64([0, nh, -1, hd])]);
+        } else {
+          scores = g.op('MatMul', [qh, g.op('Transpose', [presentK], { perm: [0, 1, 3, 2] })]);
+          const probs = g.op('Softmax', [g.op('Where', [allowed, g.op('Mul', [scores, scale]), negBig])], { axis: -1 });
+          ctx = g.op('MatMul', [probs, presentV]);
+        }
+        merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, nh * hd])]);
       }
-      const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.constI64([0, 0, nh * hd])]);
       const o = linear(merged, await read(names.layer(i, 'self_attn.o_proj'), [H, nh * hd]), H, nh * hd, `${L}.attn.o_proj`);
       const postW = floatInit(await read(names.layer(i, 'post_attention_layernorm'), [H]), [H], `${L}.post_attention_layernorm.weight`);
       const hName = g.uniqueName(`${L}.attn_residual`);

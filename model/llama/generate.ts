@@ -201,6 +201,9 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
     return p.length / H;
   });
   const L = Math.max(...lens);
+  if (spec.attention === 'gqa' && lens.some((n) => n !== L)) {
+    throw new RangeError(`This decoder uses GroupQueryAttention, which cannot take left-padded prompts: give prompts of equal length (got ${lens.join(', ')}) or one at a time`);
+  }
 
   const embeds = new Float32Array(B * L * H);
   const mask: number[][] = [];

@@ -16,5 +16,5 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 [ "${SKIP_TORCH:-}" = 1 ] || PYTHONUNBUFFERED=1 timeout 150 python3 .dev/llama_torch_ref.py /tmp/llama "${TOKENS:-128}" 2>&1 | grep -v Warning
 cp /tmp/llama/torch.json "$OUT/" 2>/dev/null
 timeout "${NODE_TIMEOUT:-420}" /tmp/w/node --max-old-space-size=8192 /tmp/w/llama-gpu.mjs /tmp/llama --tokens "${TOKENS:-128}" \
-  --variants "${VARIANTS:-int4,float16}" 2>&1 \
+  --variants "${VARIANTS:-int4,float16}" --attention "${ATTENTION:-gqa}" 2>&1 \
   | grep -v '^\s*$' | tee "$OUT/llama_gpu.txt"
