@@ -111,7 +111,7 @@ export async function* decodeMonoChunks(info: AudioInfo, opts: DecodeOptions = {
     const h = await open(info.file, 'r');
     try {
       for (let f = start; f < end; f += chunk) {
-        if (opts.signal?.aborted) throw new AudioDecodeError(info.file, 'ffmpeg-failed', 'decoding was cancelled');
+        if (opts.signal?.aborted) throw new AudioDecodeError(info.file, 'cancelled', 'decoding was cancelled');
         const pcm = await readPcmFramesMono(h, info.pcm, f, Math.min(chunk, end - f));
         if (pcm.length < Math.min(chunk, end - f)) {
           throw new AudioDecodeError(info.file, 'truncated', `file ended at frame ${f + pcm.length} of ${info.frames} (changed while reading?)`);

@@ -11,7 +11,8 @@ export type AudioErrorCode =
   | 'unsupported'
   | 'no-audio'
   | 'ffmpeg-missing'
-  | 'ffmpeg-failed';
+  | 'ffmpeg-failed'
+  | 'cancelled';
 
 /** A file that cannot be decoded; the message names the file and the cause, `code` says which kind. */
 export class AudioDecodeError extends Error {

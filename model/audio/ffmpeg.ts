@@ -158,7 +158,7 @@ export async function* ffmpegMonoChunks(file: string, opts: FfmpegDecodeOptions,
       if (spawnError.code === 'ENOENT') throw missing(file, bin);
       throw new AudioDecodeError(file, 'ffmpeg-failed', `cannot run ${bin}: ${spawnError.message}`);
     }
-    if (opts.signal?.aborted) throw new AudioDecodeError(file, 'ffmpeg-failed', 'decoding was cancelled');
+    if (opts.signal?.aborted) throw new AudioDecodeError(file, 'cancelled', 'decoding was cancelled');
     if (code !== 0) {
       throw new AudioDecodeError(file, 'corrupt', `ffmpeg could not decode it (${lastLines(stderr) || `exit code ${String(code)}`})`);
     }

@@ -152,7 +152,12 @@ export async function* streamWindows(info: AudioInfo, policy: Partial<WindowPoli
       if (have < win.start + win.length && !final) return;
       const from = win.start - bufStart;
       const len = Math.max(0, Math.min(win.length, have - win.start));
-      if (len === 0) throw new AudioDecodeError(info.file, 'truncated', `the audio ended before window ${win.index} at ${win.startSec.toFixed(1)} s`);
+      if (len === 0) {
+        // A compressed file's length is the container's estimate: windows past the real end are dropped,
+        // unless nothing at all was decoded.
+        if (!info.isExact && next > 0) return;
+        throw new AudioDecodeError(info.file, 'truncated', `the audio ended before window ${win.index} at ${win.startSec.toFixed(1)} s`);
+      }
       yield { window: win, pcm: buf.slice(from, from + len) };
       next++;
     }

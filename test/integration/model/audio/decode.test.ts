@@ -255,6 +255,27 @@ describe('windows of a long file', () => {
   });
 });
 
+describe('cancellation', () => {
+  it('an aborted signal stops ffmpeg and native reads with code "cancelled"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cancel-'));
+    try {
+      writeWav(join(dir, 'a.wav'), [sine(440, 0.5, RATE, 5)], RATE, 'int16');
+      ffmpeg('-i', join(dir, 'a.wav'), '-c:a', 'flac', join(dir, 'a.flac'));
+      for (const name of ['a.wav', 'a.flac']) {
+        const ac = new AbortController();
+        const info = await probeAudio(join(dir, name));
+        const err = await (async () => {
+          for await (const _ of decodeMonoChunks(info, { chunkFrames: 4096, signal: ac.signal })) ac.abort();
+        })().catch((e: unknown) => e);
+        expect(err, name).toBeInstanceOf(AudioDecodeError);
+        expect((err as AudioDecodeError).code).toBe('cancelled');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bad input', () => {
   let dir: string;
   beforeAll(() => {
