@@ -72,7 +72,14 @@ describe('musilingo eval --predictions', () => {
     expect(s.paper.bertScore).toBeNull();
     expect(s.notes.join(' ')).toContain('--no-bertscore');
 
-    const table = await cli(['--predictions', p, '--no-bertscore', '--limit', '10']);
+    const perItem = join(dir, 'per-item.jsonl');
+    const table = await cli(['--predictions', p, '--no-bertscore', '--limit', '10', '--per-item', perItem]);
+    const items = readFileSync(perItem, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { bleu: number; meteor: number });
+    expect(items).toHaveLength(10);
+    items.forEach((it, k) => {
+      expect(it.bleu).toBeCloseTo(some[k]!['bleu_char_cumulative4'] as number, 12);
+      expect(it.meteor).toBeCloseTo(some[k]!['meteor'] as number, 12);
+    });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain('Predictions: 10 items scored');
     expect(table.stdout).toMatch(/M-R +METEOR/);
