@@ -62,9 +62,8 @@ function prepare(db: Database.Database) {
     allVectors: db.prepare<[string, number], { track_id: number; vector: Buffer }>(
       'SELECT track_id, vector FROM track_vectors WHERE model_id = ? AND dim = ? ORDER BY track_id',
     ),
-    stamp: db.prepare<[string], { n: number; last: number | null }>(
-      'SELECT count(*) AS n, max(updated_at) AS last FROM track_vectors WHERE model_id = ?',
-    ),
+    // Counted from the primary-key index: never reads the vector BLOBs (their overflow pages are most of the table).
+    stamp: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM track_vectors WHERE model_id = ?'),
     models: db.prepare<[number], { model_id: string }>(
       'SELECT model_id FROM track_vectors WHERE track_id = ? ORDER BY updated_at DESC',
     ),
@@ -155,11 +154,17 @@ export function loadVectorIndex(db: Database.Database, modelId: string, dim: num
     matrix.set(blobToFloat32(r.vector), i * dim);
   });
   const st = s.stamp.get(modelId);
-  return { modelId, dim, trackIds, matrix, stamp: stampOf(st) };
+  return { modelId, dim, trackIds, matrix, stamp: stampOf(db, st) };
 }
 
-function stampOf(st: { n: number; last: number | null } | undefined): string {
-  return `${st?.n ?? 0}:${st?.last ?? 0}:${generation}`;
+/**
+ * [Note: Vector cache freshness] A cached matrix is reused while (vector count, this process's write
+ * generation, SQLite's data_version) are unchanged: data_version moves when another connection (the app and
+ * a CLI share the database) commits, the generation when this process writes vectors, the count when tracks
+ * (and with them their vectors) are deleted. None of them reads the 400 MB of BLOBs at 100,000 tracks.
+ */
+function stampOf(db: Database.Database, st: { n: number } | undefined): string {
+  return `${st?.n ?? 0}:${generation}:${String(db.pragma('data_version', { simple: true }))}`;
 }
 
 const indexCache = new WeakMap<Database.Database, Map<string, VectorIndex>>();
@@ -187,7 +192,7 @@ export function similarTracks(
   const key = `${modelId}\u0000${own.dim}`;
   const st = s.stamp.get(modelId);
   let index = perDb.get(key);
-  if (!index || index.stamp !== stampOf(st)) {
+  if (!index || index.stamp !== stampOf(db, st)) {
     index = loadVectorIndex(db, modelId, own.dim);
     perDb.set(key, index);
   }

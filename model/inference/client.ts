@@ -20,13 +20,15 @@ export interface InferenceConnection {
  */
 export function connectLocalInference(opts: InferenceServiceOptions, onLog?: (level: string, message: string) => void): InferenceConnection {
   const [a, b] = localPortPair();
-  const stop = rpcServe(b, createInferenceService(opts));
+  const service = createInferenceService(opts);
+  const stop = rpcServe(b, service);
   const client = rpcClient<InferenceHandlers>(a, onLog);
   return {
     client,
     async close() {
       stop();
       client.close();
+      await service.unload({}, { signal: new AbortController().signal, emit: () => undefined }).catch(() => undefined);
     },
   };
 }

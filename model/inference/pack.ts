@@ -53,6 +53,7 @@ const ManifestSubset = z.object({
     bosId: z.number().int(),
     eosIds: z.array(z.number().int()),
     lastTokenLogitsOnly: z.boolean(),
+    attention: z.enum(['ops', 'gqa']).default('ops'),
   }),
   embeddings: z.object({ file: z.string(), tensor: z.string() }),
   adapter: z.object({ file: z.string(), inDim: z.number().int(), outDim: z.number().int() }),
@@ -142,7 +143,7 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
     const adapter = await loadAdapter(adapterCk, { inDim: m.encoder.hiddenSize, outDim: m.decoder.hiddenSize });
     const decoder: DecoderHandle = {
       session: decoderSession,
-      spec: { variant: m.variant as 'float32', dtype: m.decoder.dtype, numLayers: m.decoder.numLayers, numHeads: m.decoder.numHeads, numKvHeads: m.decoder.numKvHeads, headDim: m.decoder.headDim, hiddenSize: m.decoder.hiddenSize, vocabSize: m.decoder.vocabSize, lastTokenLogitsOnly: m.decoder.lastTokenLogitsOnly },
+      spec: { variant: m.variant as 'float32', dtype: m.decoder.dtype, numLayers: m.decoder.numLayers, numHeads: m.decoder.numHeads, numKvHeads: m.decoder.numKvHeads, headDim: m.decoder.headDim, hiddenSize: m.decoder.hiddenSize, vocabSize: m.decoder.vocabSize, lastTokenLogitsOnly: m.decoder.lastTokenLogitsOnly, attention: m.decoder.attention },
       embedder: checkpointEmbedder(embedCk, m.embeddings.tensor),
     };
     log(`[model] pack ${basename(dir)} loaded in ${Math.round(performance.now() - t0)} ms on ${ep}`);
@@ -167,20 +168,35 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
       projectAudio: (p) => applyAdapter(adapter, p.data, p.rows),
       embedTokens: (ids) => decoder.embedder.embed(ids),
       async generate(g) {
-        const results = await generateTokens(decoder, g.prompts, {
-          maxNewTokens: g.maxNewTokens ?? 300,
-          ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
-          ...(g.topP !== undefined ? { topP: g.topP } : {}),
-          ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
-          ...(g.seed !== undefined ? { seed: g.seed } : {}),
-          ...(g.signal ? { signal: g.signal } : {}),
-          stopSequences: MUSILINGO_STOP_SEQUENCES,
-          eosTokenIds: m.decoder.eosIds,
-          onToken: (e) => g.onToken?.(e.row, e.token),
-          log,
+        // A GroupQueryAttention graph cannot take padded prompts: run each prompt length as its own batch.
+        const groups = new Map<number, number[]>();
+        g.prompts.forEach((p, i) => {
+          const key = m.decoder.attention === 'gqa' ? p.length : 0;
+          groups.set(key, [...(groups.get(key) ?? []), i]);
         });
-        if (g.signal?.aborted) throw new InferenceError('cancelled', 'Cancelled.');
-        return results.map((r) => r.tokens);
+        const out: number[][] = g.prompts.map(() => []);
+        for (const rows of groups.values()) {
+          const tokens = await generateRows(rows.map((i) => g.prompts[i]!), (row, token) => g.onToken?.(rows[row]!, token));
+          rows.forEach((i, k) => (out[i] = tokens[k] ?? []));
+        }
+        return out;
+
+        async function generateRows(prompts: Float32Array[], onToken: (row: number, token: number) => void): Promise<number[][]> {
+          const results = await generateTokens(decoder, prompts, {
+            maxNewTokens: g.maxNewTokens ?? 300,
+            ...(g.temperature !== undefined ? { temperature: g.temperature } : {}),
+            ...(g.topP !== undefined ? { topP: g.topP } : {}),
+            ...(g.repetitionPenalty !== undefined ? { repetitionPenalty: g.repetitionPenalty } : {}),
+            ...(g.seed !== undefined ? { seed: g.seed } : {}),
+            ...(g.signal ? { signal: g.signal } : {}),
+            stopSequences: MUSILINGO_STOP_SEQUENCES,
+            eosTokenIds: m.decoder.eosIds,
+            onToken: (e) => onToken(e.row, e.token),
+            log,
+          });
+          if (g.signal?.aborted) throw new InferenceError('cancelled', 'Cancelled.');
+          return results.map((r) => r.tokens);
+        }
       },
       dispose: release,
     };

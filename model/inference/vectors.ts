@@ -5,10 +5,13 @@
 
 /** Encodes float32 values as a little-endian BLOB (the storage format of windows.embedding, STYLE B6). */
 export function float32ToBlob(values: Float32Array): Buffer {
+  if (IS_LITTLE_ENDIAN) return Buffer.from(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const out = Buffer.allocUnsafe(values.length * 4);
   for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i] ?? 0, i * 4);
   return out;
 }
+
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Decodes a little-endian float32 BLOB; throws when its length is not a multiple of 4 (a corrupt row). */
 export function blobToFloat32(blob: Uint8Array, what = 'embedding'): Float32Array {
@@ -16,6 +19,8 @@ export function blobToFloat32(blob: Uint8Array, what = 'embedding'): Float32Arra
     throw new Error(`The stored ${what} is corrupt: ${blob.byteLength} bytes is not a whole number of float32 values.`);
   }
   const n = blob.byteLength / 4;
+  // On little-endian machines (all the app runs on) the bytes are the values: one aligned copy.
+  if (IS_LITTLE_ENDIAN) return new Float32Array(blob.slice().buffer, 0, n);
   const out = new Float32Array(n);
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
@@ -57,9 +62,9 @@ export interface VectorHit {
  * vector `query`, best first; rows listed in `exclude` are skipped. Brute force: one dot product per row,
  * with a small sorted buffer for the best k.
  *
- * [Note: brute-force similarity] At 100,000 tracks × 1024 dims this is 10^8 multiply-adds, a few tens of
- * milliseconds on one core (bench/captions.ts measures it): well below what a click needs, so there is no
- * index to build, keep in sync or get wrong.
+ * [Note: brute-force similarity] At 100,000 tracks × 1024 dims this is 10^8 multiply-adds, on the order of
+ * 100 ms on one core (bench/captions.ts measures it): fast enough for a click, so there is no index to build,
+ * keep in sync or get wrong.
  */
 export function topKCosine(
   matrix: Float32Array,
@@ -74,8 +79,20 @@ export function topKCosine(
   for (let r = 0; r < rows; r++) {
     if (exclude.has(r)) continue;
     const off = r * dim;
-    let dot = 0;
-    for (let d = 0; d < dim; d++) dot += matrix[off + d]! * query[d]!;
+    // Four independent sums: about twice as fast in V8 as one dependent chain.
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let d = 0;
+    for (; d + 3 < dim; d += 4) {
+      s0 += matrix[off + d]! * query[d]!;
+      s1 += matrix[off + d + 1]! * query[d + 1]!;
+      s2 += matrix[off + d + 2]! * query[d + 2]!;
+      s3 += matrix[off + d + 3]! * query[d + 3]!;
+    }
+    for (; d < dim; d++) s0 += matrix[off + d]! * query[d]!;
+    const dot = s0 + s1 + s2 + s3;
     if (best.length < k) {
       best.push({ index: r, score: dot });
       best.sort((a, b) => b.score - a.score);

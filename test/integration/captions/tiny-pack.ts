@@ -8,6 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import llamaTokenizerJs from 'llama-tokenizer-js';
 import { convertCheckpoint } from '../../../main/models/convert';
+import { readLlamaConfig } from '../../../model/llama/config';
+import { readMertConfig } from '../../../model/mert/config';
 import { encodeSentencePieceModel, PieceType, type SentencePieceModel } from '../../../model/tokenizer/sentencepiece-proto';
 import { musilingoRepoFiles } from '../../support/models/tiny-repo';
 
@@ -35,12 +37,28 @@ export async function writeLlamaTokenizer(dir: string): Promise<void> {
   await writeFile(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
 }
 
-/** Converts the tiny MusiLingo-like checkpoint into a float32 pack at `outDir` (under `work`). */
-export async function buildTinyPack(work: string, outDir: string): Promise<void> {
-  const ck = join(work, 'tiny-ckpt');
+/**
+ * Converts the tiny MusiLingo-like checkpoint into a float32 pack at `outDir` (under `work`). With
+ * `fixturesDir` (bundled benchmarks, where the test helpers cannot locate the fixtures) the three fixture
+ * checkpoints are converted as separate files instead of a sharded repo.
+ */
+export async function buildTinyPack(work: string, outDir: string, fixturesDir?: string): Promise<void> {
   const tok = join(work, 'tiny-tok');
+  await writeLlamaTokenizer(tok);
+  if (fixturesDir) {
+    await convertCheckpoint({
+      modelId: 'tiny',
+      sources: [join(fixturesDir, 'tiny-mert', 'model.safetensors'), join(fixturesDir, 'tiny-llama', 'model.safetensors'), join(fixturesDir, 'tiny-musilingo', 'adapter.safetensors')],
+      tokenizerDir: tok,
+      outDir,
+      variant: 'float32',
+      encoderConfig: await readMertConfig(join(fixturesDir, 'tiny-mert', 'config.json')),
+      decoderConfig: await readLlamaConfig(join(fixturesDir, 'tiny-llama', 'config.json')),
+    });
+    return;
+  }
+  const ck = join(work, 'tiny-ckpt');
   await mkdir(ck, { recursive: true });
   for (const [name, bytes] of await musilingoRepoFiles({ sharded: true })) await writeFile(join(ck, name), bytes);
-  await writeLlamaTokenizer(tok);
   await convertCheckpoint({ modelId: 'tiny', sources: ck, tokenizerDir: tok, outDir, variant: 'float32' });
 }
