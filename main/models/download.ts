@@ -453,14 +453,19 @@ async function fetchParts(p: PlannedFile, partPath: string, sidecarPath: string,
     throw e;
   }
   let location = r.location;
+  // Several connections may see the same expired link at once: they share one re-resolution.
   let refreshing: Promise<void> | undefined;
-  const refresh = (): Promise<void> =>
-    (refreshing ??= ctx.refresh().then((nr) => {
+  const refresh = async (): Promise<void> => {
+    refreshing ??= ctx.refresh().then((nr) => {
       if (nr.etag !== r.etag) throw new NetworkError(`${r.file} changed on the Hub while it was downloading; start the download again.`);
       location = nr.location;
-    }).finally(() => {
-      setTimeout(() => (refreshing = undefined), 0);
-    }));
+    });
+    try {
+      await refreshing;
+    } finally {
+      refreshing = undefined;
+    }
+  };
 
   let lastSave = 0;
   const save = async (force: boolean): Promise<void> => {

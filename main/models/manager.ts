@@ -26,8 +26,8 @@ import { CATALOG, catalogEntry, type CatalogEntry } from './catalog';
 import { checkpointFiles } from './checkpoint-files';
 import { convertCheckpoint, type ConvertProgress, type Provenance } from './convert';
 import { recommendVariant } from './doctor';
-import { downloadRepo, type DownloadIo, type DownloadProgress } from './download';
-import { BadCheckpointError, ModelError } from './errors';
+import { downloadRepo, NODE_IO, type DownloadIo, type DownloadProgress } from './download';
+import { BadCheckpointError, DiskFullError, ModelError } from './errors';
 import type { HubConfig } from './hub';
 import { isStalePackError, readPackManifest } from './pack';
 import { chooseExecutionProvider, currentProviderEnvironment, type ProviderName } from './providers';
@@ -232,7 +232,9 @@ export async function convertModel(
   updateModelPack(ctx.db, id, { state: 'converting', path: out, error: null, progress: 0 });
   changed(ctx, id);
   const src = row.sourcePath as string;
+  let need = 0;
   try {
+    need = await checkConversionSpace(ctx, src, out, variant);
     let act = opts.activationDtype;
     if (!act && variant === 'int4') act = (await defaultVariant(ctx.env)).activationDtype;
     let lastFraction = -1;
@@ -259,10 +261,35 @@ export async function convertModel(
     updateModelPack(ctx.db, id, { state: 'ready', progress: 1, sizeBytes: size, revision: manifest.source.commit ?? row.revision });
     return changed(ctx, id);
   } catch (e) {
-    updateModelPack(ctx.db, id, { state: 'failed', error: messageOf(e) });
+    const err = isEnospcError(e) ? new DiskFullError(out, need, await (ctx.download?.io ?? NODE_IO).freeBytes(ctx.modelsDir).catch(() => 0)) : e;
+    updateModelPack(ctx.db, id, { state: 'failed', error: messageOf(err) });
     changed(ctx, id);
-    throw e;
+    throw err;
   }
+}
+
+/** Pack size relative to the checkpoint (float16 Llama + float32 MERT), per variant. */
+const PACK_SIZE_FACTOR: Readonly<Record<ModelVariant, number>> = { float32: 2.0, float16: 1.0, int4: 0.35 };
+
+/** Approximate pack size for a checkpoint of `sourceBytes`. */
+export function estimatePackBytes(sourceBytes: number, variant: ModelVariant): number {
+  return Math.ceil(sourceBytes * PACK_SIZE_FACTOR[variant]);
+}
+
+/** Refuses to start a conversion that cannot fit (what is already in the pack folder counts as done). */
+async function checkConversionSpace(ctx: ManagerContext, src: string, out: string, variant: ModelVariant): Promise<number> {
+  const files = await checkpointFiles(src);
+  let sourceBytes = 0;
+  for (const f of files) sourceBytes += (await stat(f)).size;
+  const need = Math.max(0, estimatePackBytes(sourceBytes, variant) - (await folderSizeBytes(out)));
+  await mkdir(ctx.modelsDir, { recursive: true });
+  const free = await (ctx.download?.io ?? NODE_IO).freeBytes(ctx.modelsDir);
+  if (need > free) throw new DiskFullError(out, need, free);
+  return need;
+}
+
+function isEnospcError(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC' || /ENOSPC|no space left on device/i.test(messageOf(e));
 }
 
 /**
