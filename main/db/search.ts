@@ -51,7 +51,8 @@ export const FTS_COLUMN_WEIGHTS = [10, 6, 4, 4, 2, 1] as const;
 // and marks), keep the user's double-quoted phrases and hyphen/apostrophe-joined words together as phrases
 // ("lo-fi" → "lo fi", which matches the tokens lo and fi adjacent, like the indexed text), quote every token
 // (a quoted token is never an operator), and join them with spaces (implicit AND). The last token gets `*`
-// for as-you-type prefix search unless the text ends with a space or a closing quote.
+// for as-you-type prefix search unless the text ends with a space or a closing quote; a last word of one
+// character is left out until a second is typed (as a prefix it would match almost every track).
 
 const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
 
@@ -68,8 +69,15 @@ export function toFtsQuery(text: string, opts: { prefix?: boolean } = {}): strin
     const tokens = part.match(TOKEN);
     if (tokens && tokens.length) phrases.push(tokens);
   }
+  let endsOpen = prefix && /[\p{L}\p{N}\p{M}]$/u.test(text);
+  // A single typed character as a prefix matches nearly everything and tells us nothing: wait for the second.
+  // The words before it are complete, so none of them becomes a prefix.
+  const last = phrases.at(-1);
+  if (endsOpen && last && last.length === 1 && [...last[0]!].length === 1) {
+    phrases.pop();
+    endsOpen = false;
+  }
   if (!phrases.length) return null;
-  const endsOpen = prefix && /[\p{L}\p{N}\p{M}]$/u.test(text);
   return phrases
     .map((tokens, i) => {
       const quoted = `"${tokens.join(' ')}"`;
@@ -121,30 +129,66 @@ const FILTERS = `
 const HIT_COLUMNS = `t.id, t.path, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms,
   EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) AS has_caption`;
 
+/** Options of {@link SearchRepo}. */
+export interface SearchRepoOptions {
+  /** Most matches ranked by bm25 when a query matches more; see [Note: Bounded ranking]. Default 1000. */
+  readonly rankWindow?: number;
+}
+
+// [Note: Bounded ranking]
+// bm25 has to be computed for every matching row before the best 50 are known, at roughly a microsecond per
+// row. A selective query ("sad piano ballad") matches a few hundred tracks and is ranked exactly. An
+// unselective one ("drums", "gui…" while typing) can match half of a 100,000-track library, and ranking all of
+// it would take tens of milliseconds per keystroke. So when a query matches more than `rankWindow` tracks:
+// 1. Tracks whose tags (title, artist, album, genre, other tags) match are ranked first, as bm25 with the
+//    same column weights would almost always put them first anyway; this pass is bounded the same way.
+// 2. Then the newest `rankWindow` matching tracks (highest rowids: a cheap rowid-descending doclist walk finds
+//    the cut-off) are ranked by bm25 over all columns.
+// Results are then "the best of the strongest and the most recent matches", which for a query that matches
+// tens of thousands of tracks is as useful as an exact order, and a keystroke stays within a few milliseconds.
+
+const TAG_COLUMNS = '{title artist album genre tags}';
+
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #ranked: Database.Statement<[Bind], { id: number; score: number }>;
-  readonly #hitById: Database.Statement<[{ id: number; match: string }], Omit<HitRow, 'score'>>;
+  readonly #cutoff: Database.Statement<[Bind & { window: number }], { id: number }>;
+  readonly #cutoffUnfiltered: Database.Statement<[{ match: string; window: number }], { id: number }>;
+  readonly #ranked: Database.Statement<[Bind & { cut: number }], { id: number; score: number }>;
+  readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
+  readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
+  readonly #window: number;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
+    this.#window = Math.max(1, opts.rankWindow ?? 1000);
     const w = FTS_COLUMN_WEIGHTS.join(', ');
-    // [Note: Two-step search] Rank first (ids and scores only), then fetch columns and the caption snippet
-    // for the page of hits. snippet() re-tokenizes the caption, so computing it for every match before the
-    // sort would cost as much as the search itself.
+    // The rowid of the window-th newest match (that passes the filters), or nothing when there are fewer.
+    this.#cutoff = db.prepare(`
+      SELECT t.id FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
+      WHERE tracks_fts MATCH @match AND ${FILTERS}
+      ORDER BY tracks_fts.rowid DESC LIMIT 1 OFFSET @window - 1`);
+    // Without filters the cut-off needs no join: a doclist walk from the newest rowid.
+    this.#cutoffUnfiltered = db.prepare(`
+      SELECT rowid AS id FROM tracks_fts WHERE tracks_fts MATCH @match ORDER BY rowid DESC LIMIT 1 OFFSET @window - 1`);
+    // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
+    // snippets in one pass each. snippet() re-tokenizes a caption, too costly for every match; and a
+    // `MATCH … AND rowid = ?` lookup per hit would walk the query's doclists from the start every time.
+    // CAST: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be bound as
+    // REAL) and would silently return other rows.
     this.#ranked = db.prepare(`
       SELECT t.id, bm25(tracks_fts, ${w}) AS score
       FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND ${FILTERS}
+      WHERE tracks_fts MATCH @match AND tracks_fts.rowid >= CAST(@cut AS INTEGER) AND ${FILTERS}
       ORDER BY score, t.id LIMIT @limit OFFSET @offset`);
-    this.#hitById = db.prepare(`
-      SELECT ${HIT_COLUMNS},
+    this.#snippets = db.prepare(`
+      SELECT rowid AS id,
         CASE WHEN instr(snippet(tracks_fts, 5, '[', ']', '…', 16), '[') > 0
              THEN snippet(tracks_fts, 5, '[', ']', '…', 16) END AS snippet
-      FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND tracks_fts.rowid = CAST(@id AS INTEGER)`);
-    // The CAST matters: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be
-    // bound as REAL), and the query would silently return the first match instead.
+      FROM tracks_fts
+      WHERE tracks_fts MATCH @match AND rowid BETWEEN CAST(@lo AS INTEGER) AND CAST(@hi AS INTEGER)
+        AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
+    `);
+    this.#hitsByIds = db.prepare(`SELECT ${HIT_COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(@ids))`);
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
@@ -154,14 +198,16 @@ export class SearchRepo {
   }
 
   /**
-   * Searches present tracks: ranked by bm25 when `text` has a searchable word, else every track that passes
-   * the filters, by artist and album. Throws on an invalid year range.
+   * Searches present tracks: ranked by bm25 when `text` has a searchable word (see [Note: Bounded ranking]),
+   * else every track that passes the filters, by artist and album. Throws on an invalid year range.
    */
   search(q: SearchQuery): SearchHit[] {
     if (q.yearFrom !== undefined && q.yearTo !== undefined && q.yearFrom > q.yearTo) {
       throw new Error(`Invalid year range ${q.yearFrom}-${q.yearTo}: the first year must not be after the second`);
     }
     const match = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
+    const limit = Math.max(1, Math.min(q.limit ?? 50, 1000));
+    const offset = Math.max(0, q.offset ?? 0);
     const bind: Bind = {
       match,
       genre: q.genre?.trim() || null,
@@ -169,17 +215,40 @@ export class SearchRepo {
       year_from: q.yearFrom ?? null,
       year_to: q.yearTo ?? null,
       captioned: q.captioned ? 1 : 0,
-      limit: Math.max(1, Math.min(q.limit ?? 50, 1000)),
-      offset: Math.max(0, q.offset ?? 0),
+      limit,
+      offset,
     };
     if (match === null) return this.#browse.all(bind).map(toHit);
-    const ranked = this.#ranked.all(bind);
-    const hits: SearchHit[] = [];
-    for (const r of ranked) {
-      const row = this.#hitById.get({ id: r.id, match });
-      if (row) hits.push(toHit({ ...row, score: r.score }));
-    }
-    return hits;
+    const ranked = this.#rank(bind, match);
+    if (!ranked.length) return [];
+    const ids = JSON.stringify(ranked.map((r) => r.id));
+    const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
+    const lo = Math.min(...ranked.map((r) => r.id));
+    const hi = Math.max(...ranked.map((r) => r.id));
+    const snippets = new Map(this.#snippets.all({ match, ids, lo, hi }).map((r) => [r.id, r.snippet]));
+    return ranked.flatMap((r) => {
+      const row = rows.get(r.id);
+      return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
+    });
+  }
+
+  #rank(bind: Bind, match: string): { id: number; score: number }[] {
+    // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
+    const window = Math.max(this.#window, bind.offset + bind.limit);
+    const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned === 1;
+    const cutoff = (m: string): { id: number } | undefined =>
+      filtered ? this.#cutoff.get({ ...bind, match: m, window }) : this.#cutoffUnfiltered.get({ match: m, window });
+    const cut = cutoff(match);
+    if (!cut) return this.#ranked.all({ ...bind, cut: 0 }); // few matches: exact ranking
+    // Bounded mode: tag matches first, then the newest window of all matches. Both passes fetch enough rows
+    // for the requested page and are merged without duplicates.
+    const want = { ...bind, limit: bind.offset + bind.limit, offset: 0 };
+    const tagMatch = `${TAG_COLUMNS} : (${match})`;
+    const tagCut = cutoff(tagMatch);
+    const first = this.#ranked.all({ ...want, match: tagMatch, cut: tagCut?.id ?? 0 });
+    const seen = new Set(first.map((r) => r.id));
+    const rest = this.#ranked.all({ ...want, cut: cut.id }).filter((r) => !seen.has(r.id));
+    return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
   }
 }
 

@@ -108,6 +108,31 @@ describe('search over MusicCaps captions', () => {
     expect(() => search.search({ text: '', yearFrom: 2000, yearTo: 1990 })).toThrow(/first year must not be after/);
   });
 
+  it('ranks tag matches first and the newest matches by bm25 when a query matches more than the rank window', () => {
+    const bounded = new SearchRepo(db, { rankWindow: 30 });
+    const all = rowsWhere(/\bthe\b/i);
+    expect(all.length).toBeGreaterThan(60);
+    const pages = [0, 10, 20].map((offset) => bounded.search({ text: 'the', prefix: false, limit: 10, offset }));
+    const got = pages.flat().map((h) => h.id);
+    expect(got.length).toBe(30);
+    expect(new Set(got).size).toBe(30); // pages inside the window never repeat a hit
+    // Exactly the 30 newest matches, ranked by bm25 (ascending scores).
+    expect([...got].sort((a, b) => a - b)).toEqual(all.slice(-30));
+    const scores = pages.flat().map((h) => h.score);
+    expect(scores).toEqual([...scores].sort((a, b) => a - b));
+    // A title match is found however old it is: rename the oldest captioned track.
+    const oldest = idOf.get(0)!;
+    db.prepare("UPDATE tracks SET title = 'Piano Oldest' WHERE id = ?").run(oldest);
+    const piano = new SearchRepo(db, { rankWindow: 3 }).search({ text: 'piano', prefix: false, limit: 3 }).map((h) => h.id);
+    expect(piano.slice(0, 2).sort((a, b) => a - b)).toEqual([oldest, titled].sort((a, b) => a - b));
+    db.prepare('UPDATE tracks SET title = ? WHERE id = ?').run(`Clip ${rows[0]!.ytid}`, oldest);
+  });
+
+  it('waits for a second character before matching a prefix', () => {
+    expect(search.search({ text: 'p', limit: 1000 }).length).toBe(201); // no text: every track, by artist
+    expect(ids('piano d').sort((a, b) => a - b)).toEqual(ids('piano', { prefix: false }).sort((a, b) => a - b));
+  });
+
   it('hides missing tracks and sees caption edits at once', () => {
     const target = idOf.get(0)!;
     db.prepare('UPDATE tracks SET missing_since = 1 WHERE id = ?').run(target);
