@@ -5,12 +5,13 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import llamaTokenizer from 'llama-tokenizer-js';
 import type Database from 'better-sqlite3';
 import { loadAdapter } from '../../../model/adapter';
 import { openCheckpoint } from '../../../model/safetensors';
+import { loadLlamaTokenizer } from '../../../model/tokenizer/llama-tokenizer';
 import type { AdapterWeights } from '../../../trainer/adapter';
 import { formatDataReport } from '../../../trainer/data/dataset';
 import type { WeightStorage } from '../../../trainer/graph/llama-train-graph';
@@ -66,8 +67,7 @@ Options:
   --activate             make the new adapter active when the run finishes
   --json                 machine-readable output (one JSON object per line)`;
 
-const TOKENIZER_NOTE =
-  'Tokenizer: LLaMA-1 SentencePiece vocabulary (Vicuna v0 uses the same ids below 32000).';
+const BUILT_IN_TOKENIZER = 'built-in LLaMA-1 vocabulary';
 
 interface StoredConfig {
   readonly options: TrainOptions;
@@ -75,6 +75,8 @@ interface StoredConfig {
   readonly heldOutFraction: number;
   readonly initialAdapterPath: string;
   readonly activate: boolean;
+  /** Folder with tokenizer.model / tokenizer.json, or null for the built-in LLaMA-1 vocabulary. */
+  readonly tokenizerDir: string | null;
 }
 
 /** What a --model argument resolves to. */
@@ -83,6 +85,8 @@ interface ResolvedModel {
   readonly checkpointDir: string;
   /** The model's own adapter file, when known. */
   readonly ownAdapterPath: string | undefined;
+  /** Where a tokenizer may be, in order of preference. */
+  readonly tokenizerDirs: readonly string[];
 }
 
 function num(v: string | undefined, name: string, fallback: number, opts: { int?: boolean; min?: number } = {}): number {
@@ -112,11 +116,12 @@ async function resolveModel(arg: string | undefined, dataDir: string): Promise<R
     if (!src || !existsSync(join(src, 'config.json'))) {
       throw new Error(`Model pack ${dir} does not point at its source checkpoint (manifest source.path), which training reads the frozen decoder from. Pass the checkpoint folder with --model.`);
     }
-    return { modelId: m.modelId, checkpointDir: src, ownAdapterPath: join(dir, m.adapter.file) };
+    const tok = m.tokenizer ? [dirname(join(dir, m.tokenizer.model))] : [];
+    return { modelId: m.modelId, checkpointDir: src, ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
   }
   if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json)`);
   const own = ['adapter.safetensors', 'llama_proj.safetensors'].map((f) => join(dir, f)).find((f) => existsSync(f));
-  return { modelId: `checkpoint:${dir}`, checkpointDir: dir, ownAdapterPath: own };
+  return { modelId: `checkpoint:${dir}`, checkpointDir: dir, ownAdapterPath: own, tokenizerDirs: [dir] };
 }
 
 async function loadStartAdapter(db: Database.Database, arg: string | undefined, model: ResolvedModel): Promise<{ adapter: AdapterWeights; path: string; parentId: string | null }> {
@@ -141,8 +146,19 @@ async function loadStartAdapter(db: Database.Database, arg: string | undefined, 
   }
 }
 
-function encode(text: string): number[] {
-  return llamaTokenizer.encode(text, false, true);
+/** The first folder that holds a tokenizer, else null (the built-in LLaMA-1 vocabulary). */
+function findTokenizerDir(dirs: readonly string[]): string | null {
+  return dirs.find((d) => existsSync(join(d, 'tokenizer.model')) || existsSync(join(d, 'tokenizer.json'))) ?? null;
+}
+
+/**
+ * Text → ids without special tokens. The model's own SentencePiece tokenizer when it ships one; else LLaMA-1's
+ * vocabulary, which Vicuna v0 shares for every id below 32000 (its [PAD] 32000 never appears in text).
+ */
+async function loadEncoder(dir: string | null): Promise<{ encode: (text: string) => number[]; bosId: number; source: string }> {
+  if (dir === null) return { encode: (t) => llamaTokenizer.encode(t, false, true), bosId: 1, source: BUILT_IN_TOKENIZER };
+  const tok = await loadLlamaTokenizer(dir);
+  return { encode: (t) => tok.encode(t), bosId: tok.bosId, source: dir };
 }
 
 function stamp(ms: number): string {
@@ -163,13 +179,15 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
   const checkpointPath = run.checkpointPath ?? join(ctx.dataDir, 'training', `run-${run.id}`, 'checkpoint.safetensors');
   await mkdir(join(checkpointPath, '..'), { recursive: true });
   updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
-  if (!json) ctx.stdout.write(`Run ${run.id}: ${TOKENIZER_NOTE}\n`);
+  const tokenizer = await loadEncoder(cfg.tokenizerDir);
+  if (!json) ctx.stdout.write(`Run ${run.id}: tokenizer ${tokenizer.source}\n`);
   let res;
   try {
     res = await trainFromLibrary({
       checkpointDir: run.modelPath,
       initialAdapter: adapter,
-      encode,
+      encode: tokenizer.encode,
+      bosId: tokenizer.bosId,
       library,
       options: cfg.options,
       heldOutFraction: cfg.heldOutFraction,
@@ -315,7 +333,9 @@ export const command: CliCommand = {
     if (encoder === undefined) {
       throw new Error(`No analysed tracks: the library has no cached windows of width ${start.adapter.inDim}. Run \`musilingo caption\` (or the embed job) first.`);
     }
-    const config: StoredConfig = { options, graph, heldOutFraction, initialAdapterPath: start.path, activate: values['activate'] === true };
+    const config: StoredConfig = {
+      options, graph, heldOutFraction, initialAdapterPath: start.path, activate: values['activate'] === true, tokenizerDir: findTokenizerDir(model.tokenizerDirs),
+    };
     const runId = createRun(db, {
       modelId: model.modelId, modelPath: model.checkpointDir, encoderModelId: encoder, parentAdapterId: start.parentId,
       config: JSON.stringify(config), dataReport: null, totalSteps: steps, checkpointPath: null,
