@@ -210,13 +210,14 @@ async function provenanceOf(row: ModelPackRow): Promise<Provenance> {
 /**
  * Converts a downloaded or imported model into the pack `<modelId>@<variant>` (resuming a killed conversion),
  * smoke-tests it and marks it ready. When that variant has no row yet, the checkpoint of another variant of
- * the same model is used. Returns the row (state ready), or throws after marking it failed.
+ * the same model is used. A ready, current pack is left alone unless `force`. Returns the row (state ready),
+ * or throws after marking it failed.
  */
 export async function convertModel(
   ctx: ManagerContext,
   modelId: string,
   variant: ModelVariant,
-  opts: { activationDtype?: 'float32' | 'float16'; smokeExecutionProviders?: readonly string[] } = {},
+  opts: { activationDtype?: 'float32' | 'float16'; smokeExecutionProviders?: readonly string[]; force?: boolean } = {},
 ): Promise<ModelPackRow> {
   const id = packId(modelId, variant);
   let row = getModelPack(ctx.db, id);
@@ -228,6 +229,10 @@ export async function convertModel(
     row = upsertModelPack(ctx.db, { modelId, variant, state: 'downloaded', repo: sibling.repo, revision: sibling.revision, sourcePath: sibling.sourcePath });
   }
   if (row.state === 'downloading') throw new ModelError('bad-checkpoint', `"${modelId}" is still downloading; convert it when the download is done.`);
+  if (row.state === 'ready' && !opts.force) {
+    const checked = await checkPack(ctx, id);
+    if (checked.state === 'ready') return checked; // current and complete: nothing to do
+  }
   const out = packDir(ctx.modelsDir, id);
   updateModelPack(ctx.db, id, { state: 'converting', path: out, error: null, progress: 0 });
   changed(ctx, id);

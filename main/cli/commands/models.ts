@@ -36,6 +36,7 @@ Options:
   --tokenizer <dir>            import: folder holding Vicuna's tokenizer.model
   --id <name>                  import: the model id to use (default local-<folder name>)
   --activations <dtype>        convert int4: float32 (CPU) | float16 (GPU); default from the chosen provider
+  --force                      convert: rebuild a pack that is already ready
   --download                   remove: also delete the downloaded checkpoint
   --no-probe                   doctor: skip the test sessions on GPU providers
   --json                       machine-readable output
@@ -112,6 +113,7 @@ export const command: CliCommand = {
         id: { type: 'string' },
         activations: { type: 'string' },
         download: { type: 'boolean' },
+        force: { type: 'boolean' },
         'no-probe': { type: 'boolean' },
         json: { type: 'boolean' },
       },
@@ -181,7 +183,7 @@ export const command: CliCommand = {
         const variant = parseVariant(values.variant) ?? parseVariant(fromId) ?? (await variantOr());
         let row: ModelPackRow;
         try {
-          row = await convertModel(mctx(), modelId ?? arg, variant, act ? { activationDtype: act } : {});
+          row = await convertModel(mctx(), modelId ?? arg, variant, { ...(act ? { activationDtype: act } : {}), force: values.force === true });
         } finally {
           printer.end();
         }

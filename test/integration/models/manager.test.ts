@@ -59,6 +59,11 @@ describe('model manager', () => {
     expect(events.some((e) => e.kind === 'convert' && e.progress.stage === 'decoder')).toBe(true);
     expect(listModels({ db }).find((l) => l.modelId === 'musilingo-long')?.packs).toHaveLength(1);
 
+    // Converting a ready, current pack again does nothing.
+    const again = await convertModel(ctx, 'musilingo-long', 'float32');
+    expect(again.updatedAt).toBe(ready.updatedAt);
+    expect(states.at(-1)).toBe('ready');
+
     // Another variant reuses the downloaded checkpoint.
     const f16 = await convertModel(ctx, 'musilingo-long', 'float16');
     expect(f16).toMatchObject({ id: 'musilingo-long@float16', state: 'ready' });
