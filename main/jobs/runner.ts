@@ -310,7 +310,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
         // Stopping: give the work back untouched.
         for (const j of jobs) releaseJob(db, j.id, owner);
       } else {
-        if (err.code === 'worker-exited' || err.code === 'session-failed') {
+        // A dead worker lost its pack: load again on the next job. (A failed session is rebuilt by the service
+        // itself, on the CPU when the GPU failed: loading again here would undo that.)
+        if (err.code === 'worker-exited') {
           loadedKey = null;
           loaded = null;
         }

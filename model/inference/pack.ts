@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { applyAdapter, loadAdapter } from '../adapter';
 import { encodeWindow } from '../mert/encode';
 import { checkpointEmbedder, generateTokens, MUSILINGO_STOP_SEQUENCES, type DecoderHandle } from '../llama/generate';
+import { createSession, presentOutputNames, type ExecutionProvider } from '../ort/session';
 import { openCheckpoint, type Checkpoint } from '../safetensors';
 import { loadLlamaTokenizer } from '../tokenizer/llama-tokenizer';
 import { InferenceError } from './protocol';
@@ -63,13 +64,11 @@ const ManifestSubset = z.object({
 /** The execution providers behind a preference. */
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 
-/**
- * ORT execution providers for a preference. 'auto' means the CPU here: choosing and probing the GPU path is
- * the model manager's job (it records what works in the pack's smoke test and passes it explicitly).
- */
-export function providersFor(ep: string): ort.InferenceSession.ExecutionProviderConfig[] {
+/** ORT execution providers for a preference, in the order they are tried. */
+export function providersFor(ep: string): string[] {
   switch (ep) {
     case 'auto':
+      return ['cuda', 'webgpu', 'cpu'];
     case 'cpu':
       return ['cpu'];
     case 'webgpu':
@@ -117,12 +116,30 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
   const m = await readManifest(dir);
   const ep = req.executionProvider ?? 'auto';
   const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: providersFor(ep),
+    executionProviders: ep === 'auto' ? ['cpu'] : providersFor(ep),
     intraOpNumThreads: req.threads ?? 0,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
   };
-  const create = opts.createSession ?? ((path: string, o: ort.InferenceSession.SessionOptions) => ort.InferenceSession.create(path, o));
+  const providers = providersFor(ep);
+  const skipped: string[] = [];
+  let runsOn = ep === 'auto' ? 'cpu' : ep;
+  // [Note: Execution provider choice] Without an injected factory, sessions come from model/ort/session.ts:
+  // 'auto' tries CUDA (when its libraries are installed), WebGPU, then the CPU, and the decoder keeps its KV
+  // cache on the GPU under WebGPU. An explicit provider is tried alone; if it fails the service retries the
+  // load on the CPU and reports why (model/inference/service.ts, [Note: Session fallback]).
+  const create = async (path: string, isDecoder: boolean): Promise<ort.InferenceSession> => {
+    if (opts.createSession) return opts.createSession(path, sessionOptions);
+    const created = await createSession(path, {
+      ...(ep === 'auto' ? {} : { providers: providers.map((p) => p as ExecutionProvider) }),
+      intraOpNumThreads: req.threads ?? 0,
+      ...(isDecoder ? { gpuOutputNames: presentOutputNames(m.decoder.numLayers) } : {}),
+      log,
+    });
+    if (isDecoder) runsOn = created.ep;
+    for (const s of created.skipped) skipped.push(`${s.ep}: ${s.reason}`);
+    return created.session;
+  };
   const t0 = performance.now();
   const opened: { sessions: ort.InferenceSession[]; checkpoints: Checkpoint[] } = { sessions: [], checkpoints: [] };
   const release = async (): Promise<void> => {
@@ -131,9 +148,9 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
   try {
     if (!m.tokenizer) throw new InferenceError('model-unavailable', `Model pack ${dir} has no tokenizer; convert it again with its tokenizer.`);
     const tokenizer = await (opts.loadTokenizer ?? defaultTokenizer)(dir, m.tokenizer);
-    const encoder = await create(join(dir, m.encoder.file), sessionOptions);
+    const encoder = await create(join(dir, m.encoder.file), false);
     opened.sessions.push(encoder);
-    const decoderSession = await create(join(dir, m.decoder.file), sessionOptions);
+    const decoderSession = await create(join(dir, m.decoder.file), true);
     opened.sessions.push(decoderSession);
     const embedCk = await openCheckpoint(join(dir, m.embeddings.file));
     opened.checkpoints.push(embedCk);
@@ -156,7 +173,8 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
         hiddenSize: m.decoder.hiddenSize,
         maxPositions: m.decoder.maxPositions,
         bosId: m.decoder.bosId,
-        executionProvider: ep === 'auto' ? 'cpu' : ep,
+        executionProvider: runsOn,
+        ...(ep === 'auto' && skipped.length > 0 ? { fallbackReason: [...new Set(skipped)].join('; ') } : {}),
         variant: m.variant,
       },
       encodeText: (t) => tokenizer.encode(t),

@@ -147,14 +147,24 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
   let pack: InferencePack | null = null;
   let lastLoad: LoadRequest | null = null;
   let isBroken = false;
+  let brokenReason = '';
 
   async function requirePack(): Promise<InferencePack> {
     if (pack && !isBroken) return pack;
     if (!lastLoad) throw new InferenceError('model-unavailable', 'No model pack is loaded. Load one first (musilingo models).');
-    // A session failed during an earlier call: build fresh sessions before going on.
+    // A session failed during an earlier call: build fresh sessions before going on. A GPU that failed while
+    // running is not trusted again in this process: the new sessions run on the CPU (and say why).
+    const failedOn = pack?.info.executionProvider;
     await pack?.dispose().catch(() => undefined);
     pack = null;
     isBroken = false;
+    if (failedOn !== undefined && failedOn !== 'cpu') {
+      lastLoad = { ...lastLoad, executionProvider: 'cpu' };
+      const p = await loadWithFallback(lastLoad);
+      pack = withInfo(p, { ...p.info, fallbackReason: `${failedOn} failed while running: ${brokenReason}` });
+      log('warn', `[inference] ${failedOn} failed while running (${brokenReason}); continuing on the CPU`);
+      return pack;
+    }
     pack = await loadWithFallback(lastLoad);
     return pack;
   }
@@ -194,6 +204,7 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
     } catch (e) {
       if (isSessionError(e) && !(e instanceof Error && e.name === 'AbortError')) {
         isBroken = true;
+        brokenReason = e instanceof Error ? e.message : String(e);
         throw new InferenceError('session-failed', `The model failed while running: ${e instanceof Error ? e.message : String(e)}`);
       }
       throw e;

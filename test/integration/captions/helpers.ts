@@ -19,6 +19,10 @@ export interface FakePackOptions {
   failGenerateTimes?: number;
   /** Execution providers whose load throws (like a machine without a GPU adapter). */
   failLoadOn?: string[];
+  /** Execution providers whose generate always throws (a GPU that fails while running). */
+  failRunOn?: string[];
+  /** Records the execution provider of every generate call. */
+  runEps?: string[];
   /** Records every prompt length (inputs_embeds rows) and batch size seen. */
   calls?: { batch: number; promptRows: number[] }[];
 }
@@ -35,8 +39,9 @@ export function fakePackLoader(opts: FakePackOptions = {}): (req: LoadRequest) =
     if (opts.failLoadOn?.includes(ep)) throw new Error(`${ep} execution provider: no adapter found`);
     const dim = 8;
     const hidden = 8;
+    const runsOn = ep === 'auto' ? 'webgpu' : ep;
     return {
-      info: { modelId: 'fake-pack', adapterId: req.adapterId ?? '', encoderId: 'fake-encoder', dir: req.packDir, hiddenSize: hidden, maxPositions: 512, bosId: 1, executionProvider: ep === 'auto' ? 'webgpu' : ep, variant: 'float32' },
+      info: { modelId: 'fake-pack', adapterId: req.adapterId ?? '', encoderId: 'fake-encoder', dir: req.packDir, hiddenSize: hidden, maxPositions: 512, bosId: 1, executionProvider: runsOn, variant: 'float32' },
       encodeText: (t) => t.split(/\s+/).filter(Boolean).map((w) => 100 + (hash(w) % 500)),
       decodeText: (ids) => ids.filter((i) => i >= WORD_BASE).map((i) => WORDS[(i - WORD_BASE) % WORDS.length]).join(' '),
       async encodeAudio(pcm): Promise<PooledEmbedding> {
@@ -70,6 +75,8 @@ export function fakePackLoader(opts: FakePackOptions = {}): (req: LoadRequest) =
       },
       async generate(g: GenerateRequest): Promise<number[][]> {
         opts.calls?.push({ batch: g.prompts.length, promptRows: g.prompts.map((p) => p.length / hidden) });
+        opts.runEps?.push(runsOn);
+        if (opts.failRunOn?.includes(runsOn)) throw new Error(`${runsOn}: device lost (simulated)`);
         if (failures > 0) {
           failures--;
           throw new Error('GPU device lost (simulated)');

@@ -189,6 +189,18 @@ describe('caption pipeline (stand-in model)', () => {
     expect(model?.type === 'model' && model.info.fallbackReason).toMatch(/no adapter found/);
   });
 
+  it('moves to the CPU when the GPU keeps failing while running', async () => {
+    const a = insertTrack(db, files['sineA']!);
+    const runEps: string[] = [];
+    setup({ failRunOn: ['webgpu'], runEps });
+    const j = enqueueCaption(db, { trackId: a, model: 'tiny' }).id;
+    runner.wake();
+    const done = await runner.waitFor(j);
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'done', attempts: 2 });
+    expect(runEps).toEqual(['webgpu', 'cpu']);
+    expect(captionsForTrack(db, a)).toHaveLength(1);
+  });
+
   it('reports a missing model on the job and keeps the queue going', async () => {
     const a = insertTrack(db, files['sineA']!);
     setup({}, true);
