@@ -71,6 +71,8 @@ export interface ConvertOptions {
    * float32 for the CPU EP. Default float16.
    */
   readonly activationDtype?: 'float32' | 'float16';
+  /** Decoder attention: 'ops' (default, any EP, padded batches) or 'gqa' (GroupQueryAttention contrib op). */
+  readonly attention?: 'ops' | 'gqa';
   readonly provenance?: Provenance;
   readonly encoderConfig?: MertConfig;
   readonly decoderConfig?: LlamaConfig;
@@ -157,9 +159,9 @@ async function writeEmbeddingTable(ck: Checkpoint, name: string, path: string, d
   return { rows, dim };
 }
 
-function sourceKey(files: readonly { path: string; size: number }[], variant: string, act: string, commit: string | undefined): string {
+function sourceKey(files: readonly { path: string; size: number }[], variant: string, act: string, commit: string | undefined, attention: string): string {
   const h = createHash('sha256');
-  h.update(`format ${PACK_FORMAT_VERSION}\nvariant ${variant}\nact ${act}\ncommit ${commit ?? ''}\n`);
+  h.update(`format ${PACK_FORMAT_VERSION}\nvariant ${variant}\nact ${act}\ncommit ${commit ?? ''}\nattention ${attention}\n`);
   for (const f of files) h.update(`${basename(f.path)} ${f.size}\n`);
   return h.digest('hex');
 }
@@ -197,7 +199,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
       throw new BadCheckpointError((e as Error).message);
     });
     const sizes = await Promise.all(files.map(async (f) => ({ path: f, size: (await stat(f)).size })));
-    const key = sourceKey(sizes, variant, act, opts.provenance?.commit);
+    const key = sourceKey(sizes, variant, act, opts.provenance?.commit, opts.attention ?? 'ops');
 
     // Resume or start over (see [Note: Resumable conversion]).
     await mkdir(out, { recursive: true });
@@ -332,6 +334,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
         variant,
         outPath,
         int4ActivationDtype: act,
+        ...(opts.attention ? { attention: opts.attention } : {}),
         onProgress: (p) => {
           check();
           report('decoder', p.done / p.total, p.tensor);
@@ -397,6 +400,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
         bosId: configs.decoder.bosTokenId,
         eosIds: configs.decoder.eosTokenIds,
         lastTokenLogitsOnly: spec.lastTokenLogitsOnly,
+        attention: spec.attention,
         config: { ...configs.decoder, from: configs.decoderFrom },
       },
       embeddings: { file: 'embed.safetensors', tensor: 'embed_tokens.weight', dtype: embedDtype, rows: embedInfo.rows, dim: embedInfo.dim },

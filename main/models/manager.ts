@@ -217,7 +217,7 @@ export async function convertModel(
   ctx: ManagerContext,
   modelId: string,
   variant: ModelVariant,
-  opts: { activationDtype?: 'float32' | 'float16'; smokeExecutionProviders?: readonly string[]; force?: boolean } = {},
+  opts: { activationDtype?: 'float32' | 'float16'; attention?: 'ops' | 'gqa'; smokeExecutionProviders?: readonly string[]; force?: boolean } = {},
 ): Promise<ModelPackRow> {
   const id = packId(modelId, variant);
   let row = getModelPack(ctx.db, id);
@@ -250,6 +250,7 @@ export async function convertModel(
       outDir: out,
       variant,
       ...(act ? { activationDtype: act } : {}),
+      ...(opts.attention ? { attention: opts.attention } : {}),
       provenance: await provenanceOf(row),
       ...(opts.smokeExecutionProviders ? { smokeExecutionProviders: opts.smokeExecutionProviders } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),

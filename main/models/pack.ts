@@ -63,6 +63,8 @@ export const PackManifestSchema = z.object({
     bosId: z.number().int(),
     eosIds: z.array(z.number().int()),
     lastTokenLogitsOnly: z.boolean(),
+    /** 'ops' (MatMul/Softmax, pads allowed) or 'gqa' (GroupQueryAttention: prompts without padding). */
+    attention: z.enum(['ops', 'gqa']).default('ops'),
     config: z.record(z.string(), z.unknown()),
   }),
   embeddings: z.object({

@@ -61,7 +61,10 @@ export interface ProviderEnvironment {
 
 const require = createRequire(import.meta.url);
 
-/** Folder of onnxruntime-node's native binding for this platform, or undefined when not installed. */
+/**
+ * Folder of onnxruntime-node's native binding for this platform, or undefined when not installed. The same
+ * lookup as model/ort/session.ts's ortBindingDir, without loading ONNX Runtime (static checks stay cheap).
+ */
 export function ortBindingDir(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string | undefined {
   try {
     const pkg = require.resolve('onnxruntime-node/package.json');
@@ -117,9 +120,13 @@ export function parseProviderOverride(value: string | undefined): 'auto' | Provi
   throw new Error(`Unsupported execution provider "${value}". Expected one of: ${PROVIDER_OVERRIDES.join(', ')}`);
 }
 
-/** Opens a one-node session on `ep` and runs it; rejects with ORT's message when the provider cannot run. */
+/**
+ * Opens a one-node session on `ep` alone (through model/ort/session.ts, the sessions' own factory) and runs it;
+ * rejects with ORT's message when the provider cannot run.
+ */
 export async function probeProvider(ep: ProviderName): Promise<void> {
   const ort = await import('onnxruntime-node');
+  const { createSession } = await import('../../model/ort/session');
   const { GraphBuilder } = await import('../../model/onnx/graph-builder');
   const dir = await mkdtemp(join(tmpdir(), 'musilingo-ep-'));
   try {
@@ -129,7 +136,14 @@ export async function probeProvider(ep: ProviderName): Promise<void> {
     g.output('y', 'float32', [4]);
     const path = join(dir, 'probe.onnx');
     await g.save(path);
-    const session = await ort.InferenceSession.create(path, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+    let created;
+    try {
+      created = await createSession(path, { providers: [ep] });
+    } catch (e) {
+      const skipped = (e as { skipped?: Array<{ reason: string }> }).skipped;
+      throw new Error(skipped?.[0]?.reason ?? (e as Error).message);
+    }
+    const session = created.session;
     try {
       const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [4]) });
       const y = out.y?.data as Float32Array | undefined;

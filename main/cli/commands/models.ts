@@ -36,6 +36,7 @@ Options:
   --tokenizer <dir>            import: folder holding Vicuna's tokenizer.model
   --id <name>                  import: the model id to use (default local-<folder name>)
   --activations <dtype>        convert int4: float32 (CPU) | float16 (GPU); default from the chosen provider
+  --attention <a>              convert: ops (default) | gqa (GroupQueryAttention; unpadded prompts)
   --force                      convert: rebuild a pack that is already ready
   --download                   remove: also delete the downloaded checkpoint
   --no-probe                   doctor: skip the test sessions on GPU providers
@@ -114,6 +115,7 @@ export const command: CliCommand = {
         activations: { type: 'string' },
         download: { type: 'boolean' },
         force: { type: 'boolean' },
+        attention: { type: 'string' },
         'no-probe': { type: 'boolean' },
         json: { type: 'boolean' },
       },
@@ -128,6 +130,10 @@ export const command: CliCommand = {
     const mctx = (): ManagerContext => ({ db: ctx.db(), modelsDir: modelsDir(ctx.dataDir), signal: ctx.signal, onProgress: printer.onProgress });
     const variantOr = async (): Promise<ModelVariant> => parseVariant(values.variant) ?? (await defaultVariant()).variant;
     const act = values.activations as 'float32' | 'float16' | undefined;
+    if (values.attention !== undefined && values.attention !== 'ops' && values.attention !== 'gqa') {
+      throw new UsageError(`Unsupported --attention "${values.attention}". Expected one of: ops, gqa`);
+    }
+    const attention = values.attention as 'ops' | 'gqa' | undefined;
 
     switch (sub) {
       case 'list': {
@@ -183,7 +189,7 @@ export const command: CliCommand = {
         const variant = parseVariant(values.variant) ?? parseVariant(fromId) ?? (await variantOr());
         let row: ModelPackRow;
         try {
-          row = await convertModel(mctx(), modelId ?? arg, variant, { ...(act ? { activationDtype: act } : {}), force: values.force === true });
+          row = await convertModel(mctx(), modelId ?? arg, variant, { ...(act ? { activationDtype: act } : {}), ...(attention ? { attention } : {}), force: values.force === true });
         } finally {
           printer.end();
         }

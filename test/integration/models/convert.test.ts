@@ -49,7 +49,7 @@ describe('convertCheckpoint', () => {
     const stages: ConvertProgress[] = [];
     const manifest = await convertCheckpoint({ modelId: 'tiny', sources: ckDir, tokenizerDir: tokDir, outDir: out, variant: 'float32', onProgress: (p) => stages.push(p) });
     expect(manifest.formatVersion).toBe(1);
-    expect(manifest.decoder).toMatchObject({ dtype: 'float32', numLayers: 2, numHeads: 4, headDim: 16, hiddenSize: 64 });
+    expect(manifest.decoder).toMatchObject({ dtype: 'float32', numLayers: 2, numHeads: 4, headDim: 16, hiddenSize: 64, attention: 'ops' });
     expect(manifest.tokenizer?.files).toEqual(['tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json']);
     expect(Object.keys(manifest.source.files).sort()).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
     expect(manifest.smoke.encoderTokens).toBe(1);
@@ -156,8 +156,8 @@ describe('convertCheckpoint', () => {
     const single = join(dir, 'single');
     await writeFiles(single, await musilingoRepoFiles({ sharded: false, prefixes: { mert: 'musilingo.mert_model.', llama: 'musilingo.llama.', proj: 'musilingo.' } }));
     const out = join(dir, 'pack-int4');
-    const manifest = await convertCheckpoint({ modelId: 'single', sources: single, tokenizerDir: tokDir, outDir: out, variant: 'int4', activationDtype: 'float32' });
-    expect(manifest).toMatchObject({ variant: 'int4', decoder: { dtype: 'float32' }, encoder: { dtype: 'float32' } });
+    const manifest = await convertCheckpoint({ modelId: 'single', sources: single, tokenizerDir: tokDir, outDir: out, variant: 'int4', activationDtype: 'float32', attention: 'gqa' });
+    expect(manifest).toMatchObject({ variant: 'int4', decoder: { dtype: 'float32', attention: 'gqa' }, encoder: { dtype: 'float32' } });
     expect(manifest.smoke.decodeStepMs).toBeGreaterThan(0);
   });
 
