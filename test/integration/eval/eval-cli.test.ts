@@ -108,11 +108,14 @@ describe('musilingo eval --predictions', () => {
     await writeTinyRoberta(roberta);
     const p = join(dir, 'bert.jsonl');
     writeFileSync(p, [{ reference: 'the music', candidate: 'the music' }, { reference: 'the music', candidate: '' }].map((o) => JSON.stringify(o)).join('\n'));
-    const run = await cli(['--predictions', p, '--bertscore', roberta, '--bertscore-layers', '2', '--json']);
+    const run = await cli(['--predictions', p, '--bertscore', roberta, '--bertscore-layers', '2', '--bertscore-ep', 'cpu', '--json']);
     expect(run.code, run.stderr).toBe(0);
     const s = JSON.parse(run.stdout) as Summary;
     // Identical pair → recall 1; empty candidate → 0 (bert_score's rule): mean 0.5.
     expect(s.paper.bertScore).toBeCloseTo(0.5, 5);
+    const badEp = await cli(['--predictions', p, '--bertscore', roberta, '--bertscore-ep', 'tpu']);
+    expect(badEp.code).toBe(2);
+    expect(badEp.stderr).toContain('Unknown execution provider "tpu". Expected one of: auto, cuda, webgpu, cpu');
     const noLayers = await cli(['--predictions', p, '--bertscore', roberta]);
     expect(noLayers.code).toBe(1);
     expect(noLayers.stderr).toContain('no default BERTScore layer');
