@@ -3,6 +3,7 @@
  * reproduces the tiny-musilingo goldens (inputs_embeds, greedy tokens); a killed conversion resumes from its
  * finished artefacts; a single-file checkpoint converts to int4; stale and broken inputs fail clearly.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,8 +144,14 @@ describe('convertCheckpoint', () => {
     expect(Object.keys(before.done)).toContain('encoder.onnx');
     expect(Object.keys(before.done)).not.toContain('decoder.onnx');
 
+    // What a kill in the middle of the decoder build leaves behind.
+    await mkdir(join(out, '.build-decoder'), { recursive: true });
+    await writeFile(join(out, '.build-decoder', 'decoder.onnx.data.partial'), 'half-written');
+
     const stages: ConvertProgress[] = [];
     const manifest = await convertCheckpoint({ modelId: 'tiny', sources: ckDir, tokenizerDir: tokDir, outDir: out, variant: 'float16', onProgress: (p) => stages.push(p) });
+    expect(existsSync(join(out, '.build-decoder'))).toBe(false);
+    expect(existsSync(join(out, '.convert-state.json'))).toBe(false);
     const resumed = stages.filter((s) => s.isResumed).map((s) => s.stage);
     expect(resumed).toEqual(['adapter', 'embeddings', 'encoder']);
     expect(manifest.files['encoder.onnx']?.sha256).toBe(before.done['encoder.onnx']?.sha256);
