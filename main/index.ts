@@ -31,6 +31,11 @@ function broadcast(channel: string, payload: unknown): void {
   }
 }
 
+function log(level: 'info' | 'error', message: string, error?: unknown): void {
+  if (level === 'error') console.error(message, error ?? '');
+  else console.log(message);
+}
+
 async function onReady(): Promise<void> {
   hardenSession(session.defaultSession);
   services = await createAppServices({
@@ -42,11 +47,8 @@ async function onReady(): Promise<void> {
       const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
-    launchers: electronWorkerLaunchers(),
-    log: (level, message, error) => {
-      if (level === 'error') console.error(message, error ?? '');
-      else console.log(message);
-    },
+    launchers: electronWorkerLaunchers(log),
+    log,
   });
   services.events.subscribe(broadcast);
   registerIpc(services);

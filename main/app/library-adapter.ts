@@ -13,13 +13,15 @@ import { LibraryService, type LibraryServiceOptions } from '../library/library-s
 import type { EventHub } from './events';
 import type { LibraryFacade } from './facades';
 import type { AppLog } from './services';
-import { TrackTableRepo } from './track-table-repo';
+import type { TrackTableRepo } from './track-table-repo';
 
 /** Options of {@link createLibraryFacade}. */
 export interface LibraryFacadeOptions {
   readonly db: Database.Database;
   readonly events: EventHub;
   readonly log: AppLog;
+  /** The table's read model (shared with the analysis side). */
+  readonly table: TrackTableRepo;
   /** Watch folders for changes after the startup rescan. Default true. */
   readonly watch?: boolean;
   readonly service?: LibraryServiceOptions;
@@ -41,7 +43,7 @@ function asIpcError(e: unknown): never {
 export function createLibraryFacade(opts: LibraryFacadeOptions): LibraryFacade & { readonly service: LibraryService; ready: Promise<void> } {
   const { db, events, log } = opts;
   const service = new LibraryService(db, opts.service ?? {});
-  const table = new TrackTableRepo(db);
+  const table = opts.table;
   const status = new Map<number, ScanStatus>();
 
   function statusOf(id: number): ScanStatus {

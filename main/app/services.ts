@@ -12,7 +12,9 @@ import { createSupervisor } from '../workers/supervisor';
 import type { WorkerPort } from '../workers/port';
 import { createEventHub, type EventHub } from './events';
 import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
+import { createAnalysis, type Analysis } from './analysis-adapter';
 import { createLibraryFacade } from './library-adapter';
+import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
 
 /** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
@@ -46,6 +48,8 @@ export interface AppContext {
   readonly dbPath?: string;
   /** Watch library folders for changes (default true). */
   readonly watchLibrary?: boolean;
+  /** How often the job runner looks for work when idle (tests use a short poll). */
+  readonly jobPollMs?: number;
 }
 
 /** The wired app: what IPC handlers call. */
@@ -81,22 +85,46 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     threads: 2,
   };
 
-  function supervise(name: WorkerStatus['name'], launch: ((i: WorkerInit) => LaunchedWorker<WorkerPort>) | undefined): Supervisor<WorkerPort> | null {
+  const table = new TrackTableRepo(db);
+  const analysis: Analysis | null = ctx.launchers.inference
+    ? createAnalysis({ db, dataDir: ctx.dataDir, events, settings, table, log: ctx.log, ...(ctx.jobPollMs !== undefined ? { pollMs: ctx.jobPollMs } : {}) })
+    : null;
+
+  function supervise(
+    name: WorkerStatus['name'],
+    launch: ((i: WorkerInit) => LaunchedWorker<WorkerPort>) | undefined,
+    hooks: { onStart?: (port: WorkerPort) => void; onStop?: (port: WorkerPort, reason: string) => void } = {},
+  ): Supervisor<WorkerPort> | null {
     if (!launch) return null;
     return createSupervisor<WorkerPort>({
       name,
       launch: () => launch(init),
+      ...hooks,
       onStatus: (status) => {
         if (status.state === 'restarting' || status.state === 'failed') ctx.log('error', status.lastError ?? `${name} worker ${status.state}`);
         events.emit('workers:changed', status);
       },
     });
   }
-  const workers = { inference: supervise('inference', ctx.launchers.inference), trainer: supervise('trainer', ctx.launchers.trainer) };
+  const workers = {
+    inference: supervise('inference', ctx.launchers.inference, {
+      onStart: (port) => analysis?.attach(port),
+      onStop: (_port, reason) => analysis?.detach(reason),
+    }),
+    trainer: supervise('trainer', ctx.launchers.trainer),
+  };
 
-  const library: LibraryFacade | null = createLibraryFacade({ db, events, log: ctx.log, watch: ctx.watchLibrary ?? true });
-  const inference = null as InferenceFacade | null;
-  const jobs = null as JobsFacade | null;
+  const libraryFacade = createLibraryFacade({ db, events, log: ctx.log, table, watch: ctx.watchLibrary ?? true });
+  const library: LibraryFacade | null = libraryFacade;
+  const inference: InferenceFacade | null = analysis?.inference ?? null;
+  const jobs: JobsFacade | null = analysis?.jobs ?? null;
+  if (analysis) {
+    // New tracks get captions in the background once a model is ready (deduplicated group job).
+    libraryFacade.service.on('changed', (c) => {
+      if (c.added.length > 0 || c.restored.length > 0) analysis.captionLibrary();
+    });
+    void libraryFacade.ready.then(() => analysis.captionLibrary());
+  }
   const models = null as ModelsFacade | null;
   const training = null as TrainingFacade | null;
 

@@ -34,6 +34,9 @@ export interface SettingsStore {
   update(patch: Partial<Settings>): Settings;
   getWindowState(): WindowState;
   setWindowState(state: WindowState): void;
+  /** The model (id or pack id) captions and answers use; null = the newest ready pack. */
+  getActiveModel(): string | null;
+  setActiveModel(model: string | null): void;
 }
 
 /** Creates the settings repository over an open, migrated database. */
@@ -72,6 +75,13 @@ export function createSettingsStore(db: Database.Database, now: () => number = D
     },
     setWindowState(state) {
       write.run('window', JSON.stringify(WindowStateSchema.parse(state)), now());
+    },
+    getActiveModel() {
+      const v = readJson('activeModel');
+      return typeof v === 'string' && v !== '' ? v : null;
+    },
+    setActiveModel(model) {
+      write.run('activeModel', JSON.stringify(model ?? ''), now());
     },
   };
 }

@@ -65,6 +65,7 @@ export class TrackTableRepo {
   readonly #pages = new Map<string, Database.Statement<[Bind], RawRow>>();
   readonly #pendingCaption: Database.Statement<[string, string], { state: string }>;
   readonly #genres: Database.Statement<[], { genre: string }>;
+  readonly #byId: Database.Statement<[number], RawRow>;
   readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
@@ -77,6 +78,7 @@ export class TrackTableRepo {
       `SELECT state FROM jobs WHERE dedupe_key >= ? AND dedupe_key < ? AND dedupe_key IS NOT NULL
          AND state IN ('queued', 'running', 'paused') ORDER BY state = 'running' DESC LIMIT 1`,
     );
+    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id = ?`);
     this.#genres = db.prepare(`
       SELECT DISTINCT genre FROM (
         SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
@@ -128,6 +130,14 @@ export class TrackTableRepo {
     const raw = this.#pageStatement(q.sort, q.direction, match !== null).all(bind);
     const rows: TrackRow[] = raw.map((r) => toTrackRow(r, this.captionState(r.id, r.caption !== '')));
     return { total, offset: q.offset, rows };
+  }
+
+  /** Rows for the given ids, in that order; ids not in the library are skipped. */
+  rowsByIds(ids: readonly number[]): TrackRow[] {
+    return ids.flatMap((id) => {
+      const r = this.#byId.get(id);
+      return r ? [toTrackRow(r, this.captionState(r.id, r.caption !== ''))] : [];
+    });
   }
 
   /** Every genre in the library (each of a track's genres), for the filter menu. */

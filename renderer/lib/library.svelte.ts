@@ -52,13 +52,15 @@ export class LibraryState {
     await this.fetchBlock(0);
   }
 
-  /** Refreshes the rows in view without losing the scroll position (library:changed). */
+  /**
+   * Refetches the rows in view without losing the scroll position (library:changed): the old rows stay on
+   * screen until their replacements arrive.
+   */
   async refresh(first: number, last: number): Promise<void> {
     this.generation++;
     this.inFlight.clear();
-    const keep = new Map(this.blocks);
-    const wanted = this.blockRange(first, last);
-    await Promise.all(wanted.map((b) => this.fetchBlock(b, keep)));
+    const wanted = this.blockRange(first, Math.min(last, Math.max(0, (this.total ?? 1) - 1)));
+    await Promise.all(wanted.map((b) => this.fetchBlock(b)));
   }
 
   /** Makes sure rows first..last are (being) loaded and evicts far-away blocks. */
@@ -78,7 +80,7 @@ export class LibraryState {
     return out;
   }
 
-  private async fetchBlock(block: number, base?: Map<number, TrackRow[]>): Promise<void> {
+  private async fetchBlock(block: number): Promise<void> {
     if (this.inFlight.has(block)) return;
     const generation = this.generation;
     this.inFlight.add(block);
@@ -88,7 +90,7 @@ export class LibraryState {
       this.total = page.total;
       this.error = '';
       this.isUnavailable = false;
-      const next = new Map(base ?? this.blocks);
+      const next = new Map(this.blocks);
       next.set(block, page.rows);
       this.blocks = next;
       if (this.activeIndex >= page.total) this.activeIndex = Math.max(0, page.total - 1);

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
-import { HAS_CHROMIUM, launchChromium, screenshot } from './support/browser';
+import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
 import { ensureRendererBuilt } from './support/renderer-build';
 
 // Skipped only where Debian's chromium is not installed (.ci/run installs it).
@@ -41,6 +41,10 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(bridge.url);
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
   });
 
   afterAll(async () => {
@@ -86,7 +90,7 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
 
   it('narrows the table as the user types a search', async () => {
     await page.keyboard.press('Control+f');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('search');
+    await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('type')")).toBe('search');
     await page.keyboard.type('engin');
     await expect.poll(() => page.getByTestId('track-count').textContent()).toBe('2 tracks');
     const titles = await page.locator('[role=row][data-track-id] .c-title').allTextContents();
@@ -128,13 +132,13 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
       await screenshot(page, name);
     }
     await page.keyboard.press('Control+Shift+L');
-    await expect.poll(() => page.evaluate(() => document.documentElement.dataset['theme'])).toBe('dark');
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     await page.keyboard.press('Control+1');
     await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
     await screenshot(page, 'library-dark');
     // The theme is a stored setting: a reload keeps it.
     await page.reload();
-    await expect.poll(() => page.evaluate(() => document.documentElement.dataset['theme'])).toBe('dark');
+    await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
   });
 
   it('logged no errors in the page', () => {

@@ -20,6 +20,8 @@ export interface BridgeOptions {
   /** The app data folder (fresh per test: mkdtemp). */
   readonly dataDir: string;
   readonly launchers?: WorkerLaunchers;
+  /** Job runner poll interval (short in tests). */
+  readonly jobPollMs?: number;
   /** Where log lines go (default: collected in `logs`). */
   readonly log?: (line: string) => void;
 }
@@ -54,6 +56,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     hasNativeDialogs: false,
     pickFolder: () => Promise.resolve(null),
     launchers: opts.launchers ?? {},
+    ...(opts.jobPollMs !== undefined ? { jobPollMs: opts.jobPollMs } : {}),
     log: (level, message, error) => writeLog(`${level}: ${message}${error instanceof Error ? ` (${error.stack ?? error.message})` : ''}`),
   });
   const handlers = createHandlers(services);

@@ -1,7 +1,7 @@
 /**
  * @file Launches Debian's Chromium with playwright-core for the E2E suite, and saves screenshots (plain Node).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -36,4 +36,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/** On a failed test: saves a screenshot and the backend's log lines next to the other artifacts (Signal does the same). */
+export async function saveFailureArtifacts(page: Page | undefined, testName: string, logs: readonly string[]): Promise<void> {
+  const safe = testName.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  writeFileSync(join(SCREENSHOT_DIR, `FAILED-${safe}.log`), logs.join('\n'));
+  if (page && !page.isClosed()) await page.screenshot({ path: join(SCREENSHOT_DIR, `FAILED-${safe}.png`) }).catch(() => undefined);
 }

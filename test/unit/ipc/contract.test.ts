@@ -17,7 +17,7 @@ function bareServices(overrides: Partial<AppServices> = {}): AppServices {
   return {
     db: null as never,
     dataDir: '/tmp/x',
-    settings: { get: () => ({ theme: 'system' }), update: (p) => ({ theme: p.theme ?? 'system' }), getWindowState: () => ({ x: null, y: null, width: 800, height: 600, isMaximized: false }), setWindowState: () => {} },
+    settings: { get: () => ({ theme: 'system' }), update: (p) => ({ theme: p.theme ?? 'system' }), getWindowState: () => ({ x: null, y: null, width: 800, height: 600, isMaximized: false }), setWindowState: () => {}, getActiveModel: () => null, setActiveModel: () => {} },
     events: createEventHub(),
     log: () => {},
     pickFolder: () => Promise.resolve(null),

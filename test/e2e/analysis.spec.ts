@@ -1,0 +1,128 @@
+/**
+ * @file End-to-end with a real (tiny) model: background captions fill the table, a question gets a streamed
+ * answer, and a crashed inference worker shows an error, restarts, and the work still completes. Real
+ * renderer in Chromium, real SQLite, scanner, job queue, inference worker thread and ONNX Runtime.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nodeLaunchers, type NodeLaunchers } from './bridge/node-launchers';
+import { startBridge, type Bridge } from './bridge/server';
+import { writeTones } from './support/audio';
+import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
+import { ensureRendererBuilt } from './support/renderer-build';
+import { installTinyPack } from './support/tiny-pack';
+
+describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny model', () => {
+  let browser: Browser;
+  let bridge: Bridge;
+  let page: Page;
+  let workers: NodeLaunchers;
+  let work: string;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'musilingo-e2e-ai-'));
+    const dataDir = join(work, 'data');
+    const musicDir = join(work, 'music');
+    writeTones(musicDir, [
+      { file: 'a/organ.wav', title: 'Organ Drone', artist: 'Low Notes', album: 'Tones', genre: 'Ambient', frequencyHz: 110, seconds: 3 },
+      { file: 'b/whistle.wav', title: 'Whistle Tune', artist: 'High Notes', album: 'Tones', genre: 'Folk', frequencyHz: 880, seconds: 3 },
+    ]);
+    const [rendererDir, b] = await Promise.all([ensureRendererBuilt(), launchChromium(), installTinyPack(dataDir, work)]);
+    browser = b;
+    workers = nodeLaunchers();
+    bridge = await startBridge({ rendererDir, dataDir, launchers: workers.launchers, jobPollMs: 100 });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(bridge.url);
+    await page.getByRole('button', { name: 'Folders' }).click();
+    await page.getByLabel('Add a music folder').fill(musicDir);
+    await page.getByRole('button', { name: 'Add folder' }).click();
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await browser?.close();
+    await bridge?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('captions new tracks in the background and shows them in the table', async () => {
+    await page.getByRole('button', { name: 'Library' }).click();
+    await expect.poll(() => page.getByTestId('track-count').textContent(), { timeout: 20_000 }).toBe('2 tracks');
+    // Every row ends with a caption from the model (the job queue ran caption-all on its own).
+    await expect
+      .poll(async () => (await page.locator('[role=row][data-track-id] .c-caption').allTextContents()).filter((t) => t.trim() && !/caption/i.test(t)).length, { timeout: 60_000 })
+      .toBe(2);
+    await screenshot(page, 'library-captioned');
+  });
+
+  it('answers a question with a streamed answer, kept in the history', async () => {
+    await page.getByRole('grid').locator('.c-title .link', { hasText: 'Organ Drone' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Organ Drone' }).waitFor();
+    const captionText = page.locator('.caption-text').first();
+    await captionText.waitFor();
+    expect((await captionText.textContent())?.trim().length).toBeGreaterThan(0);
+
+    const seen: string[] = [];
+    page.on('websocket', () => {});
+    await page.getByLabel('Your question').fill('What instruments are playing?');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    const answer = page.locator('.msg.assistant').last();
+    // While it streams, the answer is a polite live region (read by screen readers as it grows).
+    await expect.poll(async () => {
+      seen.push((await answer.getAttribute('aria-live')) ?? '');
+      return answer.getAttribute('aria-busy');
+    }, { timeout: 60_000 }).toBe('false');
+    expect(seen).toContain('polite');
+    expect((await answer.textContent())?.replace('Answer:', '').trim().length).toBeGreaterThan(0);
+    await expect(page.locator('.msg.user').last().textContent()).resolves.toContain('What instruments are playing?');
+    await screenshot(page, 'track-answer');
+
+    // The thread is stored: reopening the track shows it again.
+    await page.getByRole('button', { name: '← Back' }).click();
+    await page.getByRole('grid').locator('.c-title .link', { hasText: 'Organ Drone' }).click();
+    await expect.poll(() => page.locator('.msg').count()).toBe(2);
+  });
+
+  it('shows a worker that crashed mid-answer, restarts it, and the answer still arrives', async () => {
+    const before = workers.starts();
+    await page.getByLabel('Your question').fill('Is it good for running?');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    const answer = page.locator('.msg.assistant').last();
+    // Kill the worker while the answer is streaming.
+    await expect.poll(async () => (await answer.textContent())?.replace('Answer:', '').trim().length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+    await workers.current()?.terminate();
+    await page.getByRole('alert').filter({ hasText: /inference worker exited unexpectedly/ }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'worker-crashed');
+    await expect.poll(() => workers.starts(), { timeout: 20_000 }).toBe(before + 1);
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: /inference worker/ }).count(), { timeout: 20_000 }).toBe(0);
+    // The job queue retried the question on the new worker: the answer completes without an error.
+    await expect.poll(() => answer.getAttribute('aria-busy'), { timeout: 60_000 }).toBe('false');
+    expect(await answer.locator('.error').count()).toBe(0);
+    expect((await answer.textContent())?.replace('Answer:', '').trim().length).toBeGreaterThan(0);
+  });
+
+  it('lists the finished work on the Jobs page', async () => {
+    await page.keyboard.press('Control+4');
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await page.getByLabel('Show finished jobs').check();
+    await expect.poll(() => page.getByTestId('job').count()).toBeGreaterThan(2);
+    expect(await page.locator('main').textContent()).toContain('Answer “Is it good for running?”');
+    await screenshot(page, 'jobs-finished');
+  });
+
+  it('logged no errors in the page', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
