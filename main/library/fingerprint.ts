@@ -21,6 +21,8 @@ export const FINGERPRINT_CHUNK_BYTES = 64 * 1024;
 export interface FingerprintResult {
   readonly fingerprint: string;
   readonly head: Buffer;
+  /** The whole file when it is at most two chunks long (head + tail cover it): parsed without more reads. */
+  readonly whole: Buffer | null;
 }
 
 /** Reads the head and tail of `path` (whose size is `sizeBytes`) and returns the fingerprint. */
@@ -31,14 +33,19 @@ export async function fingerprintFile(fs: LibraryFs, path: string, sizeBytes: nu
     const head = Buffer.alloc(headLen);
     const headRead = await handle.read(head, 0, headLen, 0);
     const hash = createHash('sha1');
-    hash.update(head.subarray(0, headRead));
+    const headBytes = head.subarray(0, headRead);
+    hash.update(headBytes);
+    let tailBytes: Buffer | null = null;
     if (sizeBytes > FINGERPRINT_CHUNK_BYTES) {
       const tailLen = Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES);
       const tail = Buffer.alloc(tailLen);
       const tailRead = await handle.read(tail, 0, tailLen, sizeBytes - tailLen);
-      hash.update(tail.subarray(0, tailRead));
+      tailBytes = tail.subarray(0, tailRead);
+      hash.update(tailBytes);
     }
-    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: head.subarray(0, headRead) };
+    const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
+    const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
+    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole };
   } finally {
     await handle.close();
   }

@@ -19,7 +19,7 @@
  * analysis pipeline measures true duration when it decodes a track anyway. A library scan must not read
  * hundreds of gigabytes to refine a number that is right for nearly every file.
  */
-import { CouldNotDetermineFileTypeError, parseFromTokenizer, UnsupportedFileTypeError } from 'music-metadata';
+import { CouldNotDetermineFileTypeError, parseBuffer, parseFromTokenizer, UnsupportedFileTypeError } from 'music-metadata';
 import type { IAudioMetadata, ITag } from 'music-metadata';
 import * as strtok3 from 'strtok3';
 import type { ITokenizer } from 'strtok3';
@@ -39,12 +39,17 @@ const MAX_NATIVE_JSON = 64 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads `path` and returns its tags. `mime` is the sniffed type (null: let the extension decide).
+ * Reads `path` and returns its tags. `mime` is the sniffed type (null: let the extension decide). `whole`, when
+ * given, is the file's entire content (small files, already read for the fingerprint): parsed from memory.
  * Throws {@link ScanFileError} with a user-facing cause for anything that is not readable audio.
  */
-export async function readTrackMeta(path: string, mime: string | null, signal?: AbortSignal): Promise<TrackMeta> {
+export async function readTrackMeta(path: string, mime: string | null, signal?: AbortSignal, whole?: Uint8Array | null): Promise<TrackMeta> {
   let metadata: IAudioMetadata;
   try {
+    if (whole) {
+      metadata = await parseBuffer(whole, { ...(mime ? { mimeType: mime } : {}), size: whole.length, path }, { skipCovers: true, duration: false });
+      return checked(path, mime, metadata);
+    }
     const tokenizer = await fromFile(path, {
       ...(mime ? { fileInfo: { mimeType: mime } } : {}),
       ...(signal ? { abortSignal: signal } : {}),
@@ -57,6 +62,11 @@ export async function readTrackMeta(path: string, mime: string | null, signal?: 
   } catch (e) {
     throw classifyParseError(path, e);
   }
+  return checked(path, mime, metadata);
+}
+
+/** Rejects results without a usable audio stream, then maps the rest. */
+function checked(path: string, mime: string | null, metadata: IAudioMetadata): TrackMeta {
   const f = metadata.format;
   const durationOk = f.duration === undefined || (Number.isFinite(f.duration) && f.duration >= 0);
   const hasStream = (f.sampleRate ?? 0) > 0 || (f.duration ?? 0) > 0;

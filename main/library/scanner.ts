@@ -319,7 +319,7 @@ export class Scanner {
       if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
         throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
       }
-      const meta = await this.#readMeta(f.path, mime, signal);
+      const meta = await this.#readMeta(f.path, mime, signal, fp.whole);
       // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
       // mix two versions. Read it again once; a file still being written is reported and picked up later.
       let after;
