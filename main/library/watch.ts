@@ -47,6 +47,7 @@ export class LibraryWatcher {
   readonly #maxWaitMs: number;
   readonly #opts: WatchOptions;
   #watcher: FSWatcher | undefined;
+  readonly #roots = new Set<string>();
   #paths = new Set<string>();
   #dirs = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -63,6 +64,7 @@ export class LibraryWatcher {
   /** Starts watching `roots` (or adds them to a running watcher). Resolves once the initial listing is done. */
   async add(roots: readonly string[]): Promise<void> {
     if (!roots.length) return;
+    for (const r of roots) this.#roots.add(r);
     if (this.#watcher) {
       const w = this.#watcher;
       const ready = new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -78,7 +80,8 @@ export class LibraryWatcher {
       atomic: false,
       usePolling: this.#opts.usePolling ?? false,
       interval: this.#opts.pollIntervalMs ?? 1000,
-      ignored: (path, stats) => isIgnoredWatchPath(path, stats?.isFile()),
+      // A library folder may itself have a hidden name (~/.music): only what is below a root is filtered.
+      ignored: (path, stats) => !this.#roots.has(path) && isIgnoredWatchPath(path, stats?.isFile()),
     });
     this.#watcher = w;
     w.on('add', (p) => this.#push(p, false));
@@ -91,6 +94,7 @@ export class LibraryWatcher {
 
   /** Stops watching `roots`. */
   async remove(roots: readonly string[]): Promise<void> {
+    for (const r of roots) this.#roots.delete(r);
     await this.#watcher?.unwatch([...roots]);
   }
 

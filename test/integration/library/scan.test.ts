@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../main/db/open';
 import { nodeFs, type LibraryFs } from '../../../main/library/fs';
 import { LibraryService } from '../../../main/library/library-service';
-import type { ScanProgress } from '../../../main/library/scanner';
+import { Scanner, type ScanProgress } from '../../../main/library/scanner';
 import { makeAudio, makeWav, tempDir } from '../../helpers/library-audio';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -109,6 +109,26 @@ describe('identity', () => {
     expect(after.id).toBe(x.id);
     expect(after.title).toBe('New Title');
     expect(lib.tracks.getByPath(join(root, 'copy.wav'))!.id).not.toBe(x.id);
+  });
+});
+
+describe('moves seen out of order', () => {
+  it('keeps the id when a move is reported as an add before the old path is seen gone', async () => {
+    const lib = service();
+    const root = join(tmp.dir, 'm');
+    wav(join(root, 'old.wav'), 1);
+    await lib.scan(root);
+    const old = lib.tracks.getByPath(join(root, 'old.wav'))!;
+    renameSync(join(root, 'old.wav'), join(root, 'new.wav'));
+    // A second scan lists the folder, so simulate a watcher batch that names only the new path.
+    const scanner = new Scanner({ db, tracks: lib.tracks, folders: lib.folders, scanErrors: lib.scanErrors, fs: nodeFs, now: () => clock, batchSize: 10, concurrency: 2 });
+    const [s] = await scanner.applyBatch([{ folder: lib.folders.list()[0]!, paths: [join(root, 'new.wav')], removedDirs: [] }]);
+    expect(s).toMatchObject({ moved: 1, added: 0, missing: 0 });
+    expect(lib.tracks.getByPath(join(root, 'new.wav'))?.id).toBe(old.id);
+    // A real copy (the original still exists) is a new track.
+    copyFileSync(join(root, 'new.wav'), join(root, 'copy.wav'));
+    const [c] = await scanner.applyBatch([{ folder: lib.folders.list()[0]!, paths: [join(root, 'copy.wav')], removedDirs: [] }]);
+    expect(c).toMatchObject({ added: 1, moved: 0 });
   });
 });
 

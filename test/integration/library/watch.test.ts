@@ -81,6 +81,15 @@ describe('watching', () => {
     expect(lib.scanErrors.getByPath(p)).toBeUndefined();
   });
 
+  it('watches a library folder whose own name is hidden', async () => {
+    const hidden = join(tmp.dir, '.music');
+    mkdirSync(hidden);
+    lib.addFolder(hidden);
+    await new Promise((r) => setTimeout(r, 200));
+    writeFileSync(join(hidden, 'x.wav'), makeWav({ freqHz: 700 }));
+    await waitFor(() => lib.tracks.getByPath(join(hidden, 'x.wav')), 'a file in the hidden-named folder');
+  });
+
   it('watches a folder added while watching', async () => {
     const other = join(tmp.dir, 'other');
     mkdirSync(other);
