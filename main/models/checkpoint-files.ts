@@ -6,9 +6,9 @@
  * MusiLingo's released repos hold one merged checkpoint; whether their config.json carries usable MERT and
  * Llama sub-configs is not documented. So configs are looked for in this order:
  * 1. given explicitly (API options);
- * 2. config.json of the checkpoint folder: the top level if it is a Llama config, and any nested object (up to
- *    three levels deep) whose model_type is `llama` (decoder) or `mert`/`MERT`/`hubert`, or that has
- *    `conv_dim` + `do_stable_layer_norm` (encoder);
+ * 2. config.json of each checkpoint folder: the top level or any nested object (up to three levels deep) whose
+ *    model_type is `llama` (decoder) or `mert`/`mert_model`/`hubert`, or that has `conv_dim` +
+ *    `do_stable_layer_norm` (encoder);
  * 3. inferred from tensor shapes: Llama with 128-wide heads (every LLaMA-1/2 and Vicuna size; hidden, layers,
  *    intermediate, vocab and KV heads from the weights), MERT with 64-wide heads and MERT-v1's strides (widths,
  *    kernels, layer count, positional-conv groups from the weights).
@@ -21,9 +21,32 @@ import { MERT_V1_330M, parseMertConfig, type MertConfig } from '../../model/mert
 import { openCheckpoint, type Checkpoint } from '../../model/safetensors';
 import { BadCheckpointError } from './errors';
 
+/**
+ * Name of the file that makes a folder stand for several checkpoints (separate MERT, Llama and adapter folders
+ * imported together): `{ "sources": ["/abs/mert", "/abs/vicuna", "/abs/adapter"] }`.
+ */
+export const SOURCES_FILE = 'musilingo-sources.json';
+
+/** Replaces every folder holding a {@link SOURCES_FILE} by the folders it lists. */
+export async function expandSources(sources: string | readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const src of typeof sources === 'string' ? [sources] : sources) {
+    let listed: unknown;
+    try {
+      listed = (JSON.parse(await readFile(join(src, SOURCES_FILE), 'utf8')) as { sources?: unknown }).sources;
+    } catch {
+      out.push(src);
+      continue;
+    }
+    if (!Array.isArray(listed) || !listed.every((x) => typeof x === 'string')) throw new BadCheckpointError(`${join(src, SOURCES_FILE)} must hold { "sources": [folder, …] }`);
+    out.push(...(listed as string[]));
+  }
+  return out;
+}
+
 /** Expands checkpoint sources (folders, index files, .safetensors files) into a list of shard files. */
 export async function checkpointFiles(sources: string | readonly string[]): Promise<string[]> {
-  const list = typeof sources === 'string' ? [sources] : [...sources];
+  const list = await expandSources(sources);
   const out: string[] = [];
   for (const src of list) {
     const st = await stat(src).catch(() => undefined);
@@ -138,7 +161,8 @@ export async function findConfigs(
       }
     }
     if (!encoder) {
-      const e = findNested(json, isMertJson);
+      const top = json as Record<string, unknown>;
+      const e = isMertJson(top) ? top : findNested(json, isMertJson);
       if (e) {
         encoder = parseMertConfig(e, path);
         encoderFrom = path;

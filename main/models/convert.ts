@@ -15,7 +15,7 @@
  * embedding table is copied in row blocks.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadAdapter } from '../../model/adapter';
@@ -26,7 +26,7 @@ import { buildMertEncoder } from '../../model/mert/encoder-graph';
 import { openCheckpoint, writeSafetensors, type Checkpoint } from '../../model/safetensors';
 import { f32ToF16 } from '../../model/tensor/half';
 import type { ModelVariant } from '../db/models';
-import { checkpointFiles, findConfigs } from './checkpoint-files';
+import { checkpointFiles, expandSources, findConfigs } from './checkpoint-files';
 import { BadCheckpointError, BadPackError, CancelledError, ModelError } from './errors';
 import { MANIFEST_FILE, PACK_FORMAT_VERSION, type PackManifest } from './pack';
 import { readSentencePieces } from './sentencepiece';
@@ -186,7 +186,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
 
   report('checking');
   const files = await checkpointFiles(opts.sources);
-  const sourceDirs = [...new Set((typeof opts.sources === 'string' ? [opts.sources] : opts.sources).map((s) => (s.endsWith('.safetensors') || s.endsWith('.json') ? dirname(s) : s)))];
+  const sourceDirs = [...new Set((await expandSources(opts.sources)).map((s) => (s.endsWith('.safetensors') || s.endsWith('.json') ? dirname(s) : s)))];
   let ck: Checkpoint;
   try {
     ck = await openCheckpoint(files);
@@ -265,7 +265,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
     // 3. Tokenizer files (checked: <s> = 1, </s> = 2).
     check();
     report('tokenizer');
-    const tokDir = opts.tokenizerDir ?? sourceDirs[0] ?? '';
+    const tokDir = opts.tokenizerDir ?? sourceDirs.find((d) => existsSync(join(d, 'tokenizer.model'))) ?? sourceDirs[0] ?? '';
     const tokenizerFiles: string[] = [];
     let tokenizer: PackManifest['tokenizer'] = null;
     const spPath = join(tokDir, 'tokenizer.model');

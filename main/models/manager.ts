@@ -9,7 +9,7 @@
  *   packs/<model>@<variant>/     converted model packs (manifest.json last)
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import {
@@ -23,7 +23,7 @@ import {
   type ModelVariant,
 } from '../db/models';
 import { CATALOG, catalogEntry, type CatalogEntry } from './catalog';
-import { checkpointFiles } from './checkpoint-files';
+import { checkpointFiles, SOURCES_FILE } from './checkpoint-files';
 import { convertCheckpoint, type ConvertProgress, type Provenance } from './convert';
 import { recommendVariant } from './doctor';
 import { downloadRepo, NODE_IO, type DownloadIo, type DownloadProgress } from './download';
@@ -146,18 +146,21 @@ export async function downloadModel(ctx: ManagerContext, modelId: string, varian
 }
 
 /**
- * Registers a local checkpoint folder (MusiLingo's files: shards + index, or one file). The index must cover
- * every shard; a tokenizer.model must be in the folder or in `tokenizerDir`. Returns the row (state downloaded).
+ * Registers a local checkpoint: one folder with MusiLingo's files (shards + index, or one file), or several
+ * folders together (separate MERT, Llama and adapter checkpoints; recorded in a {@link SOURCES_FILE} folder under
+ * `imports/`). The index must cover every shard; a tokenizer.model must be in a folder, in `tokenizerDir`, or
+ * already downloaded. Returns the row (state downloaded).
  */
 export async function importModel(
   ctx: ManagerContext,
-  dir: string,
+  dir: string | readonly string[],
   variant: ModelVariant,
   opts: { modelId?: string; tokenizerDir?: string } = {},
 ): Promise<ModelPackRow> {
-  const abs = resolve(dir);
-  await checkpointFiles(abs); // throws BadCheckpointError naming a missing shard or truncated file
-  const tokDir = opts.tokenizerDir ? resolve(opts.tokenizerDir) : abs;
+  const dirs = (typeof dir === 'string' ? [dir] : [...dir]).map((d) => resolve(d));
+  if (dirs.length === 0) throw new BadCheckpointError('Nothing to import: no folder given.');
+  await checkpointFiles(dirs); // throws BadCheckpointError naming a missing shard or truncated file
+  const tokDir = opts.tokenizerDir ? resolve(opts.tokenizerDir) : dirs.find((d) => existsSync(join(d, 'tokenizer.model'))) ?? dirs[0]!;
   if (opts.tokenizerDir && !existsSync(join(tokDir, 'tokenizer.model'))) {
     throw new BadCheckpointError(`No tokenizer.model in ${tokDir}: pass the folder that holds Vicuna's tokenizer.model.`);
   }
@@ -167,9 +170,16 @@ export async function importModel(
       throw new BadCheckpointError(`No tokenizer.model in ${tokDir}: pass the folder of Vicuna's tokenizer, or download it with \`musilingo models download vicuna-tokenizer\`.`);
     }
   }
-  const modelId = opts.modelId ?? `local-${basename(abs).toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`;
-  upsertModelPack(ctx.db, { modelId, variant, state: 'downloaded', repo: null, revision: null, sourcePath: abs, error: null, progress: 1 });
-  if (opts.tokenizerDir) {
+  const first = dirs[0]!;
+  const modelId = opts.modelId ?? `local-${basename(first).toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`;
+  let sourcePath = first;
+  if (dirs.length > 1) {
+    sourcePath = join(ctx.modelsDir, 'imports', modelId);
+    await mkdir(sourcePath, { recursive: true });
+    await writeFile(join(sourcePath, SOURCES_FILE), JSON.stringify({ sources: dirs }, null, 2));
+  }
+  upsertModelPack(ctx.db, { modelId, variant, state: 'downloaded', repo: null, revision: null, sourcePath, error: null, progress: 1 });
+  if (tokDir !== first || dirs.length > 1) {
     // Keep a copy (a few hundred kB) so that a later conversion finds it without the original folder.
     const keep = join(ctx.modelsDir, 'tokenizers', modelId);
     await mkdir(keep, { recursive: true });

@@ -25,7 +25,8 @@ const USAGE = `Usage: musilingo models <subcommand> [options]
 Subcommands:
   list                         catalog models and packs on this machine (size, licence, state)
   download <id>                download a model and its tokenizer from the Hugging Face Hub (resumes)
-  import <dir>                 use a local checkpoint folder (shards + model.safetensors.index.json)
+  import <dir> [<dir>…]        use a local checkpoint folder (shards + model.safetensors.index.json), or
+                               separate MERT, Llama and adapter folders together
   convert <id>                 convert a downloaded/imported model into an ONNX model pack
   remove <id>                  delete a pack (<model>@<variant> or <model>); --download also its checkpoint
   doctor                       GPUs, execution providers, memory, and what would run
@@ -173,7 +174,7 @@ export const command: CliCommand = {
       case 'import': {
         if (!arg) throw new UsageError('import needs a folder');
         const variant = await variantOr();
-        let row = await importModel(mctx(), arg, variant, { ...(values.id ? { modelId: values.id } : {}), ...(values.tokenizer ? { tokenizerDir: values.tokenizer } : {}) });
+        let row = await importModel(mctx(), positionals.slice(1), variant, { ...(values.id ? { modelId: values.id } : {}), ...(values.tokenizer ? { tokenizerDir: values.tokenizer } : {}) });
         try {
           if (values.convert) row = await convertModel(mctx(), row.modelId, variant, act ? { activationDtype: act } : {});
         } finally {

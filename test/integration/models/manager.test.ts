@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -18,7 +18,8 @@ import { BadCheckpointError, DiskFullError } from '../../../main/models/errors';
 import { checkPack, convertModel, downloadModel, importModel, listModels, removeModel, type ModelProgress } from '../../../main/models/manager';
 import { chooseExecutionProvider, staticProviderStatus, type ProviderEnvironment } from '../../../main/models/providers';
 import { startHubServer, type HubServer } from '../../support/hub-server';
-import { musilingoRepoFiles, tokenizerRepoFiles } from '../../support/models/tiny-repo';
+import { FIXTURES, musilingoRepoFiles, tokenizerRepoFiles } from '../../support/models/tiny-repo';
+import { readPackManifest } from '../../../main/models/pack';
 
 let hub: HubServer;
 let dir: string;
@@ -101,6 +102,27 @@ describe('model manager', () => {
     const ready = await convertModel(ctx, 'mine', 'float32');
     expect(ready.state).toBe('ready');
     expect(listModelPacks(db).map((r) => r.id)).toContain('mine@float32');
+  });
+
+  it('imports separate MERT, Llama and adapter checkpoints as one model', async () => {
+    const ctx = { db, modelsDir: join(dir, 'models') };
+    const parts = { mert: ['tiny-mert', 'model.safetensors', 'config.json'], llama: ['tiny-llama', 'model.safetensors', 'config.json'], proj: ['tiny-musilingo', 'adapter.safetensors'] };
+    const dirs: string[] = [];
+    for (const [name, [fixture, ...files]] of Object.entries(parts)) {
+      const d = join(dir, 'separate', name);
+      await mkdir(d, { recursive: true });
+      for (const f of files) await copyFile(join(FIXTURES, fixture ?? '', f), join(d, f));
+      dirs.push(d);
+    }
+    const tok = join(dir, 'tok');
+    const row = await importModel(ctx, dirs, 'float32', { modelId: 'separate', tokenizerDir: tok });
+    expect(row.sourcePath).toBe(join(dir, 'models', 'imports', 'separate'));
+    const ready = await convertModel(ctx, 'separate', 'float32');
+    expect(ready.state).toBe('ready');
+    const manifest = await readPackManifest(ready.path ?? '');
+    expect(manifest.encoder.config['from']).toBe(join(dirs[0] ?? '', 'config.json'));
+    expect(manifest.decoder.config['from']).toBe(join(dirs[1] ?? '', 'config.json'));
+    expect(manifest.source.path).toBe(dirs.join(', '));
   });
 });
 
