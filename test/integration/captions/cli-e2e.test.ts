@@ -216,6 +216,43 @@ describe('musilingo caption / ask / similar / jobs', () => {
     conn.close();
   });
 
+  it('stops cleanly on Ctrl-C, giving its work back to the queue', async () => {
+    const db = join(work, 'sigint.sqlite');
+    const music = library('sigint-music', 6);
+    expect((await cli(db, ['scan', music])).code).toBe(0);
+    const run = start(db, ['caption', '--all', '--model', pack, '--batch', '1']);
+    const reader = new Database(db, { readonly: true, fileMustExist: true });
+    const deadline = Date.now() + 60_000;
+    while ((reader.prepare('SELECT count(*) AS n FROM captions').get() as { n: number }).n < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('Run the same command again to resume');
+    const owned = reader.prepare("SELECT count(*) AS n FROM jobs WHERE state = 'running' AND owner IS NOT NULL").get() as { n: number };
+    expect(owned.n).toBe(0); // nothing left claimed by the stopped process
+    reader.close();
+    const list = await cli(db, ['jobs', 'list']);
+    expect(list.stdout).toMatch(/caption-all\s+running/);
+  });
+
+  it('pauses, resumes and cancels queued work from the jobs command', async () => {
+    const db = join(work, 'jobs.sqlite');
+    const music = library('jobs-music', 2);
+    expect((await cli(db, ['scan', music])).code).toBe(0);
+    const q = json<{ jobId: number; queued: boolean }>(await cli(db, ['caption', '--all', '--model', pack, '--no-wait', '--json']));
+    expect(q.queued).toBe(true);
+    const id = String(q.jobId);
+    expect(json<{ state: string }>(await cli(db, ['jobs', 'pause', id, '--json'])).state).toBe('paused');
+    expect(json<{ state: string }>(await cli(db, ['jobs', 'resume', id, '--json'])).state).toBe('queued');
+    expect(json<{ state: string }>(await cli(db, ['jobs', 'cancel', id, '--json'])).state).toBe('cancelled');
+    expect(json<{ state: string }>(await cli(db, ['jobs', 'retry', id, '--json'])).state).toBe('queued');
+    const bad = await cli(db, ['jobs', 'frobnicate']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Expected one of: list, pause, resume, cancel, retry/);
+  });
+
   it('names a missing model pack and the cause', async () => {
     const db = join(work, 'nomodel.sqlite');
     const r = await cli(db, ['caption', '--all', '--model', join(work, 'no-such-pack')]);
