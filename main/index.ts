@@ -2,6 +2,7 @@
  * @file Electron main entry: app lifecycle only (single-instance lock, ready, windows, quit). Everything else is
  * wired in main/app/ (services), main/ipc/ (handlers) and main/workers/ (utility processes).
  */
+import { join } from 'node:path';
 import { app, BrowserWindow, dialog, session } from 'electron';
 import { appDataDir } from './paths';
 import { createAppServices, type AppServices } from './app/services';
@@ -10,6 +11,7 @@ import { registerIpc } from './ipc/register';
 import { createMainWindow } from './window';
 import { hardenSession } from './security';
 import { electronWorkerLaunchers } from './app/electron-workers';
+import { createCliRunner } from './app/cli-runner';
 
 // [Note: One data folder for app and CLI]
 // Electron's userData folder is derived from productName; main/paths.ts derives the same folder for the CLI,
@@ -48,6 +50,8 @@ async function onReady(): Promise<void> {
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
     launchers: electronWorkerLaunchers(log),
+    // out/main/index.js → out/cli/musilingo.mjs (shipped in the asar; see [Note: The CLI as a child process]).
+    runCli: createCliRunner(join(import.meta.dirname, '../cli/musilingo.mjs'), app.getPath('userData')),
     log,
   });
   services.events.subscribe(broadcast);

@@ -284,8 +284,10 @@ export interface Invoke {
   'jobs:cancel': (jobId: number) => void;
 
   'models:catalog': () => ModelEntry[];
-  'models:download': (modelId: string) => { jobId: number };
-  'models:convert': (q: { modelId: string; variant: string }) => { jobId: number };
+  /** Starts a download in the background; progress arrives as models:progress. */
+  'models:download': (modelId: string) => void;
+  /** Starts a conversion in the background (its own process); progress arrives as models:progress. */
+  'models:convert': (q: { modelId: string; variant: 'float32' | 'float16' | 'int4' }) => void;
   'models:activate': (modelId: string) => void;
   'models:doctor': () => DoctorReport;
 

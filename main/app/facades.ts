@@ -58,8 +58,8 @@ export interface JobsFacade {
 /** Model catalog, downloads, conversion, hardware doctor. */
 export interface ModelsFacade {
   catalog(): Awaitable<ModelEntry[]>;
-  download(modelId: string): Awaitable<{ jobId: number }>;
-  convert(q: { modelId: string; variant: string }): Awaitable<{ jobId: number }>;
+  download(modelId: string): Awaitable<void>;
+  convert(q: Parameters<Invoke['models:convert']>[0]): Awaitable<void>;
   activate(modelId: string): Awaitable<void>;
   doctor(): Awaitable<DoctorReport>;
 }

@@ -14,6 +14,8 @@ import { createEventHub, type EventHub } from './events';
 import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
 import { createAnalysis, type Analysis } from './analysis-adapter';
 import { createLibraryFacade } from './library-adapter';
+import { createModelsFacade, type CliRunner } from './models-adapter';
+import type { HubConfig } from '../models/hub';
 import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
 
@@ -50,6 +52,10 @@ export interface AppContext {
   readonly watchLibrary?: boolean;
   /** How often the job runner looks for work when idle (tests use a short poll). */
   readonly jobPollMs?: number;
+  /** Runs the bundled CLI for long work (model conversion); null when this build has no CLI bundle. */
+  readonly runCli: CliRunner | null;
+  /** The model hub (tests point it at a local server). Default: from the environment. */
+  readonly hub?: HubConfig;
 }
 
 /** The wired app: what IPC handlers call. */
@@ -125,7 +131,8 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     });
     void libraryFacade.ready.then(() => analysis.captionLibrary());
   }
-  const models = null as ModelsFacade | null;
+  const modelsFacade = createModelsFacade({ db, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}) });
+  const models: ModelsFacade | null = modelsFacade;
   const training = null as TrainingFacade | null;
 
   workers.inference?.start();
@@ -163,6 +170,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     }),
     workerStatus: () => [workers.inference, workers.trainer].flatMap((w) => (w ? [w.status()] : [])),
     async close() {
+      modelsFacade.close();
       await Promise.allSettled([workers.inference?.stop(), workers.trainer?.stop()]);
       await Promise.allSettled([jobs?.close(), library?.close()]);
       db.close();

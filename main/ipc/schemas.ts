@@ -69,7 +69,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
 
   'models:catalog': z.tuple([]),
   'models:download': z.tuple([text(200).min(1)]),
-  'models:convert': z.tuple([z.object({ modelId: text(200).min(1), variant: text(50).min(1) })]),
+  'models:convert': z.tuple([z.object({ modelId: text(200).min(1), variant: z.enum(['float32', 'float16', 'int4']) })]),
   'models:activate': z.tuple([text(200).min(1)]),
   'models:doctor': z.tuple([]),
 

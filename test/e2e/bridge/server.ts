@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createAppServices, type AppServices, type WorkerLaunchers } from '../../../main/app/services';
+import { createCliRunner } from '../../../main/app/cli-runner';
 import { dispatchInvoke } from '../../../main/ipc/dispatch';
+import type { HubConfig } from '../../../main/models/hub';
 import { createHandlers } from '../../../main/ipc/handlers';
 
 /** Options of {@link startBridge}. */
@@ -22,6 +24,8 @@ export interface BridgeOptions {
   readonly launchers?: WorkerLaunchers;
   /** Job runner poll interval (short in tests). */
   readonly jobPollMs?: number;
+  /** The model hub to download from (the tests' local hub server). */
+  readonly hub?: HubConfig;
   /** Where log lines go (default: collected in `logs`). */
   readonly log?: (line: string) => void;
 }
@@ -45,6 +49,8 @@ const TYPES: Record<string, string> = {
 };
 
 const SHIM = readFileSync(join(import.meta.dirname, 'shim.js'), 'utf8');
+/** The CLI bundle the app runs for conversions (built by `npm run build:cli`, which `npm test` runs first). */
+const CLI_BUNDLE = resolve(import.meta.dirname, '../../../out/cli/musilingo.mjs');
 
 /** Starts services, HTTP and WebSocket on a free localhost port. */
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
@@ -57,6 +63,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     pickFolder: () => Promise.resolve(null),
     launchers: opts.launchers ?? {},
     ...(opts.jobPollMs !== undefined ? { jobPollMs: opts.jobPollMs } : {}),
+    ...(opts.hub ? { hub: opts.hub } : {}),
+    runCli: createCliRunner(CLI_BUNDLE, opts.dataDir),
     log: (level, message, error) => writeLog(`${level}: ${message}${error instanceof Error ? ` (${error.stack ?? error.message})` : ''}`),
   });
   const handlers = createHandlers(services);
