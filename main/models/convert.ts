@@ -431,15 +431,27 @@ export async function smokeRun(
   const { openCheckpoint: openCk } = await import('../../model/safetensors');
   const { applyAdapter, loadAdapter: load } = await import('../../model/adapter');
   const { encodeWindow } = await import('../../model/mert/encode');
-  const sessionOpts = { executionProviders: [...o.eps], graphOptimizationLevel: 'all' as const, enableCpuMemArena: true, intraOpNumThreads: 0 };
+  // [Note: Smoke-run providers] The first provider in `o.eps` that opens both sessions runs the smoke test
+  // (a GPU provider that cannot start falls through to the next, normally the CPU); a pack that no provider can
+  // open is broken.
+  let ep = o.eps[0] ?? 'cpu';
+  const open = async (file: string): Promise<Awaited<ReturnType<typeof ort.InferenceSession.create>>> => {
+    const tried: string[] = [];
+    for (const candidate of o.eps.slice(Math.max(0, o.eps.indexOf(ep)))) {
+      try {
+        const s = await ort.InferenceSession.create(join(dir, file), { executionProviders: [candidate], graphOptimizationLevel: 'all', enableCpuMemArena: true, intraOpNumThreads: 0 });
+        ep = candidate;
+        return s;
+      } catch (e) {
+        tried.push(`${candidate}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+      }
+    }
+    throw new BadPackError(`The pack's ${file} does not load (${tried.join('; ')})`);
+  };
   let encoder: Awaited<ReturnType<typeof ort.InferenceSession.create>> | undefined;
   let decoder: typeof encoder;
   try {
-    try {
-      encoder = await ort.InferenceSession.create(join(dir, o.encoderFile), sessionOpts);
-    } catch (e) {
-      throw new BadPackError(`The pack's encoder (${join(dir, o.encoderFile)}) does not load: ${(e as Error).message}`, e);
-    }
+    encoder = await open(o.encoderFile);
     const t0 = performance.now();
     const encoded = await encodeWindow(encoder, new Float32Array(24000)).catch((e: unknown) => {
       throw new BadPackError(`The pack's encoder failed on 1 s of silence: ${(e as Error).message}`, e);
@@ -452,11 +464,7 @@ export async function smokeRun(
     const eck = await openCk(join(dir, 'embed.safetensors'));
     const bos = await eck.readRowsF32('embed_tokens.weight', 1, 1).finally(() => eck.close());
 
-    try {
-      decoder = await ort.InferenceSession.create(join(dir, o.decoderFile), sessionOpts);
-    } catch (e) {
-      throw new BadPackError(`The pack's decoder (${join(dir, o.decoderFile)}) does not load: ${(e as Error).message}`, e);
-    }
+    decoder = await open(o.decoderFile);
     const { spec } = o;
     const H = spec.hiddenSize;
     const toT = (data: Float32Array, dims: number[]): InstanceType<typeof ort.Tensor> =>
@@ -506,7 +514,7 @@ export async function smokeRun(
     const decodeStepMs = performance.now() - t1;
     const l2 = second.logits?.data as Float32Array | undefined;
     if (!l2 || !l2.every(Number.isFinite)) throw new BadPackError(`The pack's decoder produced non-finite logits on a cached step (${join(dir, o.decoderFile)}).`);
-    return { executionProvider: o.eps[0] ?? 'cpu', encodeMs, decodeStepMs, encoderTokens: encoded.tokens };
+    return { executionProvider: ep, encodeMs, decodeStepMs, encoderTokens: encoded.tokens };
   } finally {
     await encoder?.release();
     await decoder?.release();

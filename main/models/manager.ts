@@ -80,12 +80,21 @@ export function packDir(modelsDir: string, id: string): string {
 }
 
 /**
- * The provider this machine would use (no probe: cheap) and the variant and int4 activation dtype that suit
- * it. Used when the caller does not name a variant.
+ * The provider this machine would use, and the variant and int4 activation dtype that suit it. `probe` (default
+ * true) opens a test session on GPU providers, because a bundled WebGPU provider with a Vulkan loader but no
+ * adapter only fails when used; it loads ONNX Runtime, so call it from the CLI or a worker.
  */
-export async function defaultVariant(env: NodeJS.ProcessEnv = process.env): Promise<{ variant: ModelVariant; provider: ProviderName; activationDtype: 'float32' | 'float16' }> {
-  const choice = await chooseExecutionProvider({ probe: false, environment: { ...currentProviderEnvironment(), env } });
-  return { variant: recommendVariant(choice.chosen, undefined).variant, provider: choice.chosen, activationDtype: choice.chosen === 'cpu' ? 'float32' : 'float16' };
+export async function defaultVariant(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { probe?: boolean; setting?: string } = {},
+): Promise<{ variant: ModelVariant; provider: ProviderName; activationDtype: 'float32' | 'float16'; summary: string }> {
+  const choice = await chooseExecutionProvider({ probe: opts.probe ?? true, ...(opts.setting ? { setting: opts.setting } : {}), environment: { ...currentProviderEnvironment(), env } });
+  return {
+    variant: recommendVariant(choice.chosen, undefined).variant,
+    provider: choice.chosen,
+    activationDtype: choice.chosen === 'cpu' ? 'float32' : 'float16',
+    summary: choice.summary,
+  };
 }
 
 function changed(ctx: ManagerContext, id: string): ModelPackRow {
@@ -250,8 +259,14 @@ export async function convertModel(
   let need = 0;
   try {
     need = await checkConversionSpace(ctx, src, out, variant);
+    // The pack is built for, and smoke-tested on, the provider this machine will use (CPU as the fallback).
     let act = opts.activationDtype;
-    if (!act && variant === 'int4') act = (await defaultVariant(ctx.env)).activationDtype;
+    let smokeEps = opts.smokeExecutionProviders;
+    if ((!act && variant === 'int4') || !smokeEps) {
+      const choice = await defaultVariant(ctx.env ?? process.env);
+      act ??= variant === 'int4' ? choice.activationDtype : undefined;
+      smokeEps ??= choice.provider === 'cpu' ? ['cpu'] : [choice.provider, 'cpu'];
+    }
     let lastFraction = -1;
     const manifest = await convertCheckpoint({
       modelId,
@@ -262,7 +277,7 @@ export async function convertModel(
       ...(act ? { activationDtype: act } : {}),
       ...(opts.attention ? { attention: opts.attention } : {}),
       provenance: await provenanceOf(row),
-      ...(opts.smokeExecutionProviders ? { smokeExecutionProviders: opts.smokeExecutionProviders } : {}),
+      smokeExecutionProviders: smokeEps,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       onProgress: (p) => {
         ctx.onProgress?.({ kind: 'convert', packId: id, progress: p });

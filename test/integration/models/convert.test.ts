@@ -163,7 +163,12 @@ describe('convertCheckpoint', () => {
     const single = join(dir, 'single');
     await writeFiles(single, await musilingoRepoFiles({ sharded: false, prefixes: { mert: 'musilingo.mert_model.', llama: 'musilingo.llama.', proj: 'musilingo.' } }));
     const out = join(dir, 'pack-int4');
-    const manifest = await convertCheckpoint({ modelId: 'single', sources: single, tokenizerDir: tokDir, outDir: out, variant: 'int4', activationDtype: 'float32', attention: 'gqa' });
+    const manifest = await convertCheckpoint({
+      modelId: 'single', sources: single, tokenizerDir: tokDir, outDir: out, variant: 'int4', activationDtype: 'float32', attention: 'gqa',
+      // A provider that cannot start falls through to the CPU for the smoke run.
+      smokeExecutionProviders: ['no-such-provider', 'cpu'],
+    });
+    expect(manifest.smoke.executionProvider).toBe('cpu');
     expect(manifest).toMatchObject({ variant: 'int4', decoder: { dtype: 'float32', attention: 'gqa' }, encoder: { dtype: 'float32' } });
     expect(manifest.smoke.decodeStepMs).toBeGreaterThan(0);
   });
