@@ -120,9 +120,14 @@ describe('musilingo caption / ask / similar / jobs', () => {
     const ids = Array.isArray(found) ? found.map((h) => h.id) : found.hits.map((h) => h.id);
     expect(ids).toContain(c0.track_id);
 
-    // One track again: same caption.
+    // One track again, alone, twice: the same caption each time (greedy decoding is deterministic). Alone vs in
+    // a batch of 4 the text may drift late in 300 tokens (left padding changes float sums; random tiny weights
+    // have near-ties), but it starts the same.
     const one = json<{ captions: { text: string }[] }>(await cli(db, ['caption', String(c0.track_id), '--model', pack, '--force', '--json']));
-    expect(one.captions[0]?.text).toBe(c0.text);
+    const two = json<{ captions: { text: string }[] }>(await cli(db, ['caption', String(c0.track_id), '--model', pack, '--force', '--json']));
+    expect(two.captions[0]?.text).toBe(one.captions[0]?.text);
+    expect(one.captions).toHaveLength(1); // replaced, not added
+    expect(one.captions[0]?.text.slice(0, 20)).toBe(c0.text.slice(0, 20));
 
     const a1 = json<{ threadId: string; answer: string; turns: number }>(await cli(db, ['ask', String(c0.track_id), 'What instruments are playing?', '--model', pack, '--json']));
     expect(a1.turns).toBe(1);
