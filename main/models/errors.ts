@@ -62,7 +62,7 @@ export class AuthRequiredError extends ModelError {
   constructor(readonly repo: string) {
     super(
       'auth-required',
-      `"${repo}" needs a Hugging Face access token: create one at https://huggingface.co/settings/tokens and set HF_TOKEN (or log in with huggingface-cli).`,
+      `"${repo}" needs a Hugging Face access token (the Hub answers the same for a misspelled repo): create one at https://huggingface.co/settings/tokens and set HF_TOKEN (or log in with huggingface-cli).`,
     );
     this.name = 'AuthRequiredError';
   }
