@@ -14,13 +14,37 @@ export interface StepResult {
   readonly grad: Float32Array;
 }
 
-/** Computes loss and gradient for one sequence; see [Note: Training graph]. */
+/** One sequence of a batch. */
+export interface BatchItem {
+  /** [S_b, hidden] */
+  readonly inputsEmbeds: Float32Array;
+  readonly labels: readonly number[];
+}
+
+/** Loss and per-sequence gradients of a batch. */
+export interface BatchResult {
+  /** Mean cross-entropy over every labelled position of the batch (HF's batch loss). */
+  readonly loss: number;
+  /** d(loss)/d(inputs_embeds) per sequence, [S_b, hidden] each. */
+  readonly grads: Float32Array[];
+}
+
+/** Computes loss and gradient for one sequence or a batch; see [Note: Training graph]. */
 export interface GradientEngine {
   readonly hidden: number;
   /** Human-readable description for logs ("onnxruntime cpu float32 dense"). */
   readonly label: string;
   lossAndGrad(inputsEmbeds: Float32Array, labels: readonly number[]): Promise<StepResult>;
+  /** A batch, right-padded to its longest sequence in one graph run. */
+  lossAndGradBatch(items: readonly BatchItem[]): Promise<BatchResult>;
   release(): Promise<void>;
+}
+
+/** Labelled positions of a sequence under the shift-by-one convention. */
+function countLabels(labels: readonly number[]): number {
+  let n = 0;
+  for (let t = 1; t < labels.length; t++) if (labels[t] !== -100) n++;
+  return n;
 }
 
 /** Options of {@link createOrtEngine}. */
@@ -55,25 +79,42 @@ export async function createOrtEngine(model: Uint8Array | string, hidden: number
   };
   const session =
     typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+  async function runBatch(items: readonly BatchItem[]): Promise<BatchResult> {
+    const B = items.length;
+    if (B === 0) throw new Error('empty batch');
+    const S = Math.max(...items.map((it) => it.labels.length));
+    const x = new Float32Array(B * S * hidden);
+    const labels = new BigInt64Array(B * S).fill(-100n);
+    items.forEach((it, b) => {
+      const s = it.labels.length;
+      if (it.inputsEmbeds.length !== s * hidden) throw new Error(`inputs_embeds of sequence ${b} has ${it.inputsEmbeds.length} values; expected ${s}×${hidden}`);
+      x.set(it.inputsEmbeds, b * S * hidden);
+      it.labels.forEach((v, i) => (labels[b * S + i] = BigInt(v)));
+    });
+    const out = await session.run({
+      [TRAIN_GRAPH_IO.inputsEmbeds]: new ort.Tensor('float32', x, [B, S, hidden]),
+      [TRAIN_GRAPH_IO.labels]: new ort.Tensor('int64', labels, [B, S]),
+    });
+    const loss = out[TRAIN_GRAPH_IO.loss];
+    const grad = out[TRAIN_GRAPH_IO.gradInputsEmbeds];
+    if (!loss || !grad) throw new Error('training graph returned no loss or gradient');
+    const g = grad.data as Float32Array;
+    const result = {
+      loss: (loss.data as Float32Array)[0] ?? NaN,
+      grads: items.map((it, b) => g.slice(b * S * hidden, (b * S + it.labels.length) * hidden)),
+    };
+    loss.dispose();
+    grad.dispose();
+    return result;
+  }
   return {
     hidden,
     label: opts.label ?? `onnxruntime ${eps.join('/')}`,
     async lossAndGrad(inputsEmbeds, labels) {
-      const s = labels.length;
-      if (inputsEmbeds.length !== s * hidden) throw new Error(`inputs_embeds has ${inputsEmbeds.length} values; expected ${s}×${hidden}`);
-      const feeds = {
-        [TRAIN_GRAPH_IO.inputsEmbeds]: new ort.Tensor('float32', inputsEmbeds, [s, hidden]),
-        [TRAIN_GRAPH_IO.labels]: new ort.Tensor('int64', BigInt64Array.from(labels, (v) => BigInt(v)), [s]),
-      };
-      const out = await session.run(feeds);
-      const loss = out[TRAIN_GRAPH_IO.loss];
-      const grad = out[TRAIN_GRAPH_IO.gradInputsEmbeds];
-      if (!loss || !grad) throw new Error('training graph returned no loss or gradient');
-      const result = { loss: (loss.data as Float32Array)[0] ?? NaN, grad: (grad.data as Float32Array).slice() };
-      loss.dispose();
-      grad.dispose();
-      return result;
+      const r = await runBatch([{ inputsEmbeds, labels }]);
+      return { loss: r.loss, grad: r.grads[0]! };
     },
+    lossAndGradBatch: runBatch,
     release: () => session.release(),
   };
 }
@@ -86,6 +127,19 @@ export function createReferenceEngine(w: LlamaWeights<ArrayLike<number>>): Gradi
     async lossAndGrad(inputsEmbeds, labels) {
       const r = referenceLossAndGrad(w, inputsEmbeds, labels);
       return { loss: r.loss, grad: Float32Array.from(r.gradInputsEmbeds) };
+    },
+    async lossAndGradBatch(items) {
+      // The batch mean over all labelled positions = per-sequence means weighted by their label counts.
+      const counts = items.map((it) => countLabels(it.labels));
+      const total = Math.max(1, counts.reduce((a, b) => a + b, 0));
+      let loss = 0;
+      const grads = items.map((it, b) => {
+        const r = referenceLossAndGrad(w, it.inputsEmbeds, it.labels);
+        const f = (counts[b] ?? 0) / total;
+        loss += r.loss * f;
+        return Float32Array.from(r.gradInputsEmbeds, (v) => v * f);
+      });
+      return { loss, grads };
     },
     async release() {},
   };

@@ -6,9 +6,11 @@
  * onnxruntime-node has no autograd, and only the adapter learns, so the graph computes exactly two things:
  * the mean cross-entropy over answer positions and d(loss)/d(inputs_embeds). Frozen weights are initializers;
  * nothing trainable is inside (the adapter is applied in TS, see [Note: Adapter gradient]).
- * - Inputs: `inputs_embeds` float32 [S, H], `labels` int64 [S] in HF's convention (logits at t predict
- *   labels[t+1]; −100 = ignored). The shift, the mask and the mean happen inside the graph.
- * - Outputs: `loss` float32 [] and `grad_inputs_embeds` float32 [S, H].
+ * - Inputs: `inputs_embeds` float32 [B, S, H], `labels` int64 [B, S] in HF's convention (logits at t predict
+ *   labels[t+1]; −100 = ignored). The shift, the mask and the mean (over every labelled position of the batch,
+ *   as HF's loss) happen inside the graph. Shorter sequences are right-padded with labels −100: causal
+ *   attention never lets a real position see a pad, so no attention mask is needed.
+ * - Outputs: `loss` float32 [] and `grad_inputs_embeds` float32 [B, S, H].
  * - Forward: RMSNorm (ReduceMean, Sqrt, Reciprocal), q/k/v via Gemm(transB) on the [out, in] weights,
  *   RoPE (rotate_half form) from Range(S), causal mask via Where, Softmax, P·V, SiLU-gated MLP, residuals.
  * - Backward, layer by layer in reverse: products with W use MatMul(dy, W) on the same [out, in] weight, so a
@@ -50,6 +52,8 @@ export interface TrainingGraphOptions {
   readonly weights?: WeightStorage;
   /** float16 only: factor on the logits' gradient during the float16 backward (default 1024). */
   readonly lossScale?: number;
+  /** int4-dequant: most weights dequantized at once (default 2^22: 8 MiB in float16); larger W go in row chunks. */
+  readonly dequantChunkElements?: number;
   /** Stream initializers to `outPath` + '.data' (large models). Without it everything stays in memory. */
   readonly outPath?: string;
 }
@@ -158,7 +162,7 @@ function rotateHalf(t: TrainGraph, x: string, d: number): string {
   return t.op('Concat', [t.op('Neg', [x2]), x1], { axis: -1 });
 }
 
-function makeLinear(t: TrainGraph, name: string, w: Float32Array, out: number, inp: number, storage: WeightStorage): Linear {
+function makeLinear(t: TrainGraph, name: string, w: Float32Array, out: number, inp: number, storage: WeightStorage, dequantChunk: number): Linear {
   const g = t.g;
   if (storage === 'dense') {
     const W = t.act === 'float16' ? g.initF16(name, w, [out, inp]) : g.initF32(name, w, [out, inp]);
@@ -182,18 +186,37 @@ function makeLinear(t: TrainGraph, name: string, w: Float32Array, out: number, i
     const bwd = addQ('.T', transpose2d(w, out, inp), inp, out);
     return { forward, backward: (dy) => nbits(dy, bwd.b, bwd.s, out, inp) };
   }
-  // int4-dequant: rebuild W [out, inp] from the forward's blocks. Byte v = lo + 16·hi.
+  // int4-dequant: rebuild W [out, inp] from the forward's blocks, `rows` output rows at a time, so the dense
+  // transient of a large W (lm_head) stays small: dy·W = Σ_c dy[:, c]·W[c, :]. Byte v = lo + 16·hi.
+  const rows = Math.max(1, Math.min(out, Math.floor(dequantChunk / inp)));
+  const scales2d = t.reshape(fwd.s, [out, fwd.kb, 1]);
+  const dequantRows = (r0: number, r1: number, dyc: string): string => {
+    const n = r1 - r0;
+    const bc = n === out ? fwd.b : t.slice(fwd.b, r0, r1, 0);
+    const sc = n === out ? scales2d : t.slice(scales2d, r0, r1, 0);
+    // A reshape to a shape read from dy (same bytes) makes the chain wait for dy: without a runtime input it
+    // could be scheduled at the start and every dense W would be alive at once.
+    const rowsNow = t.slice(t.op('Shape', [dyc]), -1, Number.MAX_SAFE_INTEGER, 0);
+    const b = t.op('Reshape', [bc, t.op('Concat', [rowsNow, t.i64([fwd.kb, 16])], { axis: 0 })]);
+    const v = t.cast(b, t.act); // [n, kb, 16]
+    const hi = t.op('Floor', [t.mul(v, t.actConst(1 / 16))]);
+    const lo = t.sub(v, t.mul(hi, t.actConst(16)));
+    const pair = t.op('Concat', [t.op('Unsqueeze', [lo, t.i64([3])]), t.op('Unsqueeze', [hi, t.i64([3])])], { axis: 3 });
+    const q = t.sub(t.reshape(pair, [n, fwd.kb, 32]), t.actConst(8));
+    const W = t.reshape(t.mul(q, sc), [n, fwd.kb * 32]);
+    return fwd.kb * 32 === inp ? W : t.slice(W, 0, inp, 1);
+  };
   return {
     forward,
     backward: (dy) => {
-      const v = t.cast(fwd.b, t.act); // [out, kb, 16]
-      const hi = t.op('Floor', [t.mul(v, t.actConst(1 / 16))]);
-      const lo = t.sub(v, t.mul(hi, t.actConst(16)));
-      const pair = t.op('Concat', [t.op('Unsqueeze', [lo, t.i64([3])]), t.op('Unsqueeze', [hi, t.i64([3])])], { axis: 3 });
-      const q = t.sub(t.reshape(pair, [out, fwd.kb, 32]), t.actConst(8));
-      let W = t.reshape(t.mul(q, t.reshape(fwd.s, [out, fwd.kb, 1])), [out, fwd.kb * 32]);
-      if (fwd.kb * 32 !== inp) W = t.slice(W, 0, inp, 1);
-      return t.op('MatMul', [dy, W]);
+      let acc: string | undefined;
+      for (let r0 = 0; r0 < out; r0 += rows) {
+        const r1 = Math.min(out, r0 + rows);
+        const dyc = r1 - r0 === out ? dy : t.slice(dy, r0, r1, -1);
+        const part = t.op('MatMul', [dyc, dequantRows(r0, r1, dyc)]);
+        acc = acc === undefined ? part : t.add(acc, part);
+      }
+      return acc!;
     },
   };
 }
@@ -207,6 +230,7 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
   const act = opts.dtype ?? 'float32';
   const storage = opts.weights ?? 'dense';
   const lossScale = act === 'float16' ? (opts.lossScale ?? 1024) : 1;
+  const chunk = opts.dequantChunkElements ?? 2 ** 22;
   const { hiddenSize: H, intermediateSize: I, numHeads: nH, numKvHeads: nKV, headDim: d, vocabSize: V } = dims;
   if (d % 2 !== 0) throw new Error(`head_dim ${d} is odd; RoPE needs an even head size`);
   if (nH % nKV !== 0) throw new Error(`${nH} attention heads cannot share ${nKV} KV heads evenly`);
@@ -219,31 +243,36 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
   });
   const t = new TrainGraph(g, act);
   const IO = TRAIN_GRAPH_IO;
-  g.input(IO.inputsEmbeds, 'float32', ['seq', H]);
-  g.input(IO.labels, 'int64', ['seq']);
-  const x0 = t.toAct(IO.inputsEmbeds);
+  g.input(IO.inputsEmbeds, 'float32', ['batch', 'seq', H]);
+  g.input(IO.labels, 'int64', ['batch', 'seq']);
+  // The residual stream is [B·S, H] (projections are plain 2-D Gemms); attention reshapes to [B, n, S, d].
+  const inShape = t.op('Shape', [IO.inputsEmbeds]); // [B, S, H]
+  const batchSeq = t.slice(inShape, 0, 2, 0); // [B, S]
+  const x0 = t.toAct(t.reshape(IO.inputsEmbeds, [-1, H]));
 
-  // Positions, RoPE tables [1, S, d] and the causal mask [S, S].
-  const seqLen = t.op('Gather', [t.op('Shape', [IO.inputsEmbeds]), t.i64([0])], { axis: 0 }); // [1]
+  // Positions, RoPE tables [1, 1, S, d] and the causal mask [S, S].
+  const seqLen = t.slice(inShape, 1, 2, 0); // [1]
   const pos = t.op('Range', [t.g.constI64([0], []), t.op('Squeeze', [seqLen, t.i64([0])]), t.g.constI64([1], [])]);
   const posF = t.op('Unsqueeze', [t.cast(pos, 'float32'), t.i64([1])]); // [S, 1]
   const freqs = t.mul(posF, t.g.constF32(invFreqs(d, dims.ropeTheta), [1, d / 2]));
   const emb = t.op('Concat', [freqs, freqs], { axis: 1 });
-  const cos = t.toAct(t.op('Unsqueeze', [t.op('Cos', [emb]), t.i64([0])]));
-  const sin = t.toAct(t.op('Unsqueeze', [t.op('Sin', [emb]), t.i64([0])]));
+  const cos = t.toAct(t.op('Unsqueeze', [t.op('Cos', [emb]), t.i64([0, 1])]));
+  const sin = t.toAct(t.op('Unsqueeze', [t.op('Sin', [emb]), t.i64([0, 1])]));
   const future = t.op('Greater', [t.op('Unsqueeze', [pos, t.i64([0])]), t.op('Unsqueeze', [pos, t.i64([1])])]);
   const negBig = t.f32(-3.0e38);
   const scale = 1 / Math.sqrt(d);
   const ropeFwd = (x: string): string => t.add(t.mul(x, cos), t.mul(rotateHalf(t, x, d), sin));
   const ropeBack = (dy: string): string => t.sub(t.mul(dy, cos), rotateHalf(t, t.mul(dy, sin), d));
-  // [S, n·d] → [n, S, d] and back.
-  const heads = (x: string, n: number): string => t.transpose(t.reshape(x, [-1, n, d]), [1, 0, 2]);
-  const unheads = (x: string, n: number): string => t.reshape(t.transpose(x, [1, 0, 2]), [-1, n * d]);
-  // [nKV, S, d] → [nH, S, d] (query head h reads KV head h // rep) and the adjoint (sum over each group).
+  // [B·S, n·d] → [B, n, S, d] and back.
+  const heads = (x: string, n: number): string =>
+    t.transpose(t.op('Reshape', [x, t.op('Concat', [batchSeq, t.i64([n, d])], { axis: 0 })]), [0, 2, 1, 3]);
+  const unheads = (x: string, n: number): string => t.reshape(t.transpose(x, [0, 2, 1, 3]), [-1, n * d]);
+  // [B, nKV, S, d] → [B, nH, S, d] (query head h reads KV head h // rep) and the adjoint (sum over each group).
   const expandKv = (x: string): string =>
-    rep === 1 ? x : t.reshape(t.op('Expand', [t.op('Unsqueeze', [x, t.i64([1])]), t.i64([1, rep, 1, 1])]), [nH, -1, d]);
+    rep === 1 ? x : t.reshape(t.op('Expand', [t.op('Unsqueeze', [x, t.i64([2])]), t.i64([1, 1, rep, 1, 1])]), [0, nH, -1, d]);
   const reduceKv = (x: string): string =>
-    rep === 1 ? x : t.op('ReduceSum', [t.reshape(x, [nKV, rep, -1, d]), t.i64([1])], { keepdims: 0 });
+    rep === 1 ? x : t.op('ReduceSum', [t.reshape(x, [0, nKV, rep, -1, d]), t.i64([2])], { keepdims: 0 });
+  const swapLast = (x: string): string => t.transpose(x, [0, 1, 3, 2]);
 
   interface LayerState {
     n1: NormCache; n2: NormCache; q: string; kE: string; vE: string; p: string;
@@ -256,19 +285,19 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
     const Lw = await src.layer(l);
     const p = `model.layers.${l}`;
     const lin = {
-      q: makeLinear(t, `${p}.self_attn.q_proj.weight`, Lw.q, nH * d, H, storage),
-      k: makeLinear(t, `${p}.self_attn.k_proj.weight`, Lw.k, nKV * d, H, storage),
-      v: makeLinear(t, `${p}.self_attn.v_proj.weight`, Lw.v, nKV * d, H, storage),
-      o: makeLinear(t, `${p}.self_attn.o_proj.weight`, Lw.o, H, nH * d, storage),
-      gate: makeLinear(t, `${p}.mlp.gate_proj.weight`, Lw.gate, I, H, storage),
-      up: makeLinear(t, `${p}.mlp.up_proj.weight`, Lw.up, I, H, storage),
-      down: makeLinear(t, `${p}.mlp.down_proj.weight`, Lw.down, H, I, storage),
+      q: makeLinear(t, `${p}.self_attn.q_proj.weight`, Lw.q, nH * d, H, storage, chunk),
+      k: makeLinear(t, `${p}.self_attn.k_proj.weight`, Lw.k, nKV * d, H, storage, chunk),
+      v: makeLinear(t, `${p}.self_attn.v_proj.weight`, Lw.v, nKV * d, H, storage, chunk),
+      o: makeLinear(t, `${p}.self_attn.o_proj.weight`, Lw.o, H, nH * d, storage, chunk),
+      gate: makeLinear(t, `${p}.mlp.gate_proj.weight`, Lw.gate, I, H, storage, chunk),
+      up: makeLinear(t, `${p}.mlp.up_proj.weight`, Lw.up, I, H, storage, chunk),
+      down: makeLinear(t, `${p}.mlp.down_proj.weight`, Lw.down, H, I, storage, chunk),
     };
     const { y: a, cache: n1 } = rmsNorm(t, x, Lw.inputNorm, dims.rmsNormEps);
     const q = ropeFwd(heads(lin.q.forward(a), nH));
     const kE = expandKv(ropeFwd(heads(lin.k.forward(a), nKV)));
     const vE = expandKv(heads(lin.v.forward(a), nKV));
-    const scores = t.toF32(t.mul(t.op('MatMul', [q, t.transpose(kE, [0, 2, 1])]), t.actConst(scale)));
+    const scores = t.toF32(t.mul(t.op('MatMul', [q, swapLast(kE)]), t.actConst(scale)));
     const pr = t.op('Softmax', [t.op('Where', [future, negBig, scores])], { axis: -1 });
     const o = unheads(t.op('MatMul', [t.toAct(pr), vE]), nH);
     const h = t.add(x, lin.o.forward(o));
@@ -281,19 +310,20 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
     states.push({ n1, n2, q, kE, vE, p: pr, gate, up, sg, silu, lin });
   }
   const { y: f, cache: nf } = rmsNorm(t, x, await src.finalNorm(), dims.rmsNormEps);
-  const lm = makeLinear(t, 'lm_head.weight', await src.lmHead(), V, H, storage);
-  const logits = t.toF32(lm.forward(f)); // [S, V]
+  const lm = makeLinear(t, 'lm_head.weight', await src.lmHead(), V, H, storage, chunk);
+  const logits = t.toF32(lm.forward(f)); // [B·S, V]
 
-  // Loss: shift labels left by one, mask −100, mean over the rest.
-  const shifted = t.op('Concat', [t.slice(IO.labels, 1, Number.MAX_SAFE_INTEGER, 0), t.i64([-100])], { axis: 0 });
+  // Loss: shift each row's labels left by one, mask −100, mean over the rest of the whole batch (HF's mean).
+  const padCol = t.op('Expand', [t.g.constI64([-100], [1, 1]), t.op('Concat', [t.slice(inShape, 0, 1, 0), t.i64([1])], { axis: 0 })]);
+  const shifted = t.reshape(t.op('Concat', [t.slice(IO.labels, 1, Number.MAX_SAFE_INTEGER, 1), padCol], { axis: 1 }), [-1]);
   const valid = t.op('Not', [t.op('Equal', [shifted, t.g.constI64([-100], [])])]);
   const mask = t.cast(valid, 'float32');
   const count = t.op('Max', [t.op('ReduceSum', [mask], { keepdims: 0 }), t.f32(1)]);
-  const weights = t.op('Div', [mask, count]); // [S]
+  const weights = t.op('Div', [mask, count]); // [B·S]
   const target = t.op('Where', [valid, shifted, t.g.constI64([0], [])]);
   const lsm = t.op('LogSoftmax', [logits], { axis: -1 });
   const onehot = t.op('OneHot', [target, t.g.constI64([V], []), t.g.constF32([0, 1])], { axis: -1 });
-  const picked = t.sumLast(t.mul(lsm, onehot), 0); // [S]
+  const picked = t.sumLast(t.mul(lsm, onehot), 0); // [B·S]
   t.g.op('Neg', [t.op('ReduceSum', [t.mul(picked, weights)], { keepdims: 0 })], {}, { output: IO.loss });
   g.output(IO.loss, 'float32', []);
 
@@ -314,13 +344,13 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
     const db = t.add(s.lin.gate.backward(dgate), s.lin.up.backward(dup));
     const dh = t.add(rmsNormBack(t, db, Lw.postNorm, H), dx);
     // Attention: h = x + o(softmax(q kᵀ·scale + mask) v).
-    const dO = heads(s.lin.o.backward(dh), nH); // [nH, S, d]
-    const dP = t.toF32(t.op('MatMul', [dO, t.transpose(s.vE, [0, 2, 1])]));
-    const dvE = t.op('MatMul', [t.toAct(t.transpose(s.p, [0, 2, 1])), dO]);
+    const dO = heads(s.lin.o.backward(dh), nH); // [B, nH, S, d]
+    const dP = t.toF32(t.op('MatMul', [dO, swapLast(s.vE)]));
+    const dvE = t.op('MatMul', [t.toAct(swapLast(s.p)), dO]);
     const dS = t.mul(t.mul(s.p, t.sub(dP, t.sumLast(t.mul(dP, s.p), 1))), t.f32(scale));
     const dSa = t.toAct(dS);
     const dq = ropeBack(t.op('MatMul', [dSa, s.kE]));
-    const dk = ropeBack(reduceKv(t.op('MatMul', [t.transpose(dSa, [0, 2, 1]), s.q])));
+    const dk = ropeBack(reduceKv(t.op('MatMul', [swapLast(dSa), s.q])));
     const dv = reduceKv(dvE);
     const da = t.add(
       t.add(s.lin.q.backward(unheads(dq, nH)), s.lin.k.backward(unheads(dk, nKV))),
@@ -330,8 +360,8 @@ export async function buildLlamaTrainingGraph(src: LlamaWeightSource, opts: Trai
   }
   let grad = t.toF32(dx);
   if (lossScale !== 1) grad = t.mul(grad, t.f32(1 / lossScale));
-  t.g.op('Identity', [grad], {}, { output: IO.gradInputsEmbeds });
-  g.output(IO.gradInputsEmbeds, 'float32', ['seq', H]);
+  t.g.op('Reshape', [grad, inShape], {}, { output: IO.gradInputsEmbeds });
+  g.output(IO.gradInputsEmbeds, 'float32', ['batch', 'seq', H]);
   return g;
 }
 

@@ -3,8 +3,9 @@
  * held-out evaluation, checkpoints, resume and cancel. Runs in the trainer utility process or the CLI.
  *
  * [Note: Deterministic resume]
- * Nothing in the loop depends on wall time or on how often it was interrupted: the example for micro-step i
- * comes from a seeded permutation of epoch ⌊i / N⌋ and the window from a hash of (seed, i). A checkpoint
+ * Nothing in the loop depends on wall time or on how often it was interrupted: the i-th sequence of the run
+ * (i = (step·accumulation + micro-batch)·batchSize + b) comes from a seeded permutation of epoch ⌊i / N⌋ and
+ * its window from a hash of (seed, i). A checkpoint
  * holds the adapter, both AdamW moment tensors and the step count, so a run killed after checkpoint k and
  * resumed from it replays exactly the steps an uninterrupted run would have taken (the gradient engine is
  * deterministic on one CPU thread). Steps after the last checkpoint are simply recomputed.
@@ -32,8 +33,10 @@ export interface TrainOptions {
   readonly warmupSteps: number;
   /** AdamW decoupled weight decay on the weight matrix (reference 0.05; biases are not decayed, as in LAVIS). */
   readonly weightDecay: number;
-  /** Sequences per optimizer step (reference: batch 2 × 16 accumulation). */
+  /** Micro-batches per optimizer step (reference: 16). */
   readonly accumulation: number;
+  /** Sequences per micro-batch, run as one right-padded graph call (reference: 2). */
+  readonly batchSize: number;
   /** Global gradient-norm clip; 0 turns clipping off. */
   readonly maxGradNorm: number;
   /** Checkpoint every N optimizer steps (and always at the end or on cancel). */
@@ -55,6 +58,7 @@ export function defaultTrainOptions(steps = 200, overrides: Partial<TrainOptions
     warmupSteps: Math.min(100, Math.floor(steps / 10)),
     weightDecay: 0.05,
     accumulation: 8,
+    batchSize: 1,
     maxGradNorm: 1,
     checkpointEvery: 25,
     evalEvery: 25,
@@ -167,7 +171,10 @@ export async function heldOutLoss(
 /** Runs (or resumes) training; see [Note: Deterministic resume]. Cancels cleanly on `signal`, with a checkpoint. */
 export async function runTraining(input: TrainRunInput): Promise<TrainRunResult> {
   const o = input.options;
-  if (!(o.steps > 0) || !(o.accumulation > 0)) throw new TrainingSetupError(`steps (${o.steps}) and accumulation (${o.accumulation}) must be positive`);
+  const batchSize = o.batchSize ?? 1;
+  if (!(o.steps > 0) || !(o.accumulation > 0) || !(batchSize > 0)) {
+    throw new TrainingSetupError(`steps (${o.steps}), accumulation (${o.accumulation}) and batch size (${batchSize}) must be positive`);
+  }
   const usable = input.train.filter((t) => t.answerIds.length > 0 && t.example.windows.length > 0);
   if (usable.length === 0) throw new TrainingSetupError('No training examples: tag some tracks or edit captions, and analyse them first');
   const pool = expandByWeight(usable);
@@ -223,14 +230,18 @@ export async function runTraining(input: TrainRunInput): Promise<TrainRunResult>
     let lossSum = 0;
     let tokens = 0;
     for (let m = 0; m < o.accumulation; m++) {
-      const { t, windowIndex } = sample(step * o.accumulation + m);
-      const window = t.example.windows[windowIndex]!;
-      const seq = await assembleSequence(t, window, adapter, input.embed, bosId);
-      const { loss, grad } = await input.engine.lossAndGrad(seq.inputsEmbeds, seq.labels);
-      if (!Number.isFinite(loss)) throw new Error(`Loss became ${loss} at step ${step + 1} (example ${t.example.id}); lower the learning rate`);
-      accumulateAdapterGrads(grads, grad, seq.musicOffset, window.embedding, window.rows, adapter, 1 / o.accumulation);
+      const seqs = [];
+      for (let b = 0; b < batchSize; b++) {
+        const { t, windowIndex } = sample((step * o.accumulation + m) * batchSize + b);
+        seqs.push(await assembleSequence(t, t.example.windows[windowIndex]!, adapter, input.embed, bosId));
+      }
+      const { loss, grads: g } = await input.engine.lossAndGradBatch(seqs);
+      if (!Number.isFinite(loss)) throw new Error(`Loss became ${loss} at step ${step + 1}; lower the learning rate`);
+      seqs.forEach((seq, b) => {
+        accumulateAdapterGrads(grads, g[b]!, seq.musicOffset, seq.window.embedding, seq.window.rows, adapter, 1 / o.accumulation);
+        tokens += seq.answerTokens;
+      });
       lossSum += loss;
-      tokens += seq.answerTokens;
     }
     const gradNorm = clipGlobalNorm([grads.weight, grads.bias], o.maxGradNorm);
     const lr = learningRateAt(step, schedule);

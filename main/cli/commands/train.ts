@@ -52,7 +52,8 @@ Options:
   --lr <x>               peak learning rate (default 3e-5; cosine to --min-lr)
   --min-lr <x>           final learning rate (default 1e-5)
   --warmup <n>           warmup steps (default steps/10, at most 100)
-  --accumulation <n>     sequences per step (default 8)
+  --accumulation <n>     micro-batches per step (default 8)
+  --batch <n>            sequences per micro-batch, one padded graph run (default 1)
   --weight-decay <x>     AdamW weight decay (default 0.05)
   --clip <x>             gradient-norm clip, 0 = off (default 1)
   --checkpoint-every <n> checkpoint interval in steps (default 25)
@@ -261,7 +262,7 @@ export const command: CliCommand = {
         options: {
           'from-tags': { type: 'boolean' }, resume: { type: 'string' }, list: { type: 'boolean' }, show: { type: 'string' },
           model: { type: 'string' }, adapter: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-          'min-lr': { type: 'string' }, warmup: { type: 'string' }, accumulation: { type: 'string' }, 'weight-decay': { type: 'string' },
+          'min-lr': { type: 'string' }, warmup: { type: 'string' }, accumulation: { type: 'string' }, 'weight-decay': { type: 'string' }, batch: { type: 'string' },
           clip: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'held-out': { type: 'string' },
           seed: { type: 'string' }, encoder: { type: 'string' }, dtype: { type: 'string' }, weights: { type: 'string' },
           ep: { type: 'string' }, threads: { type: 'string' }, activate: { type: 'boolean' }, json: { type: 'boolean' },
@@ -305,6 +306,7 @@ export const command: CliCommand = {
       warmupStartLr: Math.min(1e-6, peakLr),
       ...(s('warmup') !== undefined ? { warmupSteps: num(s('warmup'), 'warmup', 0, { int: true, min: 0 }) } : {}),
       accumulation: num(s('accumulation'), 'accumulation', 8, { int: true, min: 1 }),
+      batchSize: num(s('batch'), 'batch', 1, { int: true, min: 1 }),
       weightDecay: num(s('weight-decay'), 'weight-decay', 0.05, { min: 0 }),
       maxGradNorm: num(s('clip'), 'clip', 1, { min: 0 }),
       checkpointEvery: num(s('checkpoint-every'), 'checkpoint-every', 25, { int: true, min: 1 }),

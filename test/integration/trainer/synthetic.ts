@@ -6,7 +6,7 @@ import { buildDataset, type LibraryTrack } from '../../../trainer/data/dataset';
 import { tokenizeExample, type EmbedLookup, type TokenizedExample } from '../../../trainer/data/sequence';
 import { createOrtEngine, type GradientEngine } from '../../../trainer/engine';
 import { arrayWeightSource, buildLlamaTrainingGraph } from '../../../trainer/graph/llama-train-graph';
-import { mulberry32, randomLlamaWeights, type LlamaDims } from '../../../trainer/reference/llama-reference';
+import { mulberry32, randomLlamaWeights, type LlamaDims, type LlamaWeights } from '../../../trainer/reference/llama-reference';
 import type { AdapterWeights } from '../../../trainer/adapter';
 import { defaultTrainOptions, type TrainOptions } from '../../../trainer/run/train-loop';
 
@@ -31,6 +31,8 @@ export interface SyntheticTask {
   heldOut: TokenizedExample[];
   adapter: AdapterWeights;
   options: TrainOptions;
+  /** The frozen decoder (for a reference engine). */
+  weights: LlamaWeights<Float32Array>;
 }
 
 /** Word-level toy tokenizer over a fixed vocabulary (ids 3 …). */
@@ -80,5 +82,5 @@ export async function makeSyntheticTask(steps: number, overrides: Partial<TrainO
     bias: new Float32Array(H),
   };
   const options = defaultTrainOptions(steps, { peakLr: 2e-2, minLr: 5e-3, warmupStartLr: 1e-3, warmupSteps: 2, accumulation: 4, weightDecay: 0.01, checkpointEvery: 2, evalEvery: 100, ...overrides });
-  return { engine, embed, train, heldOut, adapter, options };
+  return { engine, embed, train, heldOut, adapter, options, weights: w };
 }

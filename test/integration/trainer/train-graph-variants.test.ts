@@ -3,7 +3,7 @@
  * whose own backward is checked by finite differences; float16 and int4 weight storages.
  */
 import { describe, expect, it } from 'vitest';
-import { createOrtEngine } from '../../../trainer/engine';
+import { createOrtEngine, createReferenceEngine } from '../../../trainer/engine';
 import { dequantizeInt4, quantizeInt4 } from '../../../model/llama/quantize';
 import { arrayWeightSource, buildLlamaTrainingGraph, type TrainingGraphOptions } from '../../../trainer/graph/llama-train-graph';
 import {
@@ -90,16 +90,47 @@ describe('training graph vs float64 reference (float32, dense)', () => {
   }
 });
 
+describe('training graph batches', () => {
+  it('gives the batch loss and per-sequence gradients of right-padded sequences of different lengths (GQA)', async () => {
+    const dims = { ...base, numKvHeads: 2 };
+    const w = randomLlamaWeights(dims, 31, 0.15);
+    const items = [13, 7, 10].map((s, i) => {
+      const { x, labels } = input(dims, 40 + i, s);
+      return { inputsEmbeds: x, labels };
+    });
+    const ref = await createReferenceEngine(w).lossAndGradBatch(items);
+    const g = await buildLlamaTrainingGraph(arrayWeightSource(w));
+    const engine = await createOrtEngine(g.toBytes('unused.data'), dims.hiddenSize);
+    try {
+      const ours = await engine.lossAndGradBatch(items);
+      expect(Math.abs(ours.loss - ref.loss)).toBeLessThan(1e-5 * ref.loss);
+      ours.grads.forEach((gr, b) => {
+        expect(gr.length).toBe(items[b]!.labels.length * dims.hiddenSize);
+        expect(relErr(gr, ref.grads[b]!)).toBeLessThan(1e-4);
+      });
+      // One sequence alone is the batch of one.
+      const single = await engine.lossAndGrad(items[1]!.inputsEmbeds, items[1]!.labels);
+      const alone = referenceLossAndGrad(w, items[1]!.inputsEmbeds, items[1]!.labels);
+      expect(Math.abs(single.loss - alone.loss)).toBeLessThan(1e-5 * alone.loss);
+    } finally {
+      await engine.release();
+    }
+  });
+});
+
 describe('training graph weight storages', () => {
   const dims = { ...base, numKvHeads: 2, intermediateSize: 72 }; // 72: a padded last int4 block
   const w = randomLlamaWeights(dims, 21, 0.15);
   const { x, labels } = input(dims, 22, 11);
   const refQ = referenceLossAndGrad(dequantized(w), x, labels);
 
-  it('int4-dequant is the exact gradient of its own int4 forward', async () => {
-    const ours = await run(w, { weights: 'int4-dequant' }, x, labels);
-    expect(Math.abs(ours.loss - refQ.loss)).toBeLessThan(1e-5 * refQ.loss);
-    expect(relErr(ours.grad, refQ.gradInputsEmbeds)).toBeLessThan(1e-4);
+  it('int4-dequant is the exact gradient of its own int4 forward, whole or in row chunks', async () => {
+    // 1000 elements: W rebuilt 20 rows (of 48 inputs) or fewer at a time, with a ragged last chunk.
+    for (const dequantChunkElements of [undefined, 1000]) {
+      const ours = await run(w, { weights: 'int4-dequant', ...(dequantChunkElements ? { dequantChunkElements } : {}) }, x, labels);
+      expect(Math.abs(ours.loss - refQ.loss)).toBeLessThan(1e-5 * refQ.loss);
+      expect(relErr(ours.grad, refQ.gradInputsEmbeds)).toBeLessThan(1e-4);
+    }
   });
   it('int4-transposed has the same forward and a gradient within int4 rounding of it', async () => {
     const ours = await run(w, { weights: 'int4-transposed' }, x, labels);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createReferenceEngine } from '../../../trainer/engine';
 import { readTrainingCheckpoint } from '../../../trainer/run/checkpoint';
 import { runTraining, type TrainProgress } from '../../../trainer/run/train-loop';
 import { makeSyntheticTask } from './synthetic';
@@ -47,6 +48,20 @@ describe('runTraining', () => {
       expect(resumed.step).toBe(6);
       expect(Array.from(resumed.adapter.weight)).toEqual(Array.from(full.adapter.weight));
       expect(Array.from(resumed.adapter.bias)).toEqual(Array.from(full.adapter.bias));
+    } finally {
+      await task.engine.release();
+    }
+  });
+
+  it('trains in padded batches exactly as the reference engine does', async () => {
+    const task = await makeSyntheticTask(2, { batchSize: 3, accumulation: 2, evalEvery: 100 });
+    try {
+      const ours = await runTraining({ ...task, initialAdapter: task.adapter, checkpointPath: join(tmp, 'batch-ort.safetensors') });
+      const ref = await runTraining({ ...task, engine: createReferenceEngine(task.weights), initialAdapter: task.adapter, checkpointPath: join(tmp, 'batch-ref.safetensors') });
+      const moved = task.adapter.weight.map((v, i) => Math.abs(v - ref.adapter.weight[i]!)).reduce((a, b) => Math.max(a, b), 0);
+      const diff = ours.adapter.weight.map((v, i) => Math.abs(v - ref.adapter.weight[i]!)).reduce((a, b) => Math.max(a, b), 0);
+      expect(moved).toBeGreaterThan(1e-3);
+      expect(diff).toBeLessThan(1e-3 * moved);
     } finally {
       await task.engine.release();
     }
