@@ -38,10 +38,11 @@ export function tableEmbedder(table: Float32Array, hiddenSize: number): TokenEmb
     hiddenSize,
     embed(ids) {
       const out = new Float32Array(ids.length * hiddenSize);
-      ids.forEach((id, i) => {
-        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`Token id ${id} is outside the embedding table (${vocab} rows)`);
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        if (!Number.isInteger(id) || id < 0 || id >= vocab) return Promise.reject(new RangeError(`Token id ${id} is outside the embedding table (${vocab} rows)`));
         out.set(table.subarray(id * hiddenSize, (id + 1) * hiddenSize), i * hiddenSize);
-      });
+      }
       return Promise.resolve(out);
     },
   };
@@ -206,11 +207,9 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
   }
 
   const embeds = new Float32Array(B * L * H);
-  const mask: number[][] = [];
-  prompts.forEach((p, b) => {
-    embeds.set(p, (b * L + L - lens[b]!) * H);
-    mask.push([...new Array<number>(L - lens[b]!).fill(0), ...new Array<number>(lens[b]!).fill(1)]);
-  });
+  // Row b's mask is pads[b] zeros (left padding) then ones; new tokens always add a one.
+  const pads = lens.map((n) => L - n);
+  prompts.forEach((p, b) => embeds.set(p, (b * L + pads[b]!) * H));
   const results: GenerationResult[] = prompts.map(() => ({ tokens: [], stopReason: 'max-tokens' }));
   const seen = prompts.map((_, b) => new Set(options.promptTokenIds?.[b] ?? []));
   const active = new Array<boolean>(B).fill(true);
@@ -233,7 +232,8 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
         });
         break;
       }
-      const flatMask = BigInt64Array.from(mask.flat(), (x) => BigInt(x));
+      const flatMask = new BigInt64Array(B * total).fill(1n);
+      pads.forEach((n, b) => flatMask.fill(0n, b * total, b * total + n));
       const out = await session.run({ ...past, inputs_embeds: input, attention_mask: new ort.Tensor('int64', flatMask, [B, total]) });
       steps++;
       if (step === 0) tPrefill = performance.now() - t0;
@@ -252,7 +252,8 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
           next.push([...eos][0] ?? 0);
           continue;
         }
-        const row = logits.slice((b * S + S - 1) * V, (b * S + S) * V);
+        // A view when nothing edits the row (greedy / sampling read only); a copy for the penalty.
+        const row = penalty === 1 ? logits.subarray((b * S + S - 1) * V, (b * S + S) * V) : logits.slice((b * S + S - 1) * V, (b * S + S) * V);
         applyRepetitionPenalty(row, seen[b]!, penalty);
         const token = sampleToken(row, sampling, random);
         const r = results[b]!;
@@ -271,7 +272,6 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
       disposeTensor(logitsT);
       if (!active.some(Boolean) || step === maxNew - 1) break;
       input = toInput(spec, await embedder.embed(next), [B, 1, H]);
-      for (const m of mask) m.push(1);
       total++;
     }
   } finally {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLlamaDecoder } from '../../../../model/llama/build-decoder';
 import { readLlamaConfig } from '../../../../model/llama/config';
-import { checkpointEmbedder, generateTokens, sampleToken, seededRandom } from '../../../../model/llama/generate';
+import { checkpointEmbedder, generateTokens, sampleToken, seededRandom, tableEmbedder } from '../../../../model/llama/generate';
 import type { DecoderHandle } from '../../../../model/llama/generate';
 import { openCheckpoint } from '../../../../model/safetensors';
 import type { Checkpoint } from '../../../../model/safetensors';
@@ -102,6 +102,17 @@ describe('generateTokens', () => {
     expect(x!.tokens).toEqual(y!.tokens);
     const [k1] = await generateTokens(d, [emb], { ...opts, topK: 1 });
     expect(k1!.tokens).toEqual((json.greedy_new_tokens as number[]).slice(0, 8));
+  });
+});
+
+describe('tableEmbedder', () => {
+  it('looks up rows like the checkpoint embedder and rejects ids outside the table', async () => {
+    const d = await decoder('tiny-llama', true);
+    const ck = await openCheckpoint(join(FIXTURES, 'tiny-llama'));
+    const table = tableEmbedder(await ck.readF32('model.embed_tokens.weight'), 64);
+    await ck.close();
+    expect([...(await table.embed([5, 31999]))]).toEqual([...(await d.embedder.embed([5, 31999]))]);
+    await expect(table.embed([32000])).rejects.toThrow(/Token id 32000 is outside the embedding table \(32000 rows\)/);
   });
 });
 
