@@ -131,7 +131,7 @@ const HIT_COLUMNS = `t.id, t.path, t.title, t.artist, t.album, t.genre, t.year, 
 
 /** Options of {@link SearchRepo}. */
 export interface SearchRepoOptions {
-  /** Most matches ranked by bm25 when a query matches more; see [Note: Bounded ranking]. Default 1000. */
+  /** Most matches ranked by bm25 when a query matches more; see [Note: Bounded ranking]. Default 500. */
   readonly rankWindow?: number;
 }
 
@@ -157,10 +157,11 @@ export class SearchRepo {
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
+  readonly #browseMatching: Database.Statement<[Bind], HitRow>;
   readonly #window: number;
 
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
-    this.#window = Math.max(1, opts.rankWindow ?? 1000);
+    this.#window = Math.max(1, opts.rankWindow ?? 500);
     const w = FTS_COLUMN_WEIGHTS.join(', ');
     // The rowid of the window-th newest match (that passes the filters), or nothing when there are fewer.
     this.#cutoff = db.prepare(`
@@ -189,6 +190,12 @@ export class SearchRepo {
         AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
     `);
     this.#hitsByIds = db.prepare(`SELECT ${HIT_COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(@ids))`);
+    this.#browseMatching = db.prepare(`
+      SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
+      FROM tracks t
+      WHERE t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH @match) AND ${FILTERS}
+      ORDER BY coalesce(t.album_artist, t.artist) COLLATE NOCASE, t.album COLLATE NOCASE, t.disc_no, t.track_no, t.path
+      LIMIT @limit OFFSET @offset`);
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
@@ -205,7 +212,18 @@ export class SearchRepo {
     if (q.yearFrom !== undefined && q.yearTo !== undefined && q.yearFrom > q.yearTo) {
       throw new Error(`Invalid year range ${q.yearFrom}-${q.yearTo}: the first year must not be after the second`);
     }
-    const match = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
+    const textMatch = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
+    // [Note: Filters through the index] Genre and artist filters are also added to the MATCH as column
+    // filters, so FTS5 intersects doclists instead of the filter being tested on every text match (a genre
+    // held by 1 track in 12 would otherwise make a query walk 12 times the rows). The SQL filters below still
+    // apply, so the semantics stay exact: the genre equals one of the track's genres; the artist filter's
+    // words match words (the last as a prefix) of an artist or album artist and the text is a substring.
+    const genreMatch = q.genre?.trim() ? toFtsQuery(q.genre, { prefix: false }) : null;
+    const artistMatch = q.artist?.trim() ? toFtsQuery(q.artist, { prefix: true }) : null;
+    const filterMatch = [genreMatch && `genre : (${genreMatch})`, artistMatch && `{artist tags} : (${artistMatch})`].filter(
+      (x): x is string => !!x,
+    );
+    const match = textMatch === null ? null : [`(${textMatch})`, ...filterMatch].join(' AND ');
     const limit = Math.max(1, Math.min(q.limit ?? 50, 1000));
     const offset = Math.max(0, q.offset ?? 0);
     const bind: Bind = {
@@ -218,8 +236,10 @@ export class SearchRepo {
       limit,
       offset,
     };
-    if (match === null) return this.#browse.all(bind).map(toHit);
-    const ranked = this.#rank(bind, match);
+    if (match === null) {
+      return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
+    }
+    const ranked = this.#rank(bind, match, [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '));
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
@@ -232,7 +252,7 @@ export class SearchRepo {
     });
   }
 
-  #rank(bind: Bind, match: string): { id: number; score: number }[] {
+  #rank(bind: Bind, match: string, tagMatch: string): { id: number; score: number }[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
     const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned === 1;
@@ -243,7 +263,6 @@ export class SearchRepo {
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes fetch enough rows
     // for the requested page and are merged without duplicates.
     const want = { ...bind, limit: bind.offset + bind.limit, offset: 0 };
-    const tagMatch = `${TAG_COLUMNS} : (${match})`;
     const tagCut = cutoff(tagMatch);
     const first = this.#ranked.all({ ...want, match: tagMatch, cut: tagCut?.id ?? 0 });
     const seen = new Set(first.map((r) => r.id));

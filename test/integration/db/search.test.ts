@@ -104,6 +104,15 @@ describe('search over MusicCaps captions', () => {
       return y >= 1990 && y <= 1999;
     }).length);
     expect(search.search({ text: '', artist: 'artist 3', limit: 1000 }).every((h) => h.artist === 'Artist 3')).toBe(true);
+    const genreOf = db.prepare('SELECT genre FROM tracks WHERE id = ?').pluck();
+    const artistOf = db.prepare('SELECT artist FROM tracks WHERE id = ?').pluck();
+    expect(ids('piano', { genre: 'THETA', prefix: false }).sort((a, b) => a - b)).toEqual(
+      rowsWhere(/\bpiano\b/i).filter((id) => genreOf.get(id) === 'Theta'),
+    );
+    expect(ids('piano', { artist: 'artist 4', prefix: false }).sort((a, b) => a - b)).toEqual(
+      rowsWhere(/\bpiano\b/i).filter((id) => artistOf.get(id) === 'Artist 4'),
+    );
+    expect(ids('piano', { genre: 'Thet', prefix: false })).toEqual([]); // a genre filter is exact
     expect(ids('piano', { captioned: true, prefix: false })).not.toContain(titled);
     expect(() => search.search({ text: '', yearFrom: 2000, yearTo: 1990 })).toThrow(/first year must not be after/);
   });
