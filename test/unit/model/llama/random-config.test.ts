@@ -3,6 +3,7 @@
  * rope_theta at top level, bfloat16 weights, prefixed tensor names) against a plain float64 forward pass;
  * KV-cache and left-padded batch consistency; bad checkpoints and configs.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,10 @@ describe('bad input', () => {
     await expect(buildLlamaDecoder({ checkpoint: ck1, config, variant: 'float32', outPath: join(dir, 'x1.onnx') }))
       .rejects.toThrow(`Tensor "${missing}" is missing from checkpoint ${p1}`);
     await ck1.close();
+    // A failed build leaves neither a model nor a partial weights file behind.
+    expect(existsSync(join(dir, 'x1.onnx'))).toBe(false);
+    expect(existsSync(join(dir, 'x1.onnx.data.partial'))).toBe(false);
+    expect(existsSync(join(dir, 'x1.onnx.data'))).toBe(false);
     const wrong = `${PREFIX}layers.0.self_attn.k_proj.weight`;
     const p2 = await writeWithout('none', [wrong, [96, 96]]);
     const ck2 = await openCheckpoint(p2);
