@@ -30,6 +30,8 @@ export interface HubFaults {
   flip?: { file: string; at: number; times: number };
   /** For the next N CDN GETs, answer 403 (an expired signed URL). */
   expireCdn?: { times: number };
+  /** Send CDN bodies at about this rate (bytes per second), so a client can be killed mid-file. */
+  throttleBytesPerSec?: number;
 }
 
 /** A request the server saw (for assertions about headers and ranges). */
@@ -169,11 +171,19 @@ export async function startHubServer(repos: Record<string, FakeRepo> = {}): Prom
     // Large bodies go out in slices so that a client sees several chunks.
     const end = body.length;
     let off = 0;
+    const rate = isCdn ? faults.throttleBytesPerSec : undefined;
+    const sliceBytes = rate ? 64 << 10 : 256 << 10;
     const pump = (): void => {
       while (off < end) {
-        const slice = body.subarray(off, Math.min(end, off + (256 << 10)));
+        if (res.destroyed) return;
+        const slice = body.subarray(off, Math.min(end, off + sliceBytes));
         off += slice.length;
-        if (!res.write(slice)) {
+        const ok = res.write(slice);
+        if (rate) {
+          setTimeout(pump, (slice.length / rate) * 1000);
+          return;
+        }
+        if (!ok) {
           res.once('drain', pump);
           return;
         }

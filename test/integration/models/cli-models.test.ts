@@ -2,9 +2,9 @@
  * @file `musilingo models …` through the built CLI (out/cli, built by `npm test` before vitest) against the fake
  * Hub: download --convert, list --json, remove, doctor, and the errors a user sees.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,39 @@ describe.skipIf(!BUILT)('musilingo models (CLI)', () => {
     expect(rm1.code).toBe(0);
     expect(existsSync(join(home, 'models', 'packs', 'musilingo-long@float32'))).toBe(false);
     expect(existsSync(join(home, 'models', 'downloads', 'm-a-p--MusiLingo-long-v1'))).toBe(false);
+  });
+
+  it('resumes a download after the process was killed', async () => {
+    const shard = join(home, 'models', 'downloads', 'm-a-p--MusiLingo-long-v1', 'model-00002-of-00003.safetensors');
+    hub.faults.throttleBytesPerSec = 3_000_000;
+    const child = spawn(process.execPath, [BIN, 'models', 'download', 'musilingo-long', '--variant', 'float32'], {
+      env: { ...process.env, MUSILINGO_HOME: home, HF_ENDPOINT: hub.endpoint, HF_HOME: join(home, 'hf'), HF_TOKEN: '', MUSILINGO_EP: 'cpu' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let kept = 0;
+    for (let i = 0; i < 300 && kept < 1_000_000; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        kept = (JSON.parse(await readFile(`${shard}.part.json`, 'utf8')) as { done: number[] }).done.reduce((a, b) => a + b, 0);
+      } catch {
+        kept = 0;
+      }
+    }
+    child.kill('SIGKILL');
+    await exited;
+    delete hub.faults.throttleBytesPerSec;
+    expect(kept).toBeGreaterThanOrEqual(1_000_000);
+    expect(existsSync(shard)).toBe(false);
+
+    hub.seen.length = 0;
+    const again = await cli(['models', 'download', 'musilingo-long', '--variant', 'float32', '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ state: 'downloaded' });
+    expect(existsSync(shard)).toBe(true);
+    // The killed shard continued from its recorded bytes instead of starting over.
+    const blobGets = hub.seen.filter((s) => s.server === 'cdn');
+    expect(blobGets.some((s) => Number(/^bytes=(\d+)-/.exec(s.range ?? '')?.[1] ?? 0) >= kept)).toBe(true);
   });
 
   it('tells the user what to do for gated repos and bad arguments', async () => {
