@@ -166,6 +166,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     loaded = await client.call('load', req);
     loadedKey = key;
     if (loaded.fallbackReason) log('warn', `[jobs] model ${loaded.modelId} runs on ${loaded.executionProvider}: ${loaded.fallbackReason}`);
+    else log('info', `[jobs] model ${loaded.modelId} runs on ${loaded.executionProvider}${loaded.providerNotes ? ` (skipped: ${loaded.providerNotes})` : ''}`);
     emit({ type: 'model', info: loaded });
     return { client, info: loaded };
   }

@@ -174,7 +174,7 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
         maxPositions: m.decoder.maxPositions,
         bosId: m.decoder.bosId,
         executionProvider: runsOn,
-        ...(ep === 'auto' && skipped.length > 0 ? { fallbackReason: [...new Set(skipped)].join('; ') } : {}),
+        ...(ep === 'auto' && skipped.length > 0 ? { providerNotes: [...new Set(skipped)].join('; ') } : {}),
         variant: m.variant,
       },
       encodeText: (t) => tokenizer.encode(t),

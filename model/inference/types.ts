@@ -32,7 +32,10 @@ export interface PackInfo {
   readonly bosId: number;
   /** The execution provider that runs ('webgpu', 'cuda', 'cpu', …) and why, when it is not the first choice. */
   readonly executionProvider: string;
+  /** Set when the provider asked for explicitly (or the one that was running) failed and another took over. */
   readonly fallbackReason?: string;
+  /** With 'auto': why the providers tried before the one that runs were skipped (expected on most machines). */
+  readonly providerNotes?: string;
   readonly variant: string;
 }
 

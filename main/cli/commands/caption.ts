@@ -98,8 +98,6 @@ export const command: CliCommand = {
         } else if (e.type === 'token' && !values.all && !values.json && ctx.stderr.isTTY) {
           ctx.stderr.write(`\r${e.text.slice(-100)}`);
           lastText = e.text;
-        } else if (e.type === 'model' && e.info.fallbackReason) {
-          ctx.stderr.write(`Running on ${e.info.executionProvider}: ${e.info.fallbackReason}\n`);
         }
       },
     });
