@@ -214,14 +214,17 @@ export interface AdapterInfo {
   heldoutLoss: number | null;
 }
 
-/** Options for starting a training run from the user's own tags and edited captions. */
+/**
+ * Options for starting a training run. The run always learns from every tag of the library (genre, mood,
+ * instruments, BPM, key, comments, turned into captions and Q&A pairs) and from captions the user edited.
+ */
 export interface TrainOptions {
+  /** A model id or pack id with a ready pack. */
   modelId: string;
   steps: number;
   learningRate: number;
-  /** Which tags become training pairs. */
-  useTags: ('genre' | 'mood' | 'instruments' | 'bpm' | 'key' | 'comment')[];
-  includeEditedCaptions: boolean;
+  /** Make the new adapter active when the run finishes. */
+  activate: boolean;
 }
 
 /** State of a supervised utility process. */

@@ -34,6 +34,6 @@ export function createCliRunner(cliPath: string, dataDir: string): CliRunner | n
       });
       child.once('exit', (code) => resolve(code));
     });
-    return { exited, kill: () => void child.kill() };
+    return { exited, kill: () => void child.kill(), interrupt: () => void child.kill('SIGINT') };
   };
 }

@@ -29,6 +29,8 @@ export interface CliRun {
   /** Resolves with the exit code. */
   readonly exited: Promise<number | null>;
   kill(): void;
+  /** Asks it to stop cleanly (SIGINT: the CLI hands its work back and saves what it has). */
+  interrupt(): void;
 }
 
 /** Starts the bundled CLI with arguments, with MUSILINGO_HOME set to the app's data folder. */

@@ -15,6 +15,7 @@ import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, Training
 import { createAnalysis, type Analysis } from './analysis-adapter';
 import { createLibraryFacade } from './library-adapter';
 import { createModelsFacade, type CliRunner } from './models-adapter';
+import { createTrainingFacade } from './training-adapter';
 import type { HubConfig } from '../models/hub';
 import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
@@ -133,7 +134,8 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
   }
   const modelsFacade = createModelsFacade({ db, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}) });
   const models: ModelsFacade | null = modelsFacade;
-  const training = null as TrainingFacade | null;
+  const trainingFacade = createTrainingFacade({ db, events, log: ctx.log, runCli: ctx.runCli });
+  const training: TrainingFacade | null = trainingFacade;
 
   workers.inference?.start();
   workers.trainer?.start();
@@ -171,6 +173,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     workerStatus: () => [workers.inference, workers.trainer].flatMap((w) => (w ? [w.status()] : [])),
     async close() {
       modelsFacade.close();
+      trainingFacade.close();
       await Promise.allSettled([workers.inference?.stop(), workers.trainer?.stop()]);
       await Promise.allSettled([jobs?.close(), library?.close()]);
       db.close();

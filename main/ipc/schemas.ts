@@ -22,8 +22,7 @@ const trainOptions = z.object({
   modelId: text(200).min(1),
   steps: z.number().int().min(1).max(1_000_000),
   learningRate: z.number().positive().max(1),
-  useTags: z.array(z.enum(['genre', 'mood', 'instruments', 'bpm', 'key', 'comment'])).max(6),
-  includeEditedCaptions: z.boolean(),
+  activate: z.boolean(),
 });
 
 /** A tuple schema whose parsed output is exactly the channel's parameter list. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addPoint, createRun, finishRun } from '../../main/db/training';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
 import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
@@ -125,11 +126,12 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
 
   it('shows every other page, in light and dark', async () => {
     for (const [shortcut, name] of [['Control+3', 'models'], ['Control+4', 'jobs'], ['Control+5', 'training']] as const) {
+      // (models.spec.ts and the test below take the detailed shots of Models and Training.)
       await page.keyboard.press(shortcut);
       await page.getByRole('heading', { level: 1, name: name[0]!.toUpperCase() + name.slice(1) }).waitFor();
       // Each page shows either real data or an honest empty state; never a spinner forever.
       await expect.poll(async () => (await page.locator('main').textContent())?.includes('Loading…')).toBe(false);
-      await screenshot(page, name);
+      await screenshot(page, `${name}-start`);
     }
     await page.keyboard.press('Control+Shift+L');
     await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
@@ -139,6 +141,27 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
     // The theme is a stored setting: a reload keeps it.
     await page.reload();
     await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
+  });
+
+  it('draws a stored run\'s loss curve and switches the active adapter', async () => {
+    // Two finished runs as the trainer records them (real repository, real rows).
+    const db = bridge.services.db;
+    for (const n of [1, 2]) {
+      const runId = createRun(db, { modelId: 'musilingo-long', modelPath: '/packs/long', encoderModelId: 'mert', parentAdapterId: null, config: '{}', dataReport: null, totalSteps: 40, checkpointPath: null });
+      for (let step = 1; step <= 40; step++) addPoint(db, runId, { kind: 'train', step, loss: 3 / Math.sqrt(step) + 0.05 * n, lr: 3e-5, gradNorm: 1, tokens: 100 });
+      for (const step of [0, 20, 40]) addPoint(db, runId, { kind: 'held_out', step, loss: 3.2 / Math.sqrt(step + 1) + 0.1, lr: null, gradNorm: null, tokens: null });
+      finishRun(db, runId, { id: `adapter-${n}`, name: `Run ${n} adapter`, path: `/adapters/${n}.safetensors`, sha256: 'x'.repeat(64), inDim: 1024, outDim: 4096, heldOutLoss: 0.5 / n }, { step: 40, activate: n === 1 });
+    }
+    await page.keyboard.press('Control+5');
+    await page.getByRole('heading', { name: 'Training', level: 1 }).waitFor();
+    await page.locator('.uplot canvas').first().waitFor();
+    await expect.poll(() => page.locator('.summary').textContent()).toContain('Step 40: training loss');
+    const adapters = page.getByRole('table').filter({ hasText: 'Held-out loss' });
+    expect(await adapters.locator('tr', { hasText: 'Run 1 adapter' }).textContent()).toContain('active');
+    await screenshot(page, 'training');
+    await adapters.locator('tr', { hasText: 'Run 2 adapter' }).getByRole('button', { name: 'Use this adapter' }).click();
+    await expect.poll(() => adapters.locator('tr', { hasText: 'Run 2 adapter' }).textContent()).toContain('active');
+    expect(await adapters.locator('tr', { hasText: 'Run 1 adapter' }).textContent()).not.toContain('active');
   });
 
   it('logged no errors in the page', () => {
