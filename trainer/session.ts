@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openCheckpoint } from '../model/safetensors';
 import type { AdapterWeights } from './adapter';
 import { buildDataset, type DataReport, type LibraryTrack } from './data/dataset';
+import type { LlamaDims } from './reference/llama-reference';
 import { cachedEmbedLookup, tokenizeExample, type Encode } from './data/sequence';
 import { createOrtEngine } from './engine';
 import { checkpointEmbedder, checkpointWeightSource, readLlamaDims } from './graph/checkpoint-source';
@@ -30,8 +31,13 @@ export interface GraphSettings {
 
 /** Inputs of {@link trainFromLibrary}. */
 export interface TrainSessionInput {
-  /** Hugging Face-style Llama checkpoint folder: config.json + safetensors (the frozen decoder). */
-  readonly checkpointDir: string;
+  /**
+   * The frozen decoder's weights: a Hugging Face-style folder (config.json + safetensors), or the shard files
+   * of a merged MusiLingo checkpoint (tensors are found by suffix).
+   */
+  readonly checkpoint: string | readonly string[];
+  /** The decoder's dimensions; default: `<checkpoint folder>/config.json`. */
+  readonly dims?: LlamaDims;
   /** The adapter to start from (the model's own llama_proj or a parent version). */
   readonly initialAdapter: AdapterWeights;
   readonly encode: Encode;
@@ -66,9 +72,11 @@ export async function sha256File(path: string): Promise<string> {
 /** Trains an adapter on the library; see the file header. */
 export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainSessionResult> {
   const log = input.log ?? (() => {});
-  const dims = await readLlamaDims(input.checkpointDir);
+  const where = typeof input.checkpoint === 'string' ? input.checkpoint : input.checkpoint.join(', ');
+  if (input.dims === undefined && typeof input.checkpoint !== 'string') throw new TrainingSetupError('Give the decoder dimensions for a list of checkpoint files');
+  const dims = input.dims ?? (await readLlamaDims(input.checkpoint as string));
   if (input.initialAdapter.outDim !== dims.hiddenSize) {
-    throw new TrainingSetupError(`The adapter maps to ${input.initialAdapter.outDim} values but the decoder in ${input.checkpointDir} has hidden size ${dims.hiddenSize}`);
+    throw new TrainingSetupError(`The adapter maps to ${input.initialAdapter.outDim} values but the decoder in ${where} has hidden size ${dims.hiddenSize}`);
   }
   const ds = buildDataset(input.library, {
     inDim: input.initialAdapter.inDim,
@@ -83,7 +91,7 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
       `Nothing to train on: ${ds.report.tracksSeen} track(s) seen, none usable (${Object.entries(ds.report.skippedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'empty library'}).`,
     );
   }
-  const ck = await openCheckpoint(input.checkpointDir);
+  const ck = await openCheckpoint(input.checkpoint);
   const g = input.graph ?? {};
   let graphPath: string | undefined;
   try {
@@ -93,8 +101,9 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
     if (g.cacheDir) {
       await mkdir(g.cacheDir, { recursive: true });
       graphPath = join(g.cacheDir, `train-${tag}.onnx`);
-      const configMtime = statSync(join(input.checkpointDir, 'config.json')).mtimeMs;
-      if (!existsSync(graphPath) || statSync(graphPath).mtimeMs < configMtime) {
+      // Rebuilt when any source file is newer than the cached graph.
+      const newest = Math.max(...ck.files.map((f) => statSync(f).mtimeMs));
+      if (!existsSync(graphPath) || statSync(graphPath).mtimeMs < newest) {
         await rm(graphPath, { force: true });
         const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: graphPath });
         await b.save();

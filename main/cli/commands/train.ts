@@ -31,6 +31,8 @@ import {
   recordProgress,
   updateRun,
 } from '../../db/training';
+import { readLlamaConfig, type LlamaConfig } from '../../../model/llama/config';
+import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/checkpoint-files';
 import { readPackManifest } from '../../models/pack';
 import { modelsDir } from '../../paths';
 import { UsageError, type CliCommand, type CliContext } from '../command';
@@ -83,7 +85,11 @@ interface StoredConfig {
 /** What a --model argument resolves to. */
 interface ResolvedModel {
   readonly modelId: string;
+  /** Folder the checkpoint was named by (stored with the run). */
   readonly checkpointDir: string;
+  /** Its safetensors shard files. */
+  readonly files: readonly string[];
+  readonly dims: LlamaConfig;
   /** The model's own adapter file, when known. */
   readonly ownAdapterPath: string | undefined;
   /** Where a tokenizer may be, in order of preference. */
@@ -111,18 +117,43 @@ async function resolveModel(arg: string | undefined, dataDir: string): Promise<R
   }
   dir = resolve(dir);
   if (!existsSync(dir)) throw new UsageError(`--model ${dir} does not exist`);
+  if (!existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'musilingo-sources.json')) &&
+      !readdirSync(dir).some((f) => f.endsWith('.safetensors'))) {
+    throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json, safetensors)`);
+  }
   if (existsSync(join(dir, 'manifest.json'))) {
     const m = await readPackManifest(dir);
     const src = m.source.path;
-    if (!src || !existsSync(join(src, 'config.json'))) {
+    if (!src || !existsSync(src)) {
       throw new Error(`Model pack ${dir} does not point at its source checkpoint (manifest source.path), which training reads the frozen decoder from. Pass the checkpoint folder with --model.`);
     }
     const tok = m.tokenizer ? [dirname(join(dir, m.tokenizer.model))] : [];
-    return { modelId: m.modelId, checkpointDir: src, ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
+    return { modelId: m.modelId, ...(await decoderOf(src)), ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
   }
-  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json)`);
   const own = ['adapter.safetensors', 'llama_proj.safetensors'].map((f) => join(dir, f)).find((f) => existsSync(f));
-  return { modelId: `checkpoint:${dir}`, checkpointDir: dir, ownAdapterPath: own, tokenizerDirs: [dir] };
+  return { modelId: `checkpoint:${dir}`, ...(await decoderOf(dir)), ownAdapterPath: own, tokenizerDirs: [dir] };
+}
+
+/**
+ * The decoder of a checkpoint folder (or a folder listing several with musilingo-sources.json): its shard files
+ * and config, from config.json (top level or nested, as the converter finds it) or else from tensor shapes.
+ */
+async function decoderOf(dir: string): Promise<{ checkpointDir: string; files: string[]; dims: LlamaConfig }> {
+  const files = await checkpointFiles(dir);
+  const dirs = await expandSources(dir);
+  const ck = await openCheckpoint(files.filter((f) => !/(^|\/)(adapter|llama_proj)\.safetensors$/.test(f)));
+  try {
+    for (const d of dirs) {
+      try {
+        return { checkpointDir: dir, files: ck.files.slice(), dims: await readLlamaConfig(join(d, 'config.json')) };
+      } catch {
+        // not a plain Llama config: look further
+      }
+    }
+    return { checkpointDir: dir, files: ck.files.slice(), dims: inferLlamaConfig(ck) };
+  } finally {
+    await ck.close();
+  }
 }
 
 async function loadStartAdapter(db: Database.Database, arg: string | undefined, model: ResolvedModel): Promise<{ adapter: AdapterWeights; path: string; parentId: string | null }> {
@@ -135,13 +166,14 @@ async function loadStartAdapter(db: Database.Database, arg: string | undefined, 
   if (active) return { adapter: (await readAdapterFile(active.path)).adapter, path: active.path, parentId: active.id };
   if (model.ownAdapterPath) return { adapter: (await readAdapterFile(model.ownAdapterPath)).adapter, path: model.ownAdapterPath, parentId: null };
   // A full MusiLingo checkpoint holds llama_proj beside the decoder.
-  const ck = await openCheckpoint(model.checkpointDir);
+  const ck = await openCheckpoint(model.files);
   try {
     if (ck.findBySuffix('llama_proj.weight') === undefined) {
       throw new Error(`No adapter found for ${model.checkpointDir}: it has no llama_proj weights. Pass --adapter <file>.`);
     }
     const a = await loadAdapter(ck);
-    return { adapter: { ...a, weight: a.weight.slice(), bias: a.bias.slice() }, path: model.checkpointDir, parentId: null };
+    const file = ck.info(ck.requireBySuffix('llama_proj.weight')).file;
+    return { adapter: { ...a, weight: a.weight.slice(), bias: a.bias.slice() }, path: file, parentId: null };
   } finally {
     await ck.close();
   }
@@ -177,6 +209,7 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
     throw new Error(`Cannot read the starting adapter ${cfg.initialAdapterPath}: ${(e as Error).message}`);
   });
   const library = libraryForTraining(db, run.encoderModelId);
+  const model = await decoderOf(run.modelPath);
   const checkpointPath = run.checkpointPath ?? join(ctx.dataDir, 'training', `run-${run.id}`, 'checkpoint.safetensors');
   await mkdir(join(checkpointPath, '..'), { recursive: true });
   updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
@@ -185,7 +218,8 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
   let res;
   try {
     res = await trainFromLibrary({
-      checkpointDir: run.modelPath,
+      checkpoint: model.files,
+      dims: model.dims,
       initialAdapter: adapter,
       encode: tokenizer.encode,
       bosId: tokenizer.bosId,
