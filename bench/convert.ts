@@ -3,7 +3,8 @@
  * checkpoint → int4 pack, on a generated MusiLingo-like checkpoint with Vicuna-7B-sized layers (4096 hidden,
  * 11008 MLP: each layer is 4 × 4096² + 3 × 4096×11008 float16 ≈ 405 MB) plus tiny-mert and an adapter.
  * Baseline in the same run: a plain read + sha256 of the same files in a fresh process.
- * Run: `node bench/run.mjs convert [--layers N] [--variant int4|float16|float32]`.
+ * Run: `node bench/run.mjs convert [--layers N] [--vocab V] [--variant int4|float16|float32]` (--vocab 32001
+ * for Vicuna's real embedding and lm_head sizes).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,7 +20,7 @@ import { writeSentencePieces } from '../main/models/sentencepiece';
 
 const H = 4096;
 const I = 11008;
-const VOCAB = 2048;
+let VOCAB = 2048;
 const FIXTURES = join(process.cwd(), 'test', 'fixtures');
 
 function arg(name: string, fallback: string): string {
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     return;
   }
   const layers = Number(arg('layers', '2'));
+  VOCAB = Number(arg('vocab', '2048'));
   const variant = arg('variant', 'int4');
   const dir = await mkdtemp(join(tmpdir(), 'bench-convert-'));
   try {
