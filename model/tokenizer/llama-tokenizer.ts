@@ -17,7 +17,8 @@
  * Symbols that are not pieces become their UTF-8 bytes as <0xXX> pieces (byte fallback) or <unk>.
  * For speed the text is cut before each "▁" that follows a non-"▁" character and the parts are merged
  * independently (with a cache): no LLaMA piece has "▁" after another character, so no merge can cross
- * such a cut. The cut is disabled for a vocabulary where that does not hold.
+ * such a cut. The cut is disabled for a vocabulary where that does not hold. Long runs without spaces
+ * (URLs, CJK text) use a heap instead of rescanning, so encoding stays O(n log n).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -195,21 +196,8 @@ export class LlamaTokenizer {
   }
 
   private encodeChunk(chunk: string): number[] {
-    const sym = Array.from(chunk);
-    const rank = this.parts.rank;
-    for (;;) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < sym.length; i++) {
-        const r = rank(sym[i]!, sym[i + 1]!);
-        if (r !== undefined && r < bestRank) {
-          bestRank = r;
-          best = i;
-        }
-      }
-      if (best < 0) break;
-      sym.splice(best, 2, sym[best]! + sym[best + 1]!);
-    }
+    const chars = Array.from(chunk);
+    const sym = chars.length <= 48 ? mergeSimple(chars, this.parts.rank) : mergeWithHeap(chars, this.parts.rank);
     const ids: number[] = [];
     for (const s of sym) {
       const id = this.pieceToIdMap.get(s);
@@ -258,6 +246,89 @@ export class LlamaTokenizer {
     if (this.parts.addDummyPrefix && out.startsWith(' ')) out = out.slice(1);
     return out;
   }
+}
+
+type Rank = (left: string, right: string) => number | undefined;
+
+/** BPE merges by rescanning all pairs: fastest for the short pieces text is cut into. */
+function mergeSimple(sym: string[], rank: Rank): string[] {
+  for (;;) {
+    let best = -1;
+    let bestRank = Infinity;
+    for (let i = 0; i + 1 < sym.length; i++) {
+      const r = rank(sym[i]!, sym[i + 1]!);
+      if (r !== undefined && r < bestRank) {
+        bestRank = r;
+        best = i;
+      }
+    }
+    if (best < 0) return sym;
+    sym.splice(best, 2, sym[best]! + sym[best + 1]!);
+  }
+}
+
+/**
+ * The same merges in O(n log n) for long runs without spaces: a linked list of symbols and a min-heap of
+ * candidate pairs ordered by (rank, position); stale entries are recognised by version counters.
+ */
+function mergeWithHeap(chars: string[], rank: Rank): string[] {
+  const n = chars.length;
+  const str = [...chars];
+  const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
+  const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+  const version = new Int32Array(n);
+  const alive = new Uint8Array(n).fill(1);
+  // Entry: [rank, left, right, versionLeft, versionRight]
+  const heap: [number, number, number, number, number][] = [];
+  const less = (a: [number, number, number, number, number], b: [number, number, number, number, number]): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const push = (l: number): void => {
+    const r = next[l]!;
+    if (l < 0 || r < 0) return;
+    const k = rank(str[l]!, str[r]!);
+    if (k === undefined) return;
+    heap.push([k, l, r, version[l]!, version[r]!]);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const pop = (): [number, number, number, number, number] => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const a = 2 * i + 1;
+        const b = a + 1;
+        let m = i;
+        if (a < heap.length && less(heap[a]!, heap[m]!)) m = a;
+        if (b < heap.length && less(heap[b]!, heap[m]!)) m = b;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  for (let i = 0; i + 1 < n; i++) push(i);
+  while (heap.length > 0) {
+    const [, l, r, vl, vr] = pop();
+    if (!alive[l] || !alive[r] || next[l] !== r || version[l] !== vl || version[r] !== vr) continue;
+    str[l] = str[l]! + str[r]!;
+    version[l]!++;
+    alive[r] = 0;
+    next[l] = next[r]!;
+    if (next[r]! >= 0) prev[next[r]!] = l;
+    if (prev[l]! >= 0) push(prev[l]!);
+    push(l);
+  }
+  const out: string[] = [];
+  for (let i = 0; i >= 0 && i < n; i = next[i]!) out.push(str[i]!);
+  return out;
 }
 
 /**

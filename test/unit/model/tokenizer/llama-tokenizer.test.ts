@@ -49,7 +49,8 @@ const EDGE_CASES = [
   '', ' ', '  ', 'a', '   runs   of    spaces   ', 'trailing ', ' leading', '###', '##', '#', '###Human: <Audio>',
   '</Audio> Please give a caption to the music. ###Assistant: ', 'Assistant:', ' ###Assistant: ',
   'emoji 🎸🥁🎹 and 👩‍🎤', 'café naïve Motörhead Sigur Rós', '日本語の音楽 и русский', 'tab\tnew\nline\r\n',
-  '<s> </s> <unk> [PAD]', 'x'.repeat(300), '1234567890 3/4 4:4 120bpm', '\u0000\u0001', 'ẞ ǅ ﬁ', '🎵'.repeat(20),
+  '<s> </s> <unk> [PAD]', 'x'.repeat(300), '音楽的な日本語のテキスト'.repeat(30) + 'abcdefghij'.repeat(20),
+  'supercalifragilisticexpialidocious'.repeat(5), 'https://example.com/some/long/path?with=query&and=more#fragment-ids', '1234567890 3/4 4:4 120bpm', '\u0000\u0001', 'ẞ ǅ ﬁ', '🎵'.repeat(20),
 ];
 
 let dir: string;
