@@ -79,8 +79,11 @@ export interface JobRunner {
   stop(): Promise<void>;
   /** Looks for work now (call after enqueueing in this process). */
   wake(): void;
-  /** Resolves with the job once it reached done, failed or cancelled (groups: once every child did). */
-  waitFor(jobId: number, signal?: AbortSignal): Promise<Job>;
+  /**
+   * Resolves with the job once it reached done, failed or cancelled (groups: once every child did); with
+   * `orPaused`, also when it is paused (by `musilingo jobs pause` or the app), so a waiting CLI can say so.
+   */
+  waitFor(jobId: number, signal?: AbortSignal, opts?: { orPaused?: boolean }): Promise<Job>;
 }
 
 /** Default liveness check: a local owner lives while its pid answers signal 0; remote owners rely on the lease. */
@@ -392,14 +395,14 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     wake() {
       wakeUp?.();
     },
-    waitFor(jobId, signal) {
+    waitFor(jobId, signal, waitOpts = {}) {
       return new Promise<Job>((resolve, reject) => {
         const check = (): void => {
           const job = getJob(db, jobId);
           if (signal?.aborted) {
             waiters.delete(check);
             reject(new InferenceError('cancelled', 'Stopped waiting.'));
-          } else if (isTerminal(job)) {
+          } else if (isTerminal(job) || (waitOpts.orPaused && job?.state === 'paused')) {
             waiters.delete(check);
             if (job) resolve(job);
             else reject(new Error(`Job ${jobId} does not exist.`));

@@ -103,7 +103,7 @@ export const command: CliCommand = {
     });
     let job: Job;
     try {
-      job = await analysis.runner.waitFor(jobId, ctx.signal);
+      job = await analysis.runner.waitFor(jobId, ctx.signal, { orPaused: true });
     } catch (e) {
       await analysis.stop();
       bar?.end();
@@ -116,6 +116,13 @@ export const command: CliCommand = {
     await analysis.stop();
     bar?.end();
     if (lastText) ctx.stderr.write('\n');
+    if (job.state === 'paused') {
+      const c = groupCounts(db, jobId);
+      const done = c.total > 0 ? ` at ${c.done + c.failed + c.cancelled}/${c.total}` : '';
+      if (values.json) ctx.stdout.write(`${JSON.stringify({ jobId, state: 'paused', ...(c.total > 0 ? { total: c.total, done: c.done, failed: c.failed } : {}) })}\n`);
+      else ctx.stdout.write(`Paused${done}. Resume with \`musilingo jobs resume ${jobId}\` and run this command again.\n`);
+      return 0;
+    }
     return report(job);
 
     function report(j: Job): number {

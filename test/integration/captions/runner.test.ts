@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { captionsForTrack, countCaptions } from '../../../main/db/captions';
-import { cancelJob, childJobs, getJob, groupCounts } from '../../../main/db/jobs';
+import { cancelJob, childJobs, getJob, groupCounts, pauseJob, resumeJob } from '../../../main/db/jobs';
 import { openDatabase } from '../../../main/db/open';
 import { qaThread } from '../../../main/db/qa';
 import { similarTracks } from '../../../main/db/windows';
@@ -45,7 +45,7 @@ let conn: InferenceConnection;
 let runner: JobRunner;
 let events: RunnerEvent[];
 
-function setup(packOpts: FakePackOptions = {}, resolveFails = false): void {
+function setup(packOpts: FakePackOptions = {}, resolveFails = false, maxBatch = 3): void {
   conn = connectLocalInference({ loadPack: fakePackLoader(packOpts), maxBatch: 4 });
   events = [];
   runner = createJobRunner({
@@ -55,7 +55,7 @@ function setup(packOpts: FakePackOptions = {}, resolveFails = false): void {
       if (resolveFails) throw new Error(`Model pack "${model}" is not installed. Install it with \`musilingo models\`.`);
       return { packDir: `/packs/${model}`, executionProvider: 'auto' };
     },
-    maxBatch: 3,
+    maxBatch,
     pollMs: 20,
     heartbeatMs: 50,
     retryDelayMs: () => 10,
@@ -211,6 +211,27 @@ describe('caption pipeline (stand-in model)', () => {
     expect(rj).toMatchObject({ state: 'failed', attempts: 1 });
     expect(rj.error).toMatch(/Model pack "nope" is not installed/);
     expect(rg.state).toBe('failed');
+  });
+
+  it('pauses and resumes a library run; a waiter hears about the pause', async () => {
+    for (let i = 0; i < 6; i++) insertTrack(db, copyOf(i % 2 ? 'sineA' : 'noise', i));
+    setup({ tokenDelayMs: 5 }, false, 1); // one track per call: at most one in flight when the pause lands
+    const group = enqueueGroup(db, { kind: 'caption-all', model: 'tiny' }).id;
+    runner.wake();
+    while (!events.some((e) => e.type === 'caption')) await new Promise((r) => setTimeout(r, 5));
+    expect(pauseJob(db, group)).toBe(true);
+    const paused = await runner.waitFor(group, undefined, { orPaused: true });
+    expect(paused.state).toBe('paused');
+    await new Promise((r) => setTimeout(r, 150)); // the batch in flight finishes; nothing new starts
+    const c = groupCounts(db, group);
+    expect(c.paused).toBeGreaterThan(0);
+    expect(c.running).toBe(0);
+    const stored = countCaptions(db, 'fake-pack').captions;
+    expect(stored).toBe(c.done);
+    expect(resumeJob(db, group)).toBe(true);
+    runner.wake();
+    expect((await runner.waitFor(group)).state).toBe('done');
+    expect(countCaptions(db, 'fake-pack')).toEqual({ captions: 6, tracks: 6 });
   });
 
   it('cancels a running caption: the work stops and nothing is stored', async () => {
