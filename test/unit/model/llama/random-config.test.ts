@@ -122,6 +122,30 @@ describe('random Llama config (GQA 6/3, head_dim 16, hidden 96)', () => {
   });
 });
 
+describe('random Llama config in float16', () => {
+  it('stays finite and close to the float64 forward in a left-padded batch', async () => {
+    const ck = await openCheckpoint(join(dir, 'model.safetensors'));
+    const spec = await buildLlamaDecoder({ checkpoint: ck, config, variant: 'float16', outPath: join(dir, 'd16.onnx') });
+    await ck.close();
+    const session = await ort.InferenceSession.create(join(dir, 'd16.onnx'), { executionProviders: ['cpu'] });
+    const H = 96;
+    const V = 300;
+    const S = 7;
+    const rnd = seededRandom(5);
+    const emb = Float32Array.from({ length: S * H }, () => rnd() * 2 - 1);
+    const ref = referenceForward(refWeights(), Array.from({ length: S - 2 }, (_, t) => Float64Array.from(emb.subarray((t + 2) * H, (t + 3) * H))));
+    const refFlat = new Float64Array((S - 2) * V);
+    ref.forEach((r, t) => refFlat.set(r, t * V));
+    const batch = new Float32Array(2 * S * H);
+    batch.set(emb, 0);
+    batch.set(emb.subarray(2 * H), (S + 2) * H);
+    const b = await runDecoder(session, spec, batch, 2, [...new Array(S).fill(1), 0, 0, ...new Array(S - 2).fill(1)]);
+    expect(b.logits.every(Number.isFinite)).toBe(true);
+    expect(relMaxErr(b.logits.subarray((S + 2) * V), refFlat)).toBeLessThanOrEqual(2e-2);
+    await session.release();
+  });
+});
+
 describe('bad input', () => {
   async function writeWithout(drop: string, reshape?: [string, number[]]): Promise<string> {
     const path = join(dir, `bad-${drop.replace(/\W/g, '_')}.safetensors`);
