@@ -80,15 +80,16 @@ export function packDir(modelsDir: string, id: string): string {
 }
 
 /**
- * The provider this machine would use, and the variant and int4 activation dtype that suit it. `probe` (default
- * true) opens a test session on GPU providers, because a bundled WebGPU provider with a Vulkan loader but no
- * adapter only fails when used; it loads ONNX Runtime, so call it from the CLI or a worker.
+ * The provider this machine would use, and the variant and int4 activation dtype that suit it. Without `probe`
+ * (the default) only static checks run: cheap and safe in main. With `probe: true` a test session opens on GPU
+ * providers, because a bundled WebGPU provider with a Vulkan loader but no adapter only fails when used; that
+ * loads ONNX Runtime, so do it in the CLI or a worker (convertModel does).
  */
 export async function defaultVariant(
   env: NodeJS.ProcessEnv = process.env,
   opts: { probe?: boolean; setting?: string } = {},
 ): Promise<{ variant: ModelVariant; provider: ProviderName; activationDtype: 'float32' | 'float16'; summary: string }> {
-  const choice = await chooseExecutionProvider({ probe: opts.probe ?? true, ...(opts.setting ? { setting: opts.setting } : {}), environment: { ...currentProviderEnvironment(), env } });
+  const choice = await chooseExecutionProvider({ probe: opts.probe ?? false, ...(opts.setting ? { setting: opts.setting } : {}), environment: { ...currentProviderEnvironment(), env } });
   return {
     variant: recommendVariant(choice.chosen, undefined).variant,
     provider: choice.chosen,
@@ -263,7 +264,7 @@ export async function convertModel(
     let act = opts.activationDtype;
     let smokeEps = opts.smokeExecutionProviders;
     if ((!act && variant === 'int4') || !smokeEps) {
-      const choice = await defaultVariant(ctx.env ?? process.env);
+      const choice = await defaultVariant(ctx.env ?? process.env, { probe: true });
       act ??= variant === 'int4' ? choice.activationDtype : undefined;
       smokeEps ??= choice.provider === 'cpu' ? ['cpu'] : [choice.provider, 'cpu'];
     }

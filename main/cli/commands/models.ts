@@ -129,7 +129,7 @@ export const command: CliCommand = {
     }
     const printer = progressPrinter(ctx, isJson);
     const mctx = (): ManagerContext => ({ db: ctx.db(), modelsDir: modelsDir(ctx.dataDir), signal: ctx.signal, onProgress: printer.onProgress });
-    const variantOr = async (): Promise<ModelVariant> => parseVariant(values.variant) ?? (await defaultVariant()).variant;
+    const variantOr = async (): Promise<ModelVariant> => parseVariant(values.variant) ?? (await defaultVariant(process.env, { probe: true })).variant;
     const act = values.activations as 'float32' | 'float16' | undefined;
     if (values.attention !== undefined && values.attention !== 'ops' && values.attention !== 'gqa') {
       throw new UsageError(`Unsupported --attention "${values.attention}". Expected one of: ops, gqa`);
