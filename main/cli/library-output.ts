@@ -67,7 +67,7 @@ export function createProgressDisplay(ctx: CliContext): { update: (p: ScanProgre
   let drawn = false;
   let lastDecile = -1;
   let lastPhase = '';
-  const columns = (): number => (out as { columns?: number }).columns ?? 100;
+  const columns = (): number => (out as { columns?: number }).columns || 100;
   return {
     update(p) {
       if (tty) {
