@@ -325,6 +325,26 @@ function isEnospcError(e: unknown): boolean {
 }
 
 /**
+ * At app start nothing downloads or converts yet, so rows left in `downloading`/`converting` by a quit or crash
+ * are marked failed with a message saying that starting again resumes (partial files are kept). Do not call it
+ * while a download or conversion may be running in another process. Returns the rows it changed.
+ */
+export function markInterrupted(ctx: Pick<ManagerContext, 'db' | 'onChanged'>): ModelPackRow[] {
+  const out: ModelPackRow[] = [];
+  for (const r of listModelPacks(ctx.db)) {
+    if (r.state !== 'downloading' && r.state !== 'converting') continue;
+    const what = r.state === 'downloading' ? 'The download' : 'The conversion';
+    updateModelPack(ctx.db, r.id, { state: 'failed', error: `${what} was interrupted (the app quit); start it again and it resumes where it stopped.` });
+    const row = getModelPack(ctx.db, r.id);
+    if (row) {
+      ctx.onChanged?.(row);
+      out.push(row);
+    }
+  }
+  return out;
+}
+
+/**
  * Checks that a ready pack is still usable: its manifest is there and of the current format version. A stale
  * pack goes back to `downloaded` (convert it again); a missing or broken one is marked failed. Returns the row.
  */

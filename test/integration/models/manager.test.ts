@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getModelPack, listModelPacks } from '../../../main/db/models';
+import { getModelPack, listModelPacks, upsertModelPack } from '../../../main/db/models';
 import { openDatabase } from '../../../main/db/open';
 import { parseLspci, parseNvidiaSmi, parseVulkanSummary, recommendVariant } from '../../../main/models/doctor';
 import { NODE_IO } from '../../../main/models/download';
 import { BadCheckpointError, DiskFullError } from '../../../main/models/errors';
-import { checkPack, convertModel, downloadModel, importModel, listModels, removeModel, type ModelProgress } from '../../../main/models/manager';
+import { checkPack, convertModel, downloadModel, importModel, listModels, markInterrupted, removeModel, type ModelProgress } from '../../../main/models/manager';
 import { chooseExecutionProvider, staticProviderStatus, type ProviderEnvironment } from '../../../main/models/providers';
 import { startHubServer, type HubServer } from '../../support/hub-server';
 import { FIXTURES, musilingoRepoFiles, tokenizerRepoFiles } from '../../support/models/tiny-repo';
@@ -102,6 +102,15 @@ describe('model manager', () => {
     const ready = await convertModel(ctx, 'mine', 'float32');
     expect(ready.state).toBe('ready');
     expect(listModelPacks(db).map((r) => r.id)).toContain('mine@float32');
+  });
+
+  it('marks work left in flight by a quit as interrupted', () => {
+    upsertModelPack(db, { modelId: 'musilingo-short', variant: 'float16', state: 'downloading', progress: 0.3 });
+    const changedRows = markInterrupted({ db });
+    expect(changedRows.map((r) => r.id)).toEqual(['musilingo-short@float16']);
+    expect(getModelPack(db, 'musilingo-short@float16')).toMatchObject({ state: 'failed', progress: 0.3 });
+    expect(getModelPack(db, 'musilingo-short@float16')?.error).toContain('resumes');
+    expect(getModelPack(db, 'musilingo-long@float32')?.state).toBe('ready');
   });
 
   it('imports separate MERT, Llama and adapter checkpoints as one model', async () => {
