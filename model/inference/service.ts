@@ -68,6 +68,9 @@ export interface InferenceHandlers {
 
 const SAMPLES_PER_MS = MERT_SAMPLE_RATE_HZ / 1000;
 
+/** Least time between two token events of one sequence. See [Note: Token events are throttled]. */
+export const TOKEN_EVENT_INTERVAL_MS = 50;
+
 function msOf(samples: number): number {
   return Math.round(samples / SAMPLES_PER_MS);
 }
@@ -258,6 +261,7 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
       const longest = Math.max(...batch.map((s) => s.embeds.length / p.info.hiddenSize));
       const maxNew = Math.max(1, Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, p.info.maxPositions - longest));
       const ids: number[][] = batch.map(() => []);
+      const lastEmit: number[] = batch.map(() => 0);
       const t0 = performance.now();
       const out = await guarded(() =>
         p.generate({
@@ -275,6 +279,11 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
             if (!s || !list) return;
             list.push(tok);
             if (stopAfter(list).isStop) return;
+            // [Note: Token events are throttled] Decoding the whole answer so far for every token costs O(n²)
+            // per answer; a reader needs no more than ~20 updates a second. The first token always goes out.
+            const now = performance.now();
+            if (list.length > 1 && now - (lastEmit[i] ?? 0) < TOKEN_EVENT_INTERVAL_MS) return;
+            lastEmit[i] = now;
             const text = p.decodeText(list);
             const cut = text.indexOf('###');
             ctx.emit('token', { key: s.key, startMs: s.startMs, text: (cut >= 0 ? text.slice(0, cut) : text).trimStart() } satisfies TokenEventData);
