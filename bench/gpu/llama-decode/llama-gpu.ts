@@ -6,7 +6,7 @@
  * (nvidia-smi) and the converter's peak RSS, beside the PyTorch reference (torch.json from torch_ref.py).
  *
  *   node llama-gpu.mjs <workdir> [--shape 7b|tiny] [--ep webgpu|cpu] [--variants int4,float16]
- *                      [--prompt 40] [--tokens 128] [--batches 1,8] [--layers 32] [--attention gqa|ops]
+ *                      [--prompt 40] [--tokens 128] [--batches 1,8] [--layers 32] [--attention gqa|ops] [--build-only]
  * GQA graphs take batches of equal-length prompts only, which is what this bench feeds.
  * `--shape tiny --ep cpu` is a quick local check of the script itself.
  */
@@ -31,7 +31,7 @@ const { values: a, positionals } = parseArgs({
     shape: { type: 'string', default: '7b' }, ep: { type: 'string', default: 'webgpu' },
     variants: { type: 'string', default: 'int4,float16' }, prompt: { type: 'string', default: '40' },
     tokens: { type: 'string', default: '128' }, batches: { type: 'string', default: '1,8' },
-    layers: { type: 'string' }, attention: { type: 'string', default: 'gqa' },
+    layers: { type: 'string' }, attention: { type: 'string', default: 'gqa' }, 'build-only': { type: 'boolean', default: false },
   },
 });
 const work = positionals[0] ?? '/tmp/llama-gpu';
@@ -146,6 +146,11 @@ for (const variant of a.variants!.split(',') as DecoderVariant[]) {
   const t0 = performance.now();
   const spec = await buildLlamaDecoder({ checkpoint: syntheticCheckpoint(config), config, variant, outPath, lastTokenLogitsOnly: true, int4ActivationDtype: 'float16', attention: a.attention as 'gqa' | 'ops' });
   console.log(`${variant} (${a.attention} attention): built in ${((performance.now() - t0) / 1000).toFixed(1)} s, converter peak RSS ${(rss.stop() / 2 ** 30).toFixed(2)} GiB`);
+  if (a['build-only']) {
+    await rm(outPath, { force: true });
+    await rm(`${outPath}.data`, { force: true });
+    continue;
+  }
   const gpu = gpuMemorySampler();
   const ts = performance.now();
   const { session, ep, skipped } = await createSession(outPath, {
