@@ -10,9 +10,13 @@ import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
 // [Note: The table's own read model]
 // The search repository (main/db/search.ts) answers "best hits for these words". The table needs more: an
 // exact total for the scrollbar, any sort order the user clicks, a window at any offset, and the caption text
-// and state per row. Sorting uses the NOCASE indexes from 0050; with search text, rows are first narrowed by
-// FTS5 and then sorted by bm25 ('relevance') or a column. The caption state of a page is looked up for just
-// that page's ids through the pending-jobs dedupe index ('caption:<track>:…', see 0040).
+// and state per row. Two steps, as in search.ts: first the window's ids (ORDER BY … LIMIT/OFFSET over the
+// partial NOCASE indexes of 0051, so no sort of the whole table: the rowid that ends every index is the tie-break),
+// then the columns and the newest caption for just those ids. Unknown values (NULL) sort as SQLite sorts
+// them — first when ascending, last when descending — because forcing them last in both directions would
+// defeat the indexes (bench/library-table.ts measures the difference). With search text, rows are first
+// narrowed by FTS5 and sorted by bm25 ('relevance') or a column. The caption state of a page is looked up for
+// just that page's ids through the pending-jobs dedupe index ('caption:<track>:…', see 0040).
 
 const ORDER: Record<TrackSortKey, string> = {
   relevance: 't.title COLLATE NOCASE',
@@ -62,10 +66,11 @@ function basename(path: string): string {
 export class TrackTableRepo {
   readonly #count: Database.Statement<[Bind], { n: number }>;
   readonly #countMatch: Database.Statement<[Bind], { n: number }>;
-  readonly #pages = new Map<string, Database.Statement<[Bind], RawRow>>();
+  readonly #pages = new Map<string, Database.Statement<[Bind], { id: number }>>();
   readonly #pendingCaption: Database.Statement<[string, string], { state: string }>;
   readonly #genres: Database.Statement<[], { genre: string }>;
-  readonly #byId: Database.Statement<[number], RawRow>;
+  readonly #byIds: Database.Statement<[string], RawRow>;
+  readonly #countAll: Database.Statement<[], { n: number }>;
   readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
@@ -78,7 +83,12 @@ export class TrackTableRepo {
       `SELECT state FROM jobs WHERE dedupe_key >= ? AND dedupe_key < ? AND dedupe_key IS NOT NULL
          AND state IN ('queued', 'running', 'paused') ORDER BY state = 'running' DESC LIMIT 1`,
     );
-    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id = ?`);
+    this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?))`);
+    // Unfiltered total without scanning the table: b-tree counts of the table and of the partial
+    // missing-track index (0010 tracks_missing).
+    this.#countAll = db.prepare(
+      'SELECT (SELECT count(*) FROM tracks) - (SELECT count(*) FROM tracks WHERE missing_since IS NOT NULL) AS n',
+    );
     this.#genres = db.prepare(`
       SELECT DISTINCT genre FROM (
         SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
@@ -86,20 +96,19 @@ export class TrackTableRepo {
       WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
   }
 
-  #pageStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean): Database.Statement<[Bind], RawRow> {
+  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean): Database.Statement<[Bind], { id: number }> {
     const key = `${sort}:${direction}:${hasMatch}`;
     let stmt = this.#pages.get(key);
     if (!stmt) {
       const dir = direction === 'asc' ? 'ASC' : 'DESC';
-      // NULLs (unknown tags) go last in either direction; ties break by id so pages never overlap.
       const order =
         hasMatch && sort === 'relevance'
           ? `bm25(tracks_fts, ${FTS_COLUMN_WEIGHTS.join(', ')}) ${dir}, t.id`
-          : `${ORDER[sort]} IS NULL, ${ORDER[sort]} ${dir}, t.id ${dir}`;
+          : `${ORDER[sort]} ${dir}, t.id ${dir}`;
       const from = hasMatch
         ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
         : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
-      stmt = this.#db.prepare(`SELECT ${COLUMNS} FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
+      stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
       this.#pages.set(key, stmt);
     }
     return stmt;
@@ -126,16 +135,18 @@ export class TrackTableRepo {
       offset: q.offset,
     };
     if (q.text.trim() && match === null) return { total: 0, offset: q.offset, rows: [] };
-    const total = (match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
-    const raw = this.#pageStatement(q.sort, q.direction, match !== null).all(bind);
-    const rows: TrackRow[] = raw.map((r) => toTrackRow(r, this.captionState(r.id, r.caption !== '')));
-    return { total, offset: q.offset, rows };
+    const isUnfiltered = match === null && bind.genre === null && bind.captioned === null;
+    const total = (isUnfiltered ? this.#countAll.get() : match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
+    const ids = this.#idsStatement(q.sort, q.direction, match !== null).all(bind).map((r) => r.id);
+    return { total, offset: q.offset, rows: this.rowsByIds(ids) };
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */
   rowsByIds(ids: readonly number[]): TrackRow[] {
+    if (ids.length === 0) return [];
+    const byId = new Map(this.#byIds.all(JSON.stringify(ids)).map((r) => [r.id, r]));
     return ids.flatMap((id) => {
-      const r = this.#byId.get(id);
+      const r = byId.get(id);
       return r ? [toTrackRow(r, this.captionState(r.id, r.caption !== ''))] : [];
     });
   }
