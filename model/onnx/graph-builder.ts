@@ -349,6 +349,8 @@ export class GraphBuilder {
           await h.close();
         }
         this.pending.length = 0;
+      } else {
+        await rm(dataFile, { force: true }); // a stale weights file from an earlier build would mislead
       }
       const h = await open(target, 'w');
       try {
