@@ -4,6 +4,7 @@
  * (STYLE B10; Electron security checklist §13–17).
  */
 import { app, shell, type Session, type WebContents, type WebFrameMain } from 'electron';
+import { isAllowedRequest, isSafeExternalUrl } from './app/url-policy';
 
 /** Where the renderer is loaded from: the dev server in `npm start`, the bundled file otherwise. */
 export function rendererOrigin(): string | null {
@@ -34,13 +35,7 @@ function appRootPath(): string {
 
 /** Opens a link in the user's browser, but only https: and mailto: URLs (checked with `new URL`). */
 export function openExternalSafely(raw: string): void {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return;
-  }
-  if (url.protocol === 'https:' || url.protocol === 'mailto:') void shell.openExternal(url.toString());
+  if (isSafeExternalUrl(raw)) void shell.openExternal(new URL(raw).toString());
 }
 
 /** Blocks navigation away from the app and every new window; links go to the system browser instead. */
@@ -59,8 +54,15 @@ export function hardenWebContents(contents: WebContents): void {
   });
 }
 
-/** Denies every permission request (camera, notifications …): the app needs none. */
+/**
+ * Denies every permission request (camera, notifications …): the app needs none. Cancels every request the
+ * renderer makes to anywhere but the app itself, as a second line behind the CSP: the renderer never talks to
+ * the network (downloads run in main, through the model manager).
+ */
 export function hardenSession(session: Session): void {
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
+  session.webRequest.onBeforeRequest((details, callback) => {
+    callback({ cancel: !isAllowedRequest(details.url, rendererOrigin()) });
+  });
 }
