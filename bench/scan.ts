@@ -5,7 +5,7 @@
  * library (stat only). (3) Rescan of an unchanged library of M files (default 100,000; rows are inserted
  * directly so the bench does not wait for M parses) against a baseline of a bare readdir + stat walk.
  *
- * Usage: npm run bench -- scan [files=10000] [rescanFiles=100000]
+ * Usage: npm run bench -- scan [files=10000] [rescanFiles=100000]   (SCAN_CONCURRENCY=n: files read at once, default 8)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import { metaOf } from '../test/helpers/musiccaps';
 
 const N = Number(process.argv[2] ?? 10_000);
 const M = Number(process.argv[3] ?? 100_000);
+const CONCURRENCY = Number(process.env['SCAN_CONCURRENCY'] ?? 8);
 const GENRES = ['Rock', 'Pop', 'Jazz', 'Classical', 'Folk'];
 
 function writeLibrary(root: string, n: number, tiny: boolean): void {
@@ -68,7 +69,7 @@ try {
   const baseS = (performance.now() - t) / 1000;
 
   const db = openDatabase(join(tmp, 'lib.sqlite'));
-  const lib = new LibraryService(db);
+  const lib = new LibraryService(db, { concurrency: CONCURRENCY });
   t = performance.now();
   const s = await lib.scan(root);
   const scanS = (performance.now() - t) / 1000;
