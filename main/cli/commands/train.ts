@@ -3,7 +3,7 @@
  * Plain Node (CLI). The work itself is trainer/session.ts; this file resolves the model, talks to the database
  * and prints progress.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import {
   listRuns,
   recordProgress,
   updateRun,
+  type TrainingRun,
 } from '../../db/training';
 import { readLlamaConfig, type LlamaConfig } from '../../../model/llama/config';
 import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/checkpoint-files';
@@ -202,6 +203,41 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
   const db = ctx.db();
   const run = getRun(db, runId);
   const cfg = JSON.parse(run.config) as StoredConfig;
+  const checkpointPath = run.checkpointPath ?? join(ctx.dataDir, 'training', `run-${run.id}`, 'checkpoint.safetensors');
+  await mkdir(join(checkpointPath, '..'), { recursive: true });
+  const releaseLock = takeRunLock(join(checkpointPath, '..', 'run.lock'), run.id);
+  try {
+    return await trainLocked(ctx, run, cfg, checkpointPath, json);
+  } finally {
+    releaseLock();
+  }
+}
+
+/**
+ * Claims a run for this process: a lock file holding our pid. A lock left by a process that no longer exists
+ * (kill -9, crash) is taken over; a live one means the run is being trained elsewhere.
+ */
+function takeRunLock(path: string, runId: number): () => void {
+  try {
+    const pid = Number(readFileSync(path, 'utf8'));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (alive) throw new Error(`Run ${runId} is being trained by process ${pid}; stop it first (or wait for it to finish)`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  writeFileSync(path, String(process.pid));
+  return () => rmSync(path, { force: true });
+}
+
+async function trainLocked(ctx: CliContext, run: TrainingRun, cfg: StoredConfig, checkpointPath: string, json: boolean): Promise<number> {
+  const db = ctx.db();
   const out = (line: string, obj: object): void => {
     ctx.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${line}\n`);
   };
@@ -210,8 +246,6 @@ async function runOrResume(ctx: CliContext, runId: number, json: boolean): Promi
   });
   const library = libraryForTraining(db, run.encoderModelId);
   const model = await decoderOf(run.modelPath);
-  const checkpointPath = run.checkpointPath ?? join(ctx.dataDir, 'training', `run-${run.id}`, 'checkpoint.safetensors');
-  await mkdir(join(checkpointPath, '..'), { recursive: true });
   updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
   const tokenizer = await loadEncoder(cfg.tokenizerDir);
   if (!json) ctx.stdout.write(`Run ${run.id}: tokenizer ${tokenizer.source}\n`);

@@ -160,5 +160,17 @@ describe('musilingo train', () => {
     const none = await cli(['train', '--resume', '999']);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/No training run 999/);
+    // A run another live process holds is not trained twice.
+    const runDir = join(tmp, 'busy-run');
+    mkdirSync(runDir);
+    writeFileSync(join(runDir, 'run.lock'), String(process.pid));
+    const db = new Database(dbPath);
+    const id = Number(db.prepare(
+      "INSERT INTO training_runs (model_id, model_path, encoder_model_id, state, config, total_steps, checkpoint_path, created_at, updated_at) VALUES ('m', ?, 'tiny-mert', 'cancelled', '{}', 4, ?, 0, 0)",
+    ).run(modelDir, join(runDir, 'checkpoint.safetensors')).lastInsertRowid);
+    db.close();
+    const busy = await cli(['train', '--resume', String(id)]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(new RegExp(`Run ${id} is being trained by process ${process.pid}`));
   });
 });
