@@ -100,6 +100,9 @@ export function defaultIsOwnerAlive(owner: string): boolean {
   }
 }
 
+/** How often (in heartbeats) a running runner looks for work left by dead processes. */
+const RECOVER_EVERY_BEATS = 6;
+
 /** Whether an error code is worth another try (transient runtime trouble, not bad input). */
 export function isRetryableCode(code: string): boolean {
   return code === 'session-failed' || code === 'worker-exited' || code === 'internal';
@@ -329,8 +332,18 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     }
   }
 
+  let beats = 0;
   function beat(): void {
     try {
+      // Now and then, also take back the work of processes that died while this one runs (a killed CLI
+      // beside the app): their jobs would otherwise wait for the next start.
+      if (++beats % RECOVER_EVERY_BEATS === 0) {
+        const n = recoverStaleJobs(db, { isAlive, leaseMs, self: owner });
+        if (n > 0) {
+          log('info', `[jobs] resumed ${n} job(s) left by a stopped process`);
+          wakeUp?.();
+        }
+      }
       const mine = heartbeatJobs(db, owner, inFlight?.ids ?? []);
       if (inFlight && inFlight.ids.length > 0 && inFlight.ids.every((id) => !mine.has(id))) {
         log('info', `[jobs] jobs ${inFlight.ids.join(', ')} were cancelled; stopping their work`);

@@ -4,7 +4,7 @@
  * model; test/integration/captions/e2e.test.ts runs the real tiny pack.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -232,6 +232,17 @@ describe('caption pipeline (stand-in model)', () => {
     runner.wake();
     expect((await runner.waitFor(group)).state).toBe('done');
     expect(countCaptions(db, 'fake-pack')).toEqual({ captions: 6, tracks: 6 });
+  });
+
+  it('takes over the work of a process that died while it runs', async () => {
+    const a = insertTrack(db, files['sineA']!);
+    setup();
+    // Another process claimed this job and died (its pid does not exist).
+    const id = enqueueCaption(db, { trackId: a, model: 'tiny' }).id;
+    db.prepare("UPDATE jobs SET state = 'running', owner = ?, heartbeat_at = ?, attempts = 1 WHERE id = ?").run(`${hostname()}:999999999:1`, Date.now(), id);
+    const done = await runner.waitFor(id);
+    expect(done).toMatchObject({ state: 'done', attempts: 2 });
+    expect(captionsForTrack(db, a)).toHaveLength(1);
   });
 
   it('cancels a running caption: the work stops and nothing is stored', async () => {
