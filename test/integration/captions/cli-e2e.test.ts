@@ -25,6 +25,9 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'musilingo.mjs');
 const THREAD = join(ROOT, 'out', 'cli', 'inference.thread.mjs');
 
+/** Each test spawns the CLI several times; on a loaded 2-core machine that can take minutes. */
+const E2E_TIMEOUT_MS = 240_000;
+
 let work: string;
 let pack: string;
 let source: string;
@@ -91,7 +94,7 @@ afterAll(async () => {
 });
 
 describe('musilingo caption / ask / similar / jobs', () => {
-  it('captions a scanned library, and search, ask and similar work on the result', async () => {
+  it('captions a scanned library, and search, ask and similar work on the result', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'main.sqlite');
     const music = library('music', 5);
     makeCorrupt(music, 'zz-corrupt.wav');
@@ -145,14 +148,14 @@ describe('musilingo caption / ask / similar / jobs', () => {
     expect(jobs.stdout).toMatch(/caption-all\s+done/);
   });
 
-  it('survives kill -9 of the whole process mid-run: resuming loses and duplicates nothing', async () => {
+  it('survives kill -9 of the whole process mid-run: resuming loses and duplicates nothing', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'kill.sqlite');
     const music = library('kill-music', 12);
     expect((await cli(db, ['scan', music])).code).toBe(0);
     const run = start(db, ['caption', '--all', '--model', pack, '--batch', '2', '--json']);
     const reader = new Database(db, { readonly: true, fileMustExist: true });
     const count = (): number => (reader.prepare('SELECT count(*) AS n FROM captions').get() as { n: number }).n;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 150_000;
     while (count() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     run.child.kill('SIGKILL');
     await run.done;
@@ -173,7 +176,7 @@ describe('musilingo caption / ask / similar / jobs', () => {
     conn.close();
   });
 
-  it('recovers when the inference worker thread dies mid-batch', async () => {
+  it('recovers when the inference worker thread dies mid-batch', { timeout: E2E_TIMEOUT_MS }, async () => {
     const dbPath = join(work, 'worker.sqlite');
     const music = library('worker-music', 6);
     expect((await cli(dbPath, ['scan', music])).code).toBe(0);
@@ -207,7 +210,7 @@ describe('musilingo caption / ask / similar / jobs', () => {
     db.close();
   });
 
-  it('answers a question while caption --all runs in another process', async () => {
+  it('answers a question while caption --all runs in another process', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'concurrent.sqlite');
     const music = library('concurrent-music', 8);
     expect((await cli(db, ['scan', music])).code).toBe(0);
@@ -221,13 +224,13 @@ describe('musilingo caption / ask / similar / jobs', () => {
     conn.close();
   });
 
-  it('stops cleanly on Ctrl-C, giving its work back to the queue', async () => {
+  it('stops cleanly on Ctrl-C, giving its work back to the queue', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'sigint.sqlite');
     const music = library('sigint-music', 6);
     expect((await cli(db, ['scan', music])).code).toBe(0);
     const run = start(db, ['caption', '--all', '--model', pack, '--batch', '1']);
     const reader = new Database(db, { readonly: true, fileMustExist: true });
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 150_000;
     while ((reader.prepare('SELECT count(*) AS n FROM captions').get() as { n: number }).n < 1 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -242,7 +245,7 @@ describe('musilingo caption / ask / similar / jobs', () => {
     expect(list.stdout).toMatch(/caption-all\s+running/);
   });
 
-  it('pauses, resumes and cancels queued work from the jobs command', async () => {
+  it('pauses, resumes and cancels queued work from the jobs command', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'jobs.sqlite');
     const music = library('jobs-music', 2);
     expect((await cli(db, ['scan', music])).code).toBe(0);
@@ -258,7 +261,7 @@ describe('musilingo caption / ask / similar / jobs', () => {
     expect(bad.stderr).toMatch(/Expected one of: list, pause, resume, cancel, retry/);
   });
 
-  it('names a missing model pack and the cause', async () => {
+  it('names a missing model pack and the cause', { timeout: E2E_TIMEOUT_MS }, async () => {
     const db = join(work, 'nomodel.sqlite');
     const r = await cli(db, ['caption', '--all', '--model', join(work, 'no-such-pack')]);
     expect(r.code).toBe(1);
