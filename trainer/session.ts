@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCheckpoint } from '../model/safetensors';
 import type { AdapterWeights } from './adapter';
@@ -104,9 +104,26 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
       // Rebuilt when any source file is newer than the cached graph.
       const newest = Math.max(...ck.files.map((f) => statSync(f).mtimeMs));
       if (!existsSync(graphPath) || statSync(graphPath).mtimeMs < newest) {
-        await rm(graphPath, { force: true });
-        const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: graphPath });
-        await b.save();
+        // Built in a private folder and renamed into place (data file first), so a concurrent or killed build
+        // never leaves a half-written graph under the cached name. The .onnx names its data file by basename.
+        const tmpDir = join(g.cacheDir, `build-${process.pid}`);
+        await rm(tmpDir, { recursive: true, force: true });
+        await mkdir(tmpDir);
+        try {
+          const tmpPath = join(tmpDir, `train-${tag}.onnx`);
+          const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: tmpPath });
+          try {
+            await b.save();
+          } catch (e) {
+            await b.discard();
+            throw e;
+          }
+          await rm(graphPath, { force: true });
+          if (existsSync(`${tmpPath}.data`)) await rename(`${tmpPath}.data`, `${graphPath}.data`);
+          await rename(tmpPath, graphPath);
+        } finally {
+          await rm(tmpDir, { recursive: true, force: true });
+        }
       }
       model = graphPath;
     } else {

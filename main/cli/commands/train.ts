@@ -3,6 +3,7 @@
  * Plain Node (CLI). The work itself is trainer/session.ts; this file resolves the model, talks to the database
  * and prints progress.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -262,7 +263,8 @@ async function trainLocked(ctx: CliContext, run: TrainingRun, cfg: StoredConfig,
       heldOutFraction: cfg.heldOutFraction,
       checkpointPath,
       resume: true,
-      graph: { ...cfg.graph, cacheDir: join(ctx.dataDir, 'training', 'graphs', String(run.id)) },
+      // One cache per decoder: a 7B training graph takes minutes to build and gigabytes to store.
+      graph: { ...cfg.graph, cacheDir: join(ctx.dataDir, 'training', 'graphs', createHash('sha256').update(run.modelPath).digest('hex').slice(0, 16)) },
       meta: { run_id: String(run.id), model_id: run.modelId },
       signal: ctx.signal,
       log: (l) => (json ? undefined : ctx.stderr.write(`${l}\n`)),
