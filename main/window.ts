@@ -2,7 +2,7 @@
  * @file The main window (main process): secure webPreferences, window-state persistence, the renderer URL.
  */
 import { join } from 'node:path';
-import { BrowserWindow, screen } from 'electron';
+import { BrowserWindow, nativeTheme, screen } from 'electron';
 import type { SettingsStore, WindowState } from './app/settings';
 import { hardenWebContents } from './security';
 
@@ -23,6 +23,8 @@ function visibleState(state: WindowState): WindowState {
 /** Creates the main window, restores its saved bounds, and saves them again as they change. */
 export function createMainWindow(settings: SettingsStore): BrowserWindow {
   const state = visibleState(settings.getWindowState());
+  const { theme } = settings.get();
+  const isDark = theme === 'dark' || (theme === 'system' && nativeTheme.shouldUseDarkColors);
   const win = new BrowserWindow({
     ...(state.x !== null && state.y !== null ? { x: state.x, y: state.y } : {}),
     width: state.width,
@@ -31,7 +33,8 @@ export function createMainWindow(settings: SettingsStore): BrowserWindow {
     minHeight: 480,
     show: false,
     title: 'MusiLingo Desktop',
-    backgroundColor: '#16181d',
+    // The page's own background (renderer/styles.css), so there is no flash before the first paint.
+    backgroundColor: isDark ? '#16181d' : '#f7f7f9',
     webPreferences: {
       preload: PRELOAD_PATH,
       contextIsolation: true,

@@ -1,8 +1,7 @@
 /**
  * @file The E2E test bridge (plain Node): serves the built renderer over HTTP with a preload shim injected, and
  * answers the shim's WebSocket with the real handlers (createHandlers + dispatchInvoke, the same code path as
- * Electron IPC minus the sender check) over real services (SQLite, scanner, workers). Also usable by hand:
- * `npx vite-node test/e2e/bridge/server.ts` is not needed — see docs/desktop.md.
+ * Electron IPC minus the sender check) over real services (SQLite, scanner, workers). See docs/desktop.md.
  */
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
