@@ -3,7 +3,7 @@
  * an {@link InferencePack}: MERT encoder session, decoder session with KV-cache generation, token embedding
  * lookups, adapter, tokenizer. Inference utility process / CLI worker thread only (ORT calls block).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
@@ -59,6 +59,7 @@ const ManifestSubset = z.object({
   embeddings: z.object({ file: z.string(), tensor: z.string() }),
   adapter: z.object({ file: z.string(), inDim: z.number().int(), outDim: z.number().int() }),
   tokenizer: z.object({ model: z.string(), files: z.array(z.string()) }).nullable(),
+  files: z.record(z.string(), z.object({ sizeBytes: z.number().int().nonnegative() })).default({}),
 });
 
 /** The execution providers behind a preference. */
@@ -101,6 +102,25 @@ async function readManifest(dir: string): Promise<z.infer<typeof ManifestSubset>
   return parsed.data;
 }
 
+/**
+ * Checks every artefact the manifest lists against its recorded size (STYLE B5: nothing is loaded unverified).
+ * Sizes catch truncated copies and interrupted writes at the cost of one stat each; the full sha256 check runs
+ * when the pack is made and when the model manager verifies it, not on every load of a multi-GB pack.
+ */
+async function verifySizes(dir: string, files: Record<string, { sizeBytes: number }>): Promise<void> {
+  for (const [name, f] of Object.entries(files)) {
+    let size: number;
+    try {
+      size = (await stat(join(dir, name))).size;
+    } catch {
+      throw new InferenceError('model-unavailable', `Model pack ${dir} is damaged: ${name} is missing. Convert or download it again (musilingo models).`);
+    }
+    if (size !== f.sizeBytes) {
+      throw new InferenceError('model-unavailable', `Model pack ${dir} is damaged: ${name} is ${size} bytes, the manifest says ${f.sizeBytes}. Convert or download it again (musilingo models).`);
+    }
+  }
+}
+
 async function defaultTokenizer(dir: string): Promise<TextTokenizer> {
   try {
     return await loadLlamaTokenizer(dir);
@@ -114,6 +134,7 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
   const dir = req.packDir;
   const log = opts.log ?? (() => undefined);
   const m = await readManifest(dir);
+  await verifySizes(dir, m.files);
   const ep = req.executionProvider ?? 'auto';
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: ep === 'auto' ? ['cpu'] : providersFor(ep),

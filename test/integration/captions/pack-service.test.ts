@@ -3,7 +3,7 @@
  * deterministic and decoded from the pack's tokenizer; a GPU session that cannot be created falls back to the
  * CPU; a corrupt file fails alone; a missing pack is reported.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -92,6 +92,16 @@ describe('inference service on the tiny pack', () => {
     const r = await svc.caption({ items: [{ key: 'a', path: files['a']!, window: { kind: 'default' } }], generation: { maxNewTokens: 4 } }, ctx());
     expect(r[0]!.ok).toBe(true);
     await svc.unload({}, ctx());
+  });
+
+  it('refuses a damaged pack, naming the file', async () => {
+    const copy = join(work, 'damaged');
+    await cp(pack, copy, { recursive: true });
+    await truncate(join(copy, 'embed.safetensors'), 1000);
+    const svc = createInferenceService({ loadPack: (req) => loadModelPack(req) });
+    const err = await svc.load({ packDir: copy, executionProvider: 'cpu' }, ctx()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'model-unavailable' });
+    expect((err as Error).message).toMatch(/damaged: embed\.safetensors is 1000 bytes/);
   });
 
   it('reports a missing pack as model-unavailable', async () => {
