@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { listJobs } from '../../main/db/jobs';
 import { nodeLaunchers, type NodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
@@ -33,7 +34,7 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     ]);
     const [rendererDir, b] = await Promise.all([ensureRendererBuilt(), launchChromium(), installTinyPack(dataDir, work)]);
     browser = b;
-    workers = nodeLaunchers();
+    workers = nodeLaunchers((line) => bridge?.logs.push(line));
     bridge = await startBridge({ rendererDir, dataDir, launchers: workers.launchers, jobPollMs: 100 });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
@@ -95,6 +96,25 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     await expect.poll(() => page.locator('.msg').count()).toBe(2);
   });
 
+  it('saves an edited caption as the user\'s own and shows it first, also in the table', async () => {
+    await page.getByRole('button', { name: /^Edit caption for/ }).first().click();
+    const box = page.getByLabel(/^Edit caption for/);
+    await box.fill('A low organ drone, slow and calm.');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('.caption-text').first().textContent()).toBe('A low organ drone, slow and calm.');
+    expect(await page.locator('.captions li').first().textContent()).toContain('edited by you');
+    await page.getByRole('button', { name: 'Find' }).click();
+    // Both tracks were listened to while captioning, so the other one is "like this".
+    await expect.poll(() => page.locator('.similar li').allTextContents()).toEqual([expect.stringContaining('Whistle Tune')]);
+    await page.getByRole('button', { name: '← Back' }).click();
+    await page.getByTestId('search').fill('calm organ');
+    await expect.poll(() => page.getByTestId('track-count').textContent()).toBe('1 track');
+    expect(await page.locator('[role=row][data-track-id] .c-caption').first().textContent()).toContain('A low organ drone');
+    await page.getByTestId('search').fill('');
+    await page.getByRole('grid').locator('.c-title .link', { hasText: 'Organ Drone' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Organ Drone' }).waitFor();
+  });
+
   it('shows a worker that crashed mid-answer, restarts it, and the answer still arrives', async () => {
     const before = workers.starts();
     await page.getByLabel('Your question').fill('Is it good for running?');
@@ -102,7 +122,8 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     const answer = page.locator('.msg.assistant').last();
     // Kill the worker while the answer is streaming.
     await expect.poll(async () => (await answer.textContent())?.replace('Answer:', '').trim().length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
-    await workers.current()?.terminate();
+    const wasStreaming = (await answer.getAttribute('aria-busy')) === 'true';
+    workers.current()?.kill('SIGKILL');
     await page.getByRole('alert').filter({ hasText: /inference worker exited unexpectedly/ }).waitFor({ timeout: 10_000 });
     await screenshot(page, 'worker-crashed');
     await expect.poll(() => workers.starts(), { timeout: 20_000 }).toBe(before + 1);
@@ -111,6 +132,11 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     await expect.poll(() => answer.getAttribute('aria-busy'), { timeout: 60_000 }).toBe('false');
     expect(await answer.locator('.error').count()).toBe(0);
     expect((await answer.textContent())?.replace('Answer:', '').trim().length).toBeGreaterThan(0);
+    if (wasStreaming) {
+      // Killed mid-answer: the answer came from a second try on the new worker.
+      const ask = listJobs(bridge.services.db, { states: ['done'], limit: 100 }).find((j) => j.kind === 'ask' && (j.payload as { question?: string }).question === 'Is it good for running?');
+      expect(ask?.attempts).toBe(2);
+    }
   });
 
   it('lists the finished work on the Jobs page', async () => {
