@@ -3,8 +3,8 @@
  * rows the trainer's dataset is built from (tracks, windows, captions). Main process and CLI.
  */
 import type Database from 'better-sqlite3';
-import { blobToFloat32 } from '../../model/inference/vectors';
-import type { LibraryTrack, LibraryWindow, LibraryCaption } from '../../trainer/data/dataset';
+import type { LibraryTrack } from '../../trainer/data/dataset';
+import { readLibraryForTraining } from '../../trainer/data/library-source';
 
 /** Run states. */
 export type RunState = 'running' | 'done' | 'failed' | 'cancelled';
@@ -244,50 +244,11 @@ export function encoderModelIds(db: Database.Database): { modelId: string; windo
 }
 
 /**
- * Every track with its tags, cached windows of `encoderModelId` and captions: the trainer's raw data. Tracks
- * that vanished are included (the dataset reports them). Reads in one snapshot.
+ * Every track with its tags, cached windows of `encoderModelId` and user captions: the trainer's raw data
+ * (vanished tracks included; the dataset reports them). See [Note: Training reads the library itself].
  */
 export function libraryForTraining(db: Database.Database, encoderModelId: string): LibraryTrack[] {
-  return db.transaction(() => {
-    const tracks = db
-      .prepare('SELECT id, path, fingerprint, genre, genres_json, mood, comment, bpm, musical_key, native_tags_json, missing_since FROM tracks ORDER BY id')
-      .all() as Row[];
-    const windows = new Map<number, LibraryWindow[]>();
-    for (const w of db.prepare('SELECT track_id, start_ms, length_ms, rows, dim, embedding FROM windows WHERE model_id = ? ORDER BY track_id, start_ms').iterate(encoderModelId) as Iterable<Row>) {
-      const tid = w['track_id'] as number;
-      let embedding: Float32Array;
-      try {
-        embedding = blobToFloat32(w['embedding'] as Buffer, `window of track ${tid}`);
-      } catch {
-        embedding = new Float32Array(0); // reported as a bad embedding by the dataset
-      }
-      const list = windows.get(tid) ?? [];
-      list.push({ startMs: w['start_ms'] as number, lengthMs: w['length_ms'] as number, rows: w['rows'] as number, dim: w['dim'] as number, embedding });
-      windows.set(tid, list);
-    }
-    const captions = new Map<number, LibraryCaption[]>();
-    for (const c of db.prepare("SELECT track_id, start_ms, length_ms, source, text FROM captions WHERE source = 'user' ORDER BY track_id, id").iterate() as Iterable<Row>) {
-      const tid = c['track_id'] as number;
-      const list = captions.get(tid) ?? [];
-      list.push({ startMs: c['start_ms'] as number, lengthMs: c['length_ms'] as number, source: 'user', text: c['text'] as string });
-      captions.set(tid, list);
-    }
-    return tracks.map((t): LibraryTrack => ({
-      id: t['id'] as number,
-      path: t['path'] as string,
-      fingerprint: t['fingerprint'] as string,
-      genre: (t['genre'] as string | null) ?? null,
-      genresJson: (t['genres_json'] as string | null) ?? null,
-      mood: (t['mood'] as string | null) ?? null,
-      comment: (t['comment'] as string | null) ?? null,
-      bpm: (t['bpm'] as number | null) ?? null,
-      musicalKey: (t['musical_key'] as string | null) ?? null,
-      nativeTagsJson: (t['native_tags_json'] as string | null) ?? null,
-      missingSince: (t['missing_since'] as number | null) ?? null,
-      windows: windows.get(t['id'] as number) ?? [],
-      captions: captions.get(t['id'] as number) ?? [],
-    }));
-  })();
+  return readLibraryForTraining(db, encoderModelId);
 }
 
 /** A trainer progress event as the loop emits it (trainer/run/train-loop.ts TrainProgress, structurally). */

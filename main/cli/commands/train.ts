@@ -8,17 +8,16 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import llamaTokenizer from 'llama-tokenizer-js';
 import type Database from 'better-sqlite3';
 import { loadAdapter } from '../../../model/adapter';
 import { openCheckpoint } from '../../../model/safetensors';
-import { loadLlamaTokenizer } from '../../../model/tokenizer/llama-tokenizer';
 import type { AdapterWeights } from '../../../trainer/adapter';
 import { formatDataReport } from '../../../trainer/data/dataset';
 import type { WeightStorage } from '../../../trainer/graph/llama-train-graph';
 import { readAdapterFile } from '../../../trainer/run/checkpoint';
 import { defaultTrainOptions, type TrainOptions } from '../../../trainer/run/train-loop';
-import { saveAdapterVersion, trainFromLibrary, type GraphSettings } from '../../../trainer/session';
+import { runTrainJob, type TrainJob, type TrainJobEvent } from '../../../trainer/job';
+import type { GraphSettings } from '../../../trainer/session';
 import {
   activeAdapter,
   createRun,
@@ -26,7 +25,6 @@ import {
   finishRun,
   getAdapter,
   getRun,
-  libraryForTraining,
   listPoints,
   listRuns,
   recordProgress,
@@ -72,7 +70,6 @@ Options:
   --activate             make the new adapter active when the run finishes
   --json                 machine-readable output (one JSON object per line)`;
 
-const BUILT_IN_TOKENIZER = 'built-in LLaMA-1 vocabulary';
 
 interface StoredConfig {
   readonly options: TrainOptions;
@@ -186,15 +183,6 @@ function findTokenizerDir(dirs: readonly string[]): string | null {
   return dirs.find((d) => existsSync(join(d, 'tokenizer.model')) || existsSync(join(d, 'tokenizer.json'))) ?? null;
 }
 
-/**
- * Text → ids without special tokens. The model's own SentencePiece tokenizer when it ships one; else LLaMA-1's
- * vocabulary, which Vicuna v0 shares for every id below 32000 (its [PAD] 32000 never appears in text).
- */
-async function loadEncoder(dir: string | null): Promise<{ encode: (text: string) => number[]; bosId: number; source: string }> {
-  if (dir === null) return { encode: (t) => llamaTokenizer.encode(t, false, true), bosId: 1, source: BUILT_IN_TOKENIZER };
-  const tok = await loadLlamaTokenizer(dir);
-  return { encode: (t) => tok.encode(t), bosId: tok.bosId, source: dir };
-}
 
 function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -242,79 +230,81 @@ async function trainLocked(ctx: CliContext, run: TrainingRun, cfg: StoredConfig,
   const out = (line: string, obj: object): void => {
     ctx.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${line}\n`);
   };
-  const { adapter } = await readAdapterFile(cfg.initialAdapterPath).catch((e: unknown) => {
-    throw new Error(`Cannot read the starting adapter ${cfg.initialAdapterPath}: ${(e as Error).message}`);
-  });
-  const library = libraryForTraining(db, run.encoderModelId);
   const model = await decoderOf(run.modelPath);
-  updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
-  const tokenizer = await loadEncoder(cfg.tokenizerDir);
-  if (!json) ctx.stdout.write(`Run ${run.id}: tokenizer ${tokenizer.source}\n`);
-  let res;
-  try {
-    res = await trainFromLibrary({
-      checkpoint: model.files,
-      dims: model.dims,
-      initialAdapter: adapter,
-      encode: tokenizer.encode,
-      bosId: tokenizer.bosId,
-      library,
-      options: cfg.options,
-      heldOutFraction: cfg.heldOutFraction,
-      checkpointPath,
-      resume: true,
-      // One cache per decoder: a 7B training graph takes minutes to build and gigabytes to store.
-      graph: { ...cfg.graph, cacheDir: join(ctx.dataDir, 'training', 'graphs', createHash('sha256').update(run.modelPath).digest('hex').slice(0, 16)) },
-      meta: { run_id: String(run.id), model_id: run.modelId },
-      signal: ctx.signal,
-      log: (l) => (json ? undefined : ctx.stderr.write(`${l}\n`)),
-      onDataReport: (r) => {
-        updateRun(db, run.id, { dataReport: JSON.stringify(r) });
-        out(formatDataReport(r), { event: 'data', report: r });
-      },
-      onProgress: (p) => {
-        recordProgress(db, run.id, p);
-        if (p.kind === 'step') {
-          const rate = p.elapsedMs > 0 ? ` ${(1000 / (p.elapsedMs / p.step)).toFixed(2)} steps/s` : '';
-          out(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toExponential(2)}${rate}`, { event: 'step', runId: run.id, ...p });
-        } else if (p.kind === 'eval') {
-          out(`held-out loss ${p.heldOutLoss.toFixed(4)} at step ${p.step} (${p.examples} examples)`, { event: 'eval', runId: run.id, ...p });
-        } else {
-          out(`checkpoint at step ${p.step}: ${p.path}`, { event: 'checkpoint', runId: run.id, ...p });
-        }
-      },
-    });
-  } catch (e) {
-    updateRun(db, run.id, { state: 'failed', error: (e as Error).message });
-    throw e;
-  }
-  const r = res.run;
-  if (r.cancelled) {
-    updateRun(db, run.id, { state: 'cancelled', step: r.step });
-    out(`Run ${run.id} stopped at step ${r.step}. Resume with: musilingo train --resume ${run.id}`, { event: 'cancelled', runId: run.id, step: r.step });
-    return 130;
-  }
   const now = Date.now();
   const adapterId = `adp-${stamp(now)}-r${run.id}`;
   const adapterPath = join(ctx.dataDir, 'adapters', `${adapterId}.safetensors`);
   await mkdir(join(ctx.dataDir, 'adapters'), { recursive: true });
-  const sha256 = await saveAdapterVersion(adapterPath, r.adapter, {
-    adapter_id: adapterId,
-    model_id: run.modelId,
-    parent_id: run.parentAdapterId ?? '',
-    run_id: String(run.id),
-    created_at: new Date(now).toISOString(),
-    held_out_loss: r.heldOutLoss === undefined ? '' : String(r.heldOutLoss),
-  });
+  updateRun(db, run.id, { state: 'running', error: null, checkpointPath });
+  const job: TrainJob = {
+    runId: run.id,
+    dbPath: ctx.dbPath,
+    encoderModelId: run.encoderModelId,
+    checkpoint: model.files,
+    dims: model.dims,
+    initialAdapterPath: cfg.initialAdapterPath,
+    tokenizerDir: cfg.tokenizerDir,
+    options: cfg.options,
+    heldOutFraction: cfg.heldOutFraction,
+    // One cache per decoder: a 7B training graph takes minutes to build and gigabytes to store.
+    graph: { ...cfg.graph, cacheDir: join(ctx.dataDir, 'training', 'graphs', createHash('sha256').update(run.modelPath).digest('hex').slice(0, 16)) },
+    checkpointPath,
+    adapterPath,
+    adapterMeta: { adapter_id: adapterId, model_id: run.modelId, parent_id: run.parentAdapterId ?? '', created_at: new Date(now).toISOString() },
+  };
+  let finished: Extract<TrainJobEvent, { type: 'done' }> | undefined;
+  let code = 0;
+  try {
+    await runTrainJob(job, (e) => {
+      switch (e.type) {
+        case 'log':
+          if (!json) ctx.stderr.write(`${e.line}\n`);
+          break;
+        case 'tokenizer':
+          if (!json) ctx.stdout.write(`Run ${run.id}: tokenizer ${e.source}\n`);
+          break;
+        case 'data':
+          updateRun(db, run.id, { dataReport: JSON.stringify(e.report) });
+          out(formatDataReport(e.report), { event: 'data', report: e.report });
+          break;
+        case 'progress': {
+          const p = e.progress;
+          recordProgress(db, run.id, p);
+          if (p.kind === 'step') {
+            const rate = p.elapsedMs > 0 ? ` ${(1000 / (p.elapsedMs / p.step)).toFixed(2)} steps/s` : '';
+            out(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toExponential(2)}${rate}`, { event: 'step', runId: run.id, ...p });
+          } else if (p.kind === 'eval') {
+            out(`held-out loss ${p.heldOutLoss.toFixed(4)} at step ${p.step} (${p.examples} examples)`, { event: 'eval', runId: run.id, ...p });
+          } else {
+            out(`checkpoint at step ${p.step}: ${p.path}`, { event: 'checkpoint', runId: run.id, ...p });
+          }
+          break;
+        }
+        case 'cancelled':
+          updateRun(db, run.id, { state: 'cancelled', step: e.step });
+          out(`Run ${run.id} stopped at step ${e.step}. Resume with: musilingo train --resume ${run.id}`, { event: 'cancelled', runId: run.id, step: e.step });
+          code = 130;
+          break;
+        case 'done':
+          finished = e;
+          break;
+      }
+    }, ctx.signal);
+  } catch (e) {
+    updateRun(db, run.id, { state: 'failed', error: (e as Error).message });
+    throw e;
+  }
+  if (!finished) return code;
+  const r = finished;
   finishRun(
     db,
     run.id,
-    { id: adapterId, name: `Run ${run.id} (${r.step} steps)`, path: adapterPath, sha256, inDim: r.adapter.inDim, outDim: r.adapter.outDim, heldOutLoss: r.heldOutLoss ?? null, createdAt: now },
+    { id: adapterId, name: `Run ${run.id} (${r.step} steps)`, path: r.adapterPath, sha256: r.sha256, inDim: r.inDim, outDim: r.outDim, heldOutLoss: r.heldOutLoss, createdAt: now },
     { step: r.step, activate: cfg.activate },
   );
   const before = getRun(db, run.id).initialHeldOutLoss;
-  const cmp = r.heldOutLoss !== undefined && before !== null ? ` Held-out loss ${before.toFixed(4)} → ${r.heldOutLoss.toFixed(4)}.` : '';
-  out(`Run ${run.id} done: adapter ${adapterId}${cfg.activate ? ' (active)' : ''}.${cmp}`, { event: 'done', runId: run.id, adapterId, adapterPath, heldOutLoss: r.heldOutLoss ?? null, initialHeldOutLoss: before });
+  const cmp = r.heldOutLoss !== null && before !== null ? ` Held-out loss ${before.toFixed(4)} → ${r.heldOutLoss.toFixed(4)}.` : '';
+  out(`Run ${run.id} done: adapter ${adapterId}${cfg.activate ? ' (active)' : ''}.${cmp}`, { event: 'done', runId: run.id, adapterId, adapterPath: r.adapterPath, heldOutLoss: r.heldOutLoss, initialHeldOutLoss: before });
   return 0;
 }
 

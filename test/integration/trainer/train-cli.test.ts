@@ -29,7 +29,7 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], onLine?: (line: string, kill: () => void) => void): Promise<Run> {
+function cli(args: string[], onLine?: (line: string, kill: () => void, interrupt: () => void) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, '--db', dbPath, ...args], { cwd: tmp, env: { ...process.env, MUSILINGO_HOME: join(tmp, 'home') } });
     let stdout = '';
@@ -37,7 +37,7 @@ function cli(args: string[], onLine?: (line: string, kill: () => void) => void):
     child.stdout.on('data', (d: Buffer) => {
       const text = d.toString();
       stdout += text;
-      for (const line of text.split('\n')) if (line && onLine) onLine(line, () => child.kill('SIGKILL'));
+      for (const line of text.split('\n')) if (line && onLine) onLine(line, () => child.kill('SIGKILL'), () => child.kill('SIGINT'));
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -151,6 +151,29 @@ describe('musilingo train', () => {
     const fb = await readAdapterFile(b['adapterPath'] as string);
     expect(Array.from(fa.adapter.weight)).toEqual(Array.from(fb.adapter.weight));
     expect(Array.from(fa.adapter.bias)).toEqual(Array.from(fb.adapter.bias));
+  });
+
+  it('stops on Ctrl-C with a checkpoint, marks the run cancelled, and resumes it', async () => {
+    let runId = 0;
+    let sent = false;
+    const stopped = await cli([...TRAIN, '--model', modelDir], (line, _kill, interrupt) => {
+      if (!line.startsWith('{')) return;
+      const e = JSON.parse(line) as Record<string, unknown>;
+      if (e['event'] === 'started') runId = e['runId'] as number;
+      if (e['event'] === 'step' && !sent) {
+        sent = true;
+        interrupt();
+      }
+    });
+    expect(stopped.code).toBe(130);
+    const cancelled = events(stopped.stdout).find((e) => e['event'] === 'cancelled')!;
+    expect(cancelled['step']).toBeGreaterThanOrEqual(1);
+    const db = new Database(dbPath, { readonly: true });
+    expect((db.prepare('SELECT state, step FROM training_runs WHERE id = ?').get(runId) as { state: string; step: number }).state).toBe('cancelled');
+    db.close();
+    const resumed = await cli(['train', '--resume', String(runId), '--json']);
+    expect(resumed.code).toBe(0);
+    expect(events(resumed.stdout).filter((e) => e['event'] === 'step')[0]!['step']).toBe((cancelled['step'] as number) + 1);
   });
 
   it('explains wrong arguments', async () => {
