@@ -263,6 +263,8 @@ export interface Invoke {
   'settings:get': () => Settings;
   'settings:set': (patch: Partial<Settings>) => Settings;
   'workers:status': () => WorkerStatus[];
+  /** Starts a worker the supervisor gave up on (state 'failed'), with a fresh crash count. */
+  'workers:restart': (name: WorkerStatus['name']) => void;
 
   'library:list': (q: TrackQuery) => TrackPage;
   'library:genres': () => string[];
@@ -329,6 +331,7 @@ export const INVOKE = {
   'settings:get': 1,
   'settings:set': 1,
   'workers:status': 1,
+  'workers:restart': 1,
   'library:list': 1,
   'library:genres': 1,
   'track:get': 1,

@@ -65,9 +65,15 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
     events.emit('models:progress', { modelId: row.modelId, phase, progress: row.progress, message });
   }
 
+  // The downloader reports every chunk; the renderer needs a few updates a second (phase changes always).
+  const lastSent = new Map<string, { at: number; phase: string }>();
   function onProgress(p: ModelProgress): void {
     if (p.kind !== 'download') return;
     const d = p.progress;
+    const now = Date.now();
+    const last = lastSent.get(p.packId);
+    if (last && last.phase === d.phase && now - last.at < 150 && d.phase !== 'done') return;
+    lastSent.set(p.packId, { at: now, phase: d.phase });
     const fraction = d.bytesTotal > 0 ? d.bytesDone / d.bytesTotal : 0;
     const eta = d.etaSeconds !== undefined ? `, ${Math.ceil(d.etaSeconds)} s left` : '';
     events.emit('models:progress', {

@@ -28,6 +28,11 @@ export function createHandlers(s: AppServices): Handlers {
     'settings:get': async () => s.settings.get(),
     'settings:set': async (patch) => s.settings.update(patch),
     'workers:status': async () => s.workerStatus(),
+    'workers:restart': async (name) => {
+      const worker = s.workers[name];
+      if (!worker) throw unavailable(`The ${name} worker`);
+      worker.start();
+    },
 
     'library:list': async (q) => library().list(q),
     'library:genres': async () => library().genres(),

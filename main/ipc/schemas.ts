@@ -34,6 +34,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'settings:get': z.tuple([]),
   'settings:set': z.tuple([z.object({ theme: z.enum(['system', 'light', 'dark']).optional() }).strict()]) as ArgsSchema<'settings:set'>,
   'workers:status': z.tuple([]),
+  'workers:restart': z.tuple([z.enum(['inference', 'trainer'])]),
 
   'library:list': z.tuple([trackQuery]),
   'library:genres': z.tuple([]),

@@ -11,6 +11,7 @@ import { dispatchInvoke } from '../../../main/ipc/dispatch';
 import { IpcError } from '../../../main/ipc/errors';
 import { createHandlers } from '../../../main/ipc/handlers';
 import { schemas } from '../../../main/ipc/schemas';
+import { createSupervisor } from '../../../main/workers/supervisor';
 
 /** Services with no backends: enough to enumerate handlers and exercise dispatch without a database. */
 function bareServices(overrides: Partial<AppServices> = {}): AppServices {
@@ -104,5 +105,24 @@ describe('dispatchInvoke', () => {
       error: { code: 'internal', message: 'disk I/O error' },
     });
     expect(logged).toEqual(['ipc library:genres']);
+  });
+
+  it('restarts a worker the supervisor gave up on, and says when there is none', async () => {
+    let launches = 0;
+    const inference = createSupervisor<number>({
+      name: 'inference',
+      maxRestarts: 0,
+      launch: () => {
+        launches++;
+        throw new Error('missing entry');
+      },
+    });
+    inference.start();
+    expect(inference.status().state).toBe('failed');
+    const h = createHandlers(bareServices({ workers: { inference: inference as never, trainer: null } }));
+    await expect(dispatchInvoke(h, 'workers:restart', ['inference'])).resolves.toEqual({ ok: true, value: null });
+    expect(launches).toBe(2);
+    await expect(dispatchInvoke(h, 'workers:restart', ['trainer'])).resolves.toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    await expect(dispatchInvoke(h, 'workers:restart', ['gpu'])).resolves.toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
   });
 });
