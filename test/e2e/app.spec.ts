@@ -3,7 +3,7 @@
  * bridge (real SQLite, scanner, watcher, handlers). Saves a screenshot of every page to
  * test-results/screenshots/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -35,6 +35,8 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
       { file: 'Loud/sprint.flac', title: 'Sprint', artist: 'The Engines', album: 'Full Throttle', genre: 'Rock', frequencyHz: 523, seconds: 2 },
       { file: 'march.wav', title: 'Brass March', artist: 'City Band', album: 'Parade', genre: 'Classical', frequencyHz: 392, seconds: 1 },
     ]);
+    // Not audio at all, though it says .mp3: the scanner records it and the Folders page explains it.
+    writeFileSync(join(musicDir, 'Loud/broken.mp3'), Buffer.from('this is not an mp3 file, just text'));
     bridge = await startBridge({ rendererDir, dataDir });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page.on('console', (m) => {
@@ -80,6 +82,10 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
     const folder = page.getByTestId('folder');
     await folder.waitFor();
     await expect.poll(() => folder.textContent(), { timeout: 20_000 }).toContain('5 tracks');
+    await folder.getByRole('button', { name: '1 unreadable file' }).click();
+    const problems = folder.getByRole('table');
+    await problems.waitFor();
+    expect(await problems.textContent()).toContain('broken.mp3');
     await screenshot(page, 'folders');
 
     await page.getByRole('button', { name: 'Library' }).click();
@@ -162,6 +168,16 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
     await adapters.locator('tr', { hasText: 'Run 2 adapter' }).getByRole('button', { name: 'Use this adapter' }).click();
     await expect.poll(() => adapters.locator('tr', { hasText: 'Run 2 adapter' }).textContent()).toContain('active');
     expect(await adapters.locator('tr', { hasText: 'Run 1 adapter' }).textContent()).not.toContain('active');
+  });
+
+  it('removes a folder after confirmation, and its tracks leave the library', async () => {
+    await page.keyboard.press('Control+2');
+    await page.getByRole('heading', { name: 'Folders', level: 1 }).waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: `Remove ${musicDir}` }).click();
+    await page.getByRole('heading', { name: 'No music folders yet' }).waitFor();
+    await page.keyboard.press('Control+1');
+    await page.getByRole('heading', { name: 'Your library is empty' }).waitFor();
   });
 
   it('logged no errors in the page', () => {
