@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'http', 'https', 'net', 'stream', 'url', 'util', 'zlib', 'events', 'buffer'];
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'release/**', 'node_modules/**', 'renderer/**/*.svelte', 'test-results/**', 'coverage/**'] },
+  { ignores: ['.dev/**', '.gl/**', 'out/**', 'dist/**', 'release/**', 'node_modules/**', 'renderer/**/*.svelte', 'test-results/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
