@@ -62,6 +62,9 @@ function label(job: Job, titleOf: (id: number) => string): string {
     case 'ask': return `Answer “${p.question ?? ''}” about “${track}”`;
     case 'caption-all': return `Caption the library${p.model ? ` with ${p.model}` : ''}`;
     case 'embed-all': return 'Listen to the whole library';
+    case 'convert': return `Convert ${p.model ?? 'a model'}`;
+    case 'download': return `Download ${p.model ?? 'a model'}`;
+    case 'train': return 'Train the adapter';
     default: return job.kind;
   }
 }

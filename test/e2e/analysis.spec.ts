@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { listJobs } from '../../main/db/jobs';
+import { enqueueJob, getJob, listJobs } from '../../main/db/jobs';
 import { nodeLaunchers, type NodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
@@ -137,6 +137,26 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
       const ask = listJobs(bridge.services.db, { states: ['done'], limit: 100 }).find((j) => j.kind === 'ask' && (j.payload as { question?: string }).question === 'Is it good for running?');
       expect(ask?.attempts).toBe(2);
     }
+  });
+
+  it('pauses, resumes and cancels a queued job from the Jobs page', async () => {
+    // A queued job of a kind this runner does not take, so it waits for the user's clicks.
+    const { id } = enqueueJob(bridge.services.db, { kind: 'convert', payload: { model: 'musilingo-long' } });
+    bridge.services.events.emit('jobs:changed', { job: null });
+    await page.keyboard.press('Control+4');
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const row = page.getByTestId('job').filter({ hasText: `convert #${id}` });
+    expect(await row.textContent()).toContain('Convert musilingo-long');
+    await row.waitFor();
+    await row.getByRole('button', { name: /^Pause/ }).click();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('paused');
+    expect(getJob(bridge.services.db, id)?.state).toBe('paused');
+    await row.getByRole('button', { name: /^Resume/ }).click();
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('queued');
+    await screenshot(page, 'jobs');
+    await row.getByRole('button', { name: /^Cancel/ }).click();
+    await expect.poll(() => getJob(bridge.services.db, id)?.state).toBe('cancelled');
+    await expect.poll(() => row.count()).toBe(0); // finished jobs are hidden until asked for
   });
 
   it('lists the finished work on the Jobs page', async () => {
