@@ -103,8 +103,23 @@ export class LibraryState {
     }
   }
 
+  /** True once the user picked a column to sort by; until then a search sorts by relevance. */
+  private hasUserSort = false;
+
+  /** Sets the search text: best matches first while searching, unless the user chose a column. */
+  search(text: string): void {
+    this.text = text;
+    if (!this.hasUserSort) {
+      this.sort = text ? 'relevance' : 'title';
+      this.direction = 'asc';
+    }
+    this.activeIndex = 0;
+    void this.reload();
+  }
+
   /** Sorts by `key`; the same key again flips the direction. */
   sortBy(key: TrackSortKey): void {
+    this.hasUserSort = true;
     if (this.sort === key) this.direction = this.direction === 'asc' ? 'desc' : 'asc';
     else {
       this.sort = key;
