@@ -139,6 +139,25 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     }
   });
 
+  it('starts training from the Training page through the trainer process, and shows its run or its reason', async () => {
+    await page.keyboard.press('Control+5');
+    await page.getByRole('heading', { name: 'Training', level: 1 }).waitFor();
+    await page.getByLabel('Steps').fill('2');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    // The trainer process either records a run (the page selects it and shows its state) or stops before one,
+    // and then its own words reach the user. (With this tiny pack the trainer may refuse the checkpoint.)
+    const runs = page.getByLabel('Run', { exact: true }).locator('option');
+    const failure = page.getByRole('alert').filter({ hasText: 'Training could not start' });
+    await expect.poll(async () => (await runs.count()) + (await failure.count()), { timeout: 60_000 }).toBeGreaterThan(0);
+    if ((await runs.count()) > 0) {
+      expect(await runs.first().textContent()).toMatch(/^1 — /);
+      await expect.poll(() => page.locator('main').textContent(), { timeout: 60_000 }).toMatch(/Step \d+ of 2/);
+    } else {
+      expect(await failure.textContent()).toContain('musilingo train:');
+    }
+    await screenshot(page, 'training-run');
+  });
+
   it('pauses, resumes and cancels a queued job from the Jobs page', async () => {
     // A queued job of a kind this runner does not take, so it waits for the user's clicks.
     const { id } = enqueueJob(bridge.services.db, { kind: 'convert', payload: { model: 'musilingo-long' } });
