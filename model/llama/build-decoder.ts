@@ -197,7 +197,7 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
       return g.msOp('MatMulNBits', [x, b, s], attrs);
     }
     const wt = transpose2d(w, n, k);
-    const init = variant === 'float32' ? g.initF32(`${name}.weight_t`, wt, [k, n]) : g.initF16(`${name}.weight_t`, f32ToF16(wt), [k, n]);
+    const init = T === 'float32' ? g.initF32(`${name}.weight_t`, wt, [k, n]) : g.initF16(`${name}.weight_t`, f32ToF16(wt), [k, n]);
     return g.op('MatMul', [x, init]);
   }
   function concatRows(parts: Float32Array[]): Float32Array {
