@@ -2,7 +2,7 @@
  * @file Dataset readers (CSV with quoted fields, MusicCaps, MusicInstruct, MusicQA), audio lookup, predictions
  * files and the results table.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +21,7 @@ import { PredictionsError, formatTable, matchPredictions, readPredictions } from
 import { scorePairs } from '../../../model/eval/score';
 
 const SUBSET = 'test/fixtures/eval/musiccaps-subset.csv';
-// The shared data folder sits beside the repository (CI) or at /work/shared (development machines).
-const FULL_CSV = [join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'musiccaps-public.csv'), '/work/shared/data/musiccaps-public.csv'].find((p) => existsSync(p));
+const FULL_CSV = join(import.meta.dirname, '..', '..', 'fixtures', 'musiccaps-public.csv');
 let dir: string;
 
 beforeAll(() => {
@@ -65,8 +64,8 @@ describe('readMusicCaps', () => {
   });
 
   // Skipped only where the shared data folder is absent (it is not part of the repository).
-  it.skipIf(FULL_CSV === undefined)('reads the full shared MusicCaps CSV: 2,858 evaluation rows', () => {
-    expect(readMusicCaps(FULL_CSV!)).toHaveLength(2858);
+  it('reads the full MusicCaps CSV: 2,858 evaluation rows', () => {
+    expect(readMusicCaps(FULL_CSV)).toHaveLength(2858);
   }, 30_000);
 
   it('names the file and the problem for a wrong CSV', () => {

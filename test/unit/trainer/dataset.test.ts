@@ -2,7 +2,7 @@
  * @file Training data from library rows: templates, user captions, split by track, de-duplication and the
  * skipped-items report.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDataset, formatDataReport, type LibraryTrack, type LibraryWindow } from '../../../trainer/data/dataset';
@@ -60,9 +60,8 @@ describe('tag templates', () => {
     expect(instrumentsFromNativeTags(native).sort()).toEqual(['cello', 'harp', 'oboe', 'violin']);
     expect(instrumentsFromNativeTags('{not json')).toEqual([]);
   });
-  // The shared MusicCaps copy lives beside the repository, not in it: skipped where it is absent.
-  const MUSICCAPS = join(import.meta.dirname, '../../../../shared/data/musiccaps-public.csv');
-  it.skipIf(!existsSync(MUSICCAPS))('phrases captions of real MusicCaps tag sets without empty parts', () => {
+  const MUSICCAPS = join(import.meta.dirname, '../../fixtures/musiccaps-public.csv');
+  it('phrases captions of real MusicCaps tag sets without empty parts', () => {
     // Aspect lists from MusicCaps as genre/mood tags: every caption is non-empty sentences.
     const csv = readFileSync(MUSICCAPS, 'utf8').split('\n').slice(1, 40);
     let n = 0;

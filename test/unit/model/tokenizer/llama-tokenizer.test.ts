@@ -13,8 +13,8 @@ import { LlamaTokenizer, loadLlamaTokenizer, TokenizerError, VICUNA_PAD_ID } fro
 import { encodeSentencePieceModel, parseSentencePieceModel, PieceType } from '../../../../model/tokenizer/sentencepiece-proto';
 import type { SentencePieceModel } from '../../../../model/tokenizer/sentencepiece-proto';
 
-const CSV = '/work/shared/data/musiccaps-public.csv';
-const CSV_COPY = join(import.meta.dirname, '../../../../../shared/data/musiccaps-public.csv');
+// A copy of MusicCaps (CC BY-SA 4.0) lives in test/fixtures; see test/fixtures/README.md.
+const CSV = join(import.meta.dirname, '../../../fixtures/musiccaps-public.csv');
 
 /** RFC 4180 CSV rows. */
 function parseCsv(text: string): string[][] {
@@ -89,12 +89,7 @@ beforeAll(async () => {
     added_tokens: [{ id: 0, content: '<unk>', special: true }, { id: 1, content: '<s>', special: true }, { id: 2, content: '</s>', special: true }, { id: 32000, content: '[PAD]', special: true }],
     model: { type: 'BPE', vocab: Object.fromEntries(vocab.map((p, i) => [p, i])), merges, byte_fallback: true, unk_token: '<unk>' },
   });
-  let csv: string;
-  try {
-    csv = readFileSync(CSV, 'utf8');
-  } catch {
-    csv = readFileSync(CSV_COPY, 'utf8');
-  }
+  const csv = readFileSync(CSV, 'utf8');
   const rows = parseCsv(csv);
   const col = rows[0]!.indexOf('caption');
   captions = rows.slice(1).map((r) => r[col]!).filter((c) => c !== undefined);
