@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { z } from 'zod';
+import { PACK_FORMAT_VERSION, PackManifestSchema, type PackManifest } from '../pack-manifest';
 import { applyAdapter, loadAdapter } from '../adapter';
 import { encodeWindow } from '../mert/encode';
 import { checkpointEmbedder, generateTokens, MUSILINGO_STOP_SEQUENCES, type DecoderHandle } from '../llama/generate';
@@ -30,37 +30,6 @@ export interface PackLoaderOptions {
   readonly loadTokenizer?: (dir: string, files: { model: string; files: readonly string[] }) => Promise<TextTokenizer>;
   readonly log?: (line: string) => void;
 }
-
-/**
- * The manifest fields the loader reads (the full schema lives with the converter in main/models/pack.ts;
- * model/ may not import main/). Unknown fields are ignored.
- */
-const ManifestSubset = z.object({
-  format: z.literal('musilingo-pack'),
-  formatVersion: z.literal(1),
-  modelId: z.string(),
-  variant: z.string(),
-  encoder: z.object({ file: z.string(), hiddenSize: z.number().int(), numLayers: z.number().int(), sampleRateHz: z.number().int(), poolFrames: z.number().int() }),
-  decoder: z.object({
-    file: z.string(),
-    dtype: z.enum(['float32', 'float16']),
-    numLayers: z.number().int(),
-    numHeads: z.number().int(),
-    numKvHeads: z.number().int(),
-    headDim: z.number().int(),
-    hiddenSize: z.number().int(),
-    vocabSize: z.number().int(),
-    maxPositions: z.number().int(),
-    bosId: z.number().int(),
-    eosIds: z.array(z.number().int()),
-    lastTokenLogitsOnly: z.boolean(),
-    attention: z.enum(['ops', 'gqa']).default('ops'),
-  }),
-  embeddings: z.object({ file: z.string(), tensor: z.string() }),
-  adapter: z.object({ file: z.string(), inDim: z.number().int(), outDim: z.number().int() }),
-  tokenizer: z.object({ model: z.string(), files: z.array(z.string()) }).nullable(),
-  files: z.record(z.string(), z.object({ sizeBytes: z.number().int().nonnegative() })).default({}),
-});
 
 /** The execution providers behind a preference. */
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
@@ -86,7 +55,7 @@ export function encoderIdOf(m: { encoder: { hiddenSize: number; numLayers: numbe
   return `mert-${m.encoder.hiddenSize}x${m.encoder.numLayers}`;
 }
 
-async function readManifest(dir: string): Promise<z.infer<typeof ManifestSubset>> {
+async function readManifest(dir: string): Promise<PackManifest> {
   const path = join(dir, 'manifest.json');
   let raw: unknown;
   try {
@@ -95,7 +64,11 @@ async function readManifest(dir: string): Promise<z.infer<typeof ManifestSubset>
     const code = (e as NodeJS.ErrnoException).code;
     throw new InferenceError('model-unavailable', code === 'ENOENT' ? `Model pack ${dir} is missing or incomplete: it has no manifest.json.` : `Cannot read ${path}: ${(e as Error).message}`);
   }
-  const parsed = ManifestSubset.safeParse(raw);
+  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== PACK_FORMAT_VERSION) {
+    throw new InferenceError('model-unavailable', `Model pack ${dir} has format version ${JSON.stringify(version)}, this app runs version ${PACK_FORMAT_VERSION}: convert it again.`);
+  }
+  const parsed = PackManifestSchema.safeParse(raw);
   if (!parsed.success) {
     throw new InferenceError('model-unavailable', `${path} is not a model pack this version can run (convert it again): ${parsed.error.issues[0]?.message ?? parsed.error.message}`);
   }
