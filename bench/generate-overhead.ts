@@ -14,7 +14,8 @@ import * as ort from 'onnxruntime-node';
 import { buildLlamaDecoder } from '../model/llama/build-decoder';
 import type { DecoderVariant } from '../model/llama/build-decoder';
 import { parseLlamaConfig } from '../model/llama/config';
-import { argmax, generateTokens, seededRandom, tableEmbedder } from '../model/llama/generate';
+import { argmax, generateTokens, tableEmbedder } from '../model/llama/generate';
+import { mulberry32 } from '../model/random';
 import { openCheckpoint, writeSafetensors } from '../model/safetensors';
 import type { TensorToWrite } from '../model/safetensors';
 import { f32ToF16 } from '../model/tensor/half';
@@ -44,7 +45,7 @@ try {
     model_type: 'llama', hidden_size: H, num_attention_heads: heads, num_key_value_heads: kvHeads,
     intermediate_size: I, num_hidden_layers: layers, vocab_size: V, rms_norm_eps: 1e-6,
   });
-  const rnd = seededRandom(1);
+  const rnd = mulberry32(1);
   const t: Record<string, TensorToWrite> = {};
   const hd = H / heads;
   const add = (name: string, shape: number[], scale: number, base = 0): void => {

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrtEngine, createReferenceEngine, type GradientEngine } from '../trainer/engine';
 import { arrayWeightSource, buildLlamaTrainingGraph, type WeightStorage } from '../trainer/graph/llama-train-graph';
-import { mulberry32, randomLlamaWeights, type LlamaDims } from '../trainer/reference/llama-reference';
+import { randomLlamaWeights, type LlamaDims } from '../trainer/reference/llama-reference';
+import { mulberry32 } from '../model/random';
 
 const TINY: LlamaDims = { hiddenSize: 64, intermediateSize: 172, numLayers: 2, numHeads: 4, numKvHeads: 4, headDim: 16, vocabSize: 32000, rmsNormEps: 1e-6, ropeTheta: 10000 };
 const MID: LlamaDims = { hiddenSize: 1024, intermediateSize: 2816, numLayers: 4, numHeads: 16, numKvHeads: 16, headDim: 64, vocabSize: 32000, rmsNormEps: 1e-6, ropeTheta: 10000 };

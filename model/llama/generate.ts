@@ -17,6 +17,7 @@
  * tokens, as the reference's output does.
  */
 import * as ort from 'onnxruntime-node';
+import { mulberry32 } from '../random';
 import type { Checkpoint } from '../safetensors';
 import { f32ToF16 } from '../tensor/half';
 import type { DecoderSpec } from './build-decoder';
@@ -105,18 +106,6 @@ export interface DecoderHandle {
   embedder: TokenEmbedder;
 }
 
-/** mulberry32: small, fast, seedable. Returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Applies HF's repetition penalty in place. */
 export function applyRepetitionPenalty(logits: Float32Array, seen: Iterable<number>, penalty: number): void {
   if (penalty === 1) return;
@@ -196,7 +185,7 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
   const eos = new Set(options.eosTokenIds ?? [2]);
   const penalty = options.repetitionPenalty ?? 1;
   const sampling = { temperature: options.temperature ?? 0, topK: options.topK ?? 0, topP: options.topP ?? 1 };
-  const random = seededRandom(options.seed ?? 0);
+  const random = mulberry32(options.seed ?? 0);
   const lens = prompts.map((p, i) => {
     if (p.length === 0 || p.length % H !== 0) throw new RangeError(`Prompt ${i} has ${p.length} values, not a positive multiple of hidden size ${H}`);
     return p.length / H;

@@ -6,6 +6,8 @@
  * hand. A second, loop-level implementation in float64 (checked by central finite differences on random
  * configs) lets the tests tell a wrong graph from float32 rounding.
  */
+import { mulberry32 } from '../../model/random';
+
 
 /** The shape of a Llama decoder (HF LlamaConfig fields the math needs). */
 export interface LlamaDims {
@@ -334,17 +336,6 @@ export function referenceLoss(w: LlamaWeights<ArrayLike<number>>, inputsEmbeds: 
   return referenceLossAndGrad(w, inputsEmbeds, labels).loss;
 }
 
-/** A seeded 32-bit PRNG (mulberry32); returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random tiny Llama weights (normal·std, norms 1 + 0.1·normal), like the fixture generator; for tests and benches. */
 export function randomLlamaWeights(dims: LlamaDims, seed: number, std = 0.08): LlamaWeights<Float32Array> {

@@ -16,7 +16,7 @@ import type { GradientEngine } from '../engine';
 import { adamwStep, createAdamWState, type AdamWState } from '../optim/adamw';
 import { clipGlobalNorm } from '../optim/clip';
 import { learningRateAt } from '../optim/schedule';
-import { mulberry32 } from '../reference/llama-reference';
+import { mulberry32 } from '../../model/random';
 import { fnv1a } from '../data/templates';
 import { assembleSequence, type EmbedLookup, type TokenizedExample } from '../data/sequence';
 import { readTrainingCheckpoint, writeTrainingCheckpoint } from './checkpoint';

@@ -6,7 +6,8 @@ import { buildDataset, type LibraryTrack } from '../../../trainer/data/dataset';
 import { tokenizeExample, type EmbedLookup, type TokenizedExample } from '../../../trainer/data/sequence';
 import { createOrtEngine, type GradientEngine } from '../../../trainer/engine';
 import { arrayWeightSource, buildLlamaTrainingGraph } from '../../../trainer/graph/llama-train-graph';
-import { mulberry32, randomLlamaWeights, type LlamaDims, type LlamaWeights } from '../../../trainer/reference/llama-reference';
+import { randomLlamaWeights, type LlamaDims, type LlamaWeights } from '../../../trainer/reference/llama-reference';
+import { mulberry32 } from '../../../model/random';
 import type { AdapterWeights } from '../../../trainer/adapter';
 import { defaultTrainOptions, type TrainOptions } from '../../../trainer/run/train-loop';
 

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../../model/safetensors';
 import { readAdapterFile } from '../../../trainer/run/checkpoint';
-import { mulberry32 } from '../../../trainer/reference/llama-reference';
+import { mulberry32 } from '../../../model/random';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'musilingo.mjs');

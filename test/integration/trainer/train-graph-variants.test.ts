@@ -7,13 +7,13 @@ import { createOrtEngine, createReferenceEngine } from '../../../trainer/engine'
 import { dequantizeInt4, quantizeInt4 } from '../../../model/llama/quantize';
 import { arrayWeightSource, buildLlamaTrainingGraph, type TrainingGraphOptions } from '../../../trainer/graph/llama-train-graph';
 import {
-  mulberry32,
   randomLlamaWeights,
   referenceLossAndGrad,
   type LlamaDims,
   type LlamaLayerWeights,
   type LlamaWeights,
 } from '../../../trainer/reference/llama-reference';
+import { mulberry32 } from '../../../model/random';
 
 const base: LlamaDims = {
   hiddenSize: 48,

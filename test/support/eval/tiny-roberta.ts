@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesToUnicode } from '../../../model/eval/roberta-tokenizer';
+import { mulberry32 } from '../../../model/random';
 import { writeSafetensors } from '../../../model/safetensors';
 
 export const H = 16;
@@ -15,16 +16,7 @@ export const MAX_POS = 40;
 export const PAD = 1;
 export const EPS = 1e-5;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Vocabulary: RoBERTa's specials, every byte character, and a few merges. */
 export const SPECIALS = ['<s>', '<pad>', '</s>', '<unk>'];

@@ -3,12 +3,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  mulberry32,
   randomLlamaWeights,
   referenceLoss,
   referenceLossAndGrad,
   type LlamaDims,
 } from '../../../trainer/reference/llama-reference';
+import { mulberry32 } from '../../../model/random';
 
 const base: LlamaDims = {
   hiddenSize: 12,

@@ -9,7 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLlamaDecoder } from '../../../../model/llama/build-decoder';
 import { readLlamaConfig } from '../../../../model/llama/config';
-import { checkpointEmbedder, generateTokens, sampleToken, seededRandom, tableEmbedder } from '../../../../model/llama/generate';
+import { checkpointEmbedder, generateTokens, sampleToken, tableEmbedder } from '../../../../model/llama/generate';
+import { mulberry32 } from '../../../../model/random';
 import type { DecoderHandle } from '../../../../model/llama/generate';
 import { openCheckpoint } from '../../../../model/safetensors';
 import type { Checkpoint } from '../../../../model/safetensors';
@@ -119,7 +120,7 @@ describe('tableEmbedder', () => {
 describe('sampleToken', () => {
   it('draws according to the tempered, truncated distribution', () => {
     const logits = new Float32Array([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
-    const rnd = seededRandom(1);
+    const rnd = mulberry32(1);
     const counts = [0, 0, 0];
     for (let i = 0; i < 20000; i++) counts[sampleToken(logits, { temperature: 1, topK: 0, topP: 1 }, rnd)]!++;
     expect(counts[0]! / 20000).toBeCloseTo(0.5, 1);

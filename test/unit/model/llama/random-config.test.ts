@@ -15,7 +15,7 @@ import type { LlamaConfig } from '../../../../model/llama/config';
 import { openCheckpoint, writeSafetensors } from '../../../../model/safetensors';
 import type { TensorToWrite } from '../../../../model/safetensors';
 import { bf16ToF32, f32ToBf16 } from '../../../../model/tensor/half';
-import { seededRandom } from '../../../../model/llama/generate';
+import { mulberry32 } from '../../../../model/random';
 import { relMaxErr, runDecoder } from './decoder-helpers';
 import { referenceForward } from './reference-forward';
 import type { RefWeights } from './reference-forward';
@@ -33,7 +33,7 @@ const weights = new Map<string, { data: Float32Array; shape: number[] }>();
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rand-llama-'));
   config = parseLlamaConfig(RAW_CONFIG);
-  const rnd = seededRandom(42);
+  const rnd = mulberry32(42);
   const H = 96;
   const add = (name: string, shape: number[], scale: number, base = 0): void => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -91,7 +91,7 @@ describe('random Llama config (GQA 6/3, head_dim 16, hidden 96)', () => {
     const H = 96;
     const V = 300;
     const S = 9;
-    const rnd = seededRandom(3);
+    const rnd = mulberry32(3);
     const emb = Float32Array.from({ length: S * H }, () => rnd() * 2 - 1);
     const ref = referenceForward(refWeights(), Array.from({ length: S }, (_, t) => Float64Array.from(emb.subarray(t * H, (t + 1) * H))));
     const refFlat = new Float64Array(S * V);
@@ -131,7 +131,7 @@ describe('random Llama config in float16', () => {
     const H = 96;
     const V = 300;
     const S = 7;
-    const rnd = seededRandom(5);
+    const rnd = mulberry32(5);
     const emb = Float32Array.from({ length: S * H }, () => rnd() * 2 - 1);
     const ref = referenceForward(refWeights(), Array.from({ length: S - 2 }, (_, t) => Float64Array.from(emb.subarray((t + 2) * H, (t + 3) * H))));
     const refFlat = new Float64Array((S - 2) * V);
