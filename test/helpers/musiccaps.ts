@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TrackMeta } from '../../main/db/tracks';
+import { parseCsv } from '../../model/eval/datasets';
 
 /** One MusicCaps row. */
 export interface CaptionRow {
@@ -12,43 +13,9 @@ export interface CaptionRow {
   readonly caption: string;
 }
 
-/** Parses CSV text into rows of fields. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
 /** Reads MusicCaps rows from `path` (any CSV with ytid, aspect_list and caption columns). */
 export function readMusicCaps(path: string): CaptionRow[] {
-  const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'));
+  const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'), path);
   if (!header) return [];
   const col = (name: string): number => {
     const i = header.indexOf(name);

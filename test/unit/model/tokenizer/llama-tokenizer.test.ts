@@ -9,41 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import llamaTokenizerJs from 'llama-tokenizer-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCsv } from '../../../../model/eval/datasets';
 import { LlamaTokenizer, loadLlamaTokenizer, TokenizerError, VICUNA_PAD_ID } from '../../../../model/tokenizer/llama-tokenizer';
 import { encodeSentencePieceModel, parseSentencePieceModel, PieceType } from '../../../../model/tokenizer/sentencepiece-proto';
 import type { SentencePieceModel } from '../../../../model/tokenizer/sentencepiece-proto';
 
 // A copy of MusicCaps (CC BY-SA 4.0) lives in test/fixtures; see test/fixtures/README.md.
 const CSV = join(import.meta.dirname, '../../../fixtures/musiccaps-public.csv');
-
-/** RFC 4180 CSV rows. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else if (c !== '\r') field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
-}
 
 const EDGE_CASES = [
   '', ' ', '  ', 'a', '   runs   of    spaces   ', 'trailing ', ' leading', '###', '##', '#', '###Human: <Audio>',
