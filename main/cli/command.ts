@@ -2,6 +2,7 @@
  * @file The shape of a CLI command. Each file in main/cli/commands/ exports one `command`; the dispatcher
  * discovers them, so adding a command touches no other file.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type Database from 'better-sqlite3';
 
 /** What every command gets from the dispatcher. */
@@ -33,4 +34,20 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** `parseArgs` with strict options, positionals allowed, and errors as {@link UsageError}. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Parses a positive integer option value, or throws a UsageError naming the option. */
+export function parsePositiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return Number(value);
 }

@@ -1,28 +1,11 @@
 /**
- * @file Shared pieces of the library commands (scan, watch, list, search, show, folders, purge): argument
- * parsing that turns mistakes into UsageErrors, a progress display (a bar on a TTY, plain lines otherwise),
+ * @file Shared pieces of the library commands (scan, watch, list, search, show, folders, purge): a progress display (a bar on a TTY, plain lines otherwise),
  * and one-line track formatting. Plain Node (CLI).
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ScanProgress, ScanSummary } from '../library/scanner';
 import type { CliContext } from './command';
-import { UsageError } from './command';
 
-/** `parseArgs` with strict options, positionals allowed, and errors as {@link UsageError}. */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-/** Parses a positive integer option value, or throws a UsageError naming the option. */
-export function parsePositiveInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
-  return Number(value);
-}
+export { parseCommandArgs, parsePositiveInt } from './command';
 
 /** Formats a duration in ms as m:ss (or h:mm:ss). */
 export function formatDuration(ms: number | null): string {

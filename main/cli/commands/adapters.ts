@@ -3,10 +3,9 @@
  */
 import { copyFile, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { sha256File } from '../../../trainer/session';
 import { activateAdapter, getAdapter, listAdapters, type AdapterRow } from '../../db/training';
-import { UsageError, type CliCommand } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage:
   musilingo adapters list [--model <id>] [--json]
@@ -28,18 +27,7 @@ export const command: CliCommand = {
   summary: 'list, activate and export fine-tuned adapters',
   usage: USAGE,
   async run(argv, ctx) {
-    let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: { model: { type: 'string' }, json: { type: 'boolean' }, none: { type: 'boolean' } },
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, { model: { type: 'string' }, json: { type: 'boolean' }, none: { type: 'boolean' } });
     const [sub, ...rest] = positionals;
     const db = ctx.db();
     const json = values['json'] === true;

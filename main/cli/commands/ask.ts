@@ -2,12 +2,11 @@
  * @file `musilingo ask <track> "<question>"`: asks a question about a track; the answer streams as it is
  * generated and the exchange is kept in the track's Q&A thread. CLI.
  */
-import { parseArgs } from 'node:util';
 import { getJob } from '../../db/jobs';
 import { qaThread, qaThreads } from '../../db/qa';
 import { chooseModel, parseWindow, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
 import { enqueueAsk } from '../../jobs/kinds';
-import { UsageError, type CliCommand } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo ask <track> "<question>" [options]
 
@@ -28,25 +27,15 @@ export const command: CliCommand = {
   summary: 'ask a question about a track (kept in its Q&A thread)',
   usage: USAGE,
   async run(argv, ctx) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          continue: { type: 'boolean' },
-          thread: { type: 'string' },
-          window: { type: 'string' },
-          model: { type: 'string' },
-          adapter: { type: 'string' },
-          json: { type: 'boolean' },
-          verbose: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, {
+      continue: { type: 'boolean' },
+      thread: { type: 'string' },
+      window: { type: 'string' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    });
     const [trackRef, question] = positionals;
     if (positionals.length !== 2 || !trackRef || !question?.trim()) throw new UsageError('Give a track and a question.');
     const window = parseWindow(values.window);

@@ -3,12 +3,11 @@
  * persistent job queue, with a progress bar. Interrupted runs (Ctrl-C, kill, crash) resume where they stopped
  * the next time the command runs. CLI.
  */
-import { parseArgs } from 'node:util';
 import { captionsForTrack } from '../../db/captions';
 import { childJobs, getJob, groupCounts, resumeJob, type Job } from '../../db/jobs';
 import { chooseModel, parseWindow, progressBar, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
 import { enqueueCaption, enqueueEmbed, enqueueGroup } from '../../jobs/kinds';
-import { UsageError, type CliCommand } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo caption [--all | <track>] [options]
 
@@ -34,28 +33,18 @@ export const command: CliCommand = {
   summary: 'caption tracks (or the whole library) in the background job queue',
   usage: USAGE,
   async run(argv, ctx) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          all: { type: 'boolean' },
-          window: { type: 'string' },
-          model: { type: 'string' },
-          adapter: { type: 'string' },
-          embed: { type: 'boolean' },
-          force: { type: 'boolean' },
-          batch: { type: 'string' },
-          'no-wait': { type: 'boolean' },
-          json: { type: 'boolean' },
-          verbose: { type: 'boolean' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, {
+      all: { type: 'boolean' },
+      window: { type: 'string' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      embed: { type: 'boolean' },
+      force: { type: 'boolean' },
+      batch: { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    });
     if (values.all ? positionals.length > 0 : positionals.length !== 1) {
       throw new UsageError('Give one track, or --all.');
     }

@@ -1,9 +1,8 @@
 /**
  * @file `musilingo jobs [list|pause|resume|cancel|retry]`: the background job queue. CLI.
  */
-import { parseArgs } from 'node:util';
 import { applyToAll, cancelJob, getJob, groupCounts, listJobs, pauseJob, resumeJob, retryJob, type Job, type JobState } from '../../db/jobs';
-import { UsageError, type CliCommand } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo jobs [list|pause|resume|cancel|retry] [<job id> | --all] [--json]
 
@@ -32,13 +31,7 @@ export const command: CliCommand = {
   summary: 'list, pause, resume, cancel or retry background jobs',
   usage: USAGE,
   async run(argv, ctx) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { all: { type: 'boolean' }, json: { type: 'boolean' } } });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, { all: { type: 'boolean' }, json: { type: 'boolean' } });
     const [action = 'list', idArg] = positionals;
     const db = ctx.db();
     if (action === 'list') {

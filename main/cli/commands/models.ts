@@ -2,7 +2,6 @@
  * @file `musilingo models list|download|import|convert|remove|doctor`: model packs from the command line
  * (plain Node). Progress bars go to stderr on a terminal; `--json` prints one JSON result on stdout.
  */
-import { parseArgs } from 'node:util';
 import { formatBytes, licenseSummary } from '../../models/catalog';
 import { formatDoctor, runDoctor } from '../../models/doctor';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../../models/manager';
 import { MODEL_VARIANTS, packId, type ModelPackRow, type ModelVariant } from '../../db/models';
 import { modelsDir } from '../../paths';
-import { UsageError, type CliCommand, type CliContext } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage: musilingo models <subcommand> [options]
 
@@ -104,22 +103,17 @@ export const command: CliCommand = {
   summary: 'download, import and convert model packs; check GPUs (models doctor)',
   usage: USAGE,
   async run(argv, ctx) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        variant: { type: 'string' },
-        convert: { type: 'boolean' },
-        tokenizer: { type: 'string' },
-        id: { type: 'string' },
-        activations: { type: 'string' },
-        download: { type: 'boolean' },
-        force: { type: 'boolean' },
-        attention: { type: 'string' },
-        'no-probe': { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
+    const { values, positionals } = parseCommandArgs(argv, {
+      variant: { type: 'string' },
+      convert: { type: 'boolean' },
+      tokenizer: { type: 'string' },
+      id: { type: 'string' },
+      activations: { type: 'string' },
+      download: { type: 'boolean' },
+      force: { type: 'boolean' },
+      attention: { type: 'string' },
+      'no-probe': { type: 'boolean' },
+      json: { type: 'boolean' },
     });
     const [sub, arg] = positionals;
     const isJson = values.json === true;

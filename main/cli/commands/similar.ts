@@ -2,11 +2,10 @@
  * @file `musilingo similar <track>`: tracks that sound like this one (cosine similarity of pooled audio
  * embeddings, brute force). CLI.
  */
-import { parseArgs } from 'node:util';
 import { trackForAnalysis } from '../../db/captions';
 import { NoEmbeddingError, similarTracks } from '../../db/windows';
 import { requireTrack } from '../../jobs/cli-support';
-import { UsageError, type CliCommand } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo similar <track> [--limit <n>] [--json]
 
@@ -23,13 +22,7 @@ export const command: CliCommand = {
   summary: 'find tracks that sound like a track ("more like this")',
   usage: USAGE,
   async run(argv, ctx) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { limit: { type: 'string' }, json: { type: 'boolean' } } });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandArgs(argv, { limit: { type: 'string' }, json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new UsageError('Give one track.');
     const limit = values.limit === undefined ? 10 : Number(values.limit);
     if (!(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit "${values.limit}" must be a positive whole number.`);
