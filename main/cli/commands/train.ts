@@ -79,6 +79,8 @@ interface StoredConfig {
   readonly activate: boolean;
   /** Folder with tokenizer.model / tokenizer.json, or null for the built-in LLaMA-1 vocabulary. */
   readonly tokenizerDir: string | null;
+  /** The decoder's config as resolved when the run started (a pack's recorded config needs no config.json). */
+  readonly dims?: LlamaConfig;
 }
 
 /** What a --model argument resolves to. */
@@ -127,7 +129,10 @@ async function resolveModel(arg: string | undefined, dataDir: string): Promise<R
       throw new Error(`Model pack ${dir} does not point at its source checkpoint (manifest source.path), which training reads the frozen decoder from. Pass the checkpoint folder with --model.`);
     }
     const tok = m.tokenizer ? [dirname(join(dir, m.tokenizer.model))] : [];
-    return { modelId: m.modelId, ...(await decoderOf(src)), ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
+    // The pack records the decoder config the converter used (from config.json or, failing that, shapes);
+    // the source folder need not hold a config.json of its own.
+    const { from: _from, ...packConfig } = m.decoder.config as unknown as LlamaConfig & { from?: string };
+    return { modelId: m.modelId, ...(await decoderOf(src, packConfig)), ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
   }
   const own = ['adapter.safetensors', 'llama_proj.safetensors'].map((f) => join(dir, f)).find((f) => existsSync(f));
   return { modelId: `checkpoint:${dir}`, ...(await decoderOf(dir)), ownAdapterPath: own, tokenizerDirs: [dir] };
@@ -135,13 +140,15 @@ async function resolveModel(arg: string | undefined, dataDir: string): Promise<R
 
 /**
  * The decoder of a checkpoint folder (or a folder listing several with musilingo-sources.json): its shard files
- * and config, from config.json (top level or nested, as the converter finds it) or else from tensor shapes.
+ * and config: `known` (a pack's recorded config), else config.json (top level or nested, as the converter finds
+ * it), else tensor shapes.
  */
-async function decoderOf(dir: string): Promise<{ checkpointDir: string; files: string[]; dims: LlamaConfig }> {
+async function decoderOf(dir: string, known?: LlamaConfig): Promise<{ checkpointDir: string; files: string[]; dims: LlamaConfig }> {
   const files = await checkpointFiles(dir);
   const dirs = await expandSources(dir);
   const ck = await openCheckpoint(files.filter((f) => !/(^|\/)(adapter|llama_proj)\.safetensors$/.test(f)));
   try {
+    if (known && Number.isInteger(known.numHeads) && Number.isInteger(known.hiddenSize)) return { checkpointDir: dir, files: ck.files.slice(), dims: known };
     for (const d of dirs) {
       try {
         return { checkpointDir: dir, files: ck.files.slice(), dims: await readLlamaConfig(join(d, 'config.json')) };
@@ -230,7 +237,7 @@ async function trainLocked(ctx: CliContext, run: TrainingRun, cfg: StoredConfig,
   const out = (line: string, obj: object): void => {
     ctx.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${line}\n`);
   };
-  const model = await decoderOf(run.modelPath);
+  const model = await decoderOf(run.modelPath, cfg.dims);
   const now = Date.now();
   const adapterId = `adp-${stamp(now)}-r${run.id}`;
   const adapterPath = join(ctx.dataDir, 'adapters', `${adapterId}.safetensors`);
@@ -397,6 +404,7 @@ export const command: CliCommand = {
     }
     const config: StoredConfig = {
       options, graph, heldOutFraction, initialAdapterPath: start.path, activate: values['activate'] === true, tokenizerDir: findTokenizerDir(model.tokenizerDirs),
+      dims: model.dims,
     };
     const runId = createRun(db, {
       modelId: model.modelId, modelPath: model.checkpointDir, encoderModelId: encoder, parentAdapterId: start.parentId,
