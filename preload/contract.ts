@@ -316,6 +316,8 @@ export interface Events {
   'jobs:changed': { job: JobRow | null };
   'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string };
   'training:progress': { runId: string; step: number; loss: number; split: 'train' | 'heldout' };
+  /** A run started or ended (done, failed, cancelled): runs and adapters should be reloaded. */
+  'training:changed': { runId: string };
   'workers:changed': WorkerStatus;
   /** A menu item or shortcut handled in main asks the renderer to do something. */
   'app:command': { command: 'navigate'; page: PageId } | { command: 'focus-search' } | { command: 'toggle-theme' };
@@ -372,6 +374,7 @@ export const EVENTS = {
   'jobs:changed': 1,
   'models:progress': 1,
   'training:progress': 1,
+  'training:changed': 1,
   'workers:changed': 1,
   'app:command': 1,
 } as const satisfies Record<keyof Events, 1>;

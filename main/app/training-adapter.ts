@@ -54,6 +54,7 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
       clearInterval(timer);
       forward();
       running.delete(runId);
+      events.emit('training:changed', { runId: String(runId) });
       const last = listRuns(db).find((r) => r.id === runId);
       if (last?.state === 'running') log('error', `Training run ${runId} ended without finishing; resume it with \`musilingo train --resume ${runId}\`.`);
     });

@@ -148,10 +148,13 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     // and then its own words reach the user. (With this tiny pack the trainer may refuse the checkpoint.)
     const runs = page.getByLabel('Run', { exact: true }).locator('option');
     const failure = page.getByRole('alert').filter({ hasText: 'Training could not start' });
-    await expect.poll(async () => (await runs.count()) + (await failure.count()), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await runs.count()) + (await failure.count()), { timeout: 30_000 }).toBeGreaterThan(0);
     if ((await runs.count()) > 0) {
       expect(await runs.first().textContent()).toMatch(/^1 — /);
-      await expect.poll(() => page.locator('main').textContent(), { timeout: 60_000 }).toMatch(/Step \d+ of 2/);
+      await expect.poll(() => page.locator('main').textContent(), { timeout: 30_000 }).toMatch(/Step \d+ of 2/);
+      // Loss points arrive live while it trains, and a finished run lists its adapter.
+      await expect.poll(() => page.locator('.summary').textContent(), { timeout: 30_000 }).toContain('training loss');
+      await expect.poll(() => page.getByRole('table').filter({ hasText: 'Held-out loss' }).count(), { timeout: 30_000 }).toBe(1);
     } else {
       expect(await failure.textContent()).toContain('musilingo train:');
     }
