@@ -1,28 +1,6 @@
 /**
- * @file A minimal message-port shape shared by Electron's MessagePortMain and Node's worker/child ports, so the
- * rpc client and supervisor do not care which runtime launched the worker (main process, E2E bridge).
+ * @file The message-port shape the rpc client and the supervisor use, whichever runtime launched the worker
+ * (Electron's MessagePortMain in the app, Node's worker and child ports in the CLI and the E2E bridge). It is the
+ * inference protocol's own port type; model/inference/protocol.ts also has the MessagePortMain adapter.
  */
-import type { MessagePortMain } from 'electron';
-
-/** What an rpc client needs from a port. */
-export interface WorkerPort {
-  postMessage(message: unknown): void;
-  /** Returns the unsubscribe function. */
-  onMessage(listener: (message: unknown) => void): () => void;
-  close(): void;
-}
-
-/** Wraps an Electron MessagePortMain (messages arrive as `{ data }` events). */
-export function fromMessagePortMain(port: MessagePortMain): WorkerPort {
-  return {
-    postMessage: (message) => port.postMessage(message),
-    onMessage(listener) {
-      const wrapped = (e: { data: unknown }): void => listener(e.data);
-      port.on('message', wrapped);
-      return () => {
-        port.off('message', wrapped);
-      };
-    },
-    close: () => port.close(),
-  };
-}
+export type { RpcPort as WorkerPort } from '../../model/inference/protocol';

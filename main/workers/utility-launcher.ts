@@ -3,7 +3,8 @@
  * process). The Electron half of the supervisor's injected launcher (see [Note: Supervised workers]).
  */
 import { MessageChannelMain, utilityProcess } from 'electron';
-import { fromMessagePortMain, type WorkerPort } from './port';
+import { fromMessagePortMainLike } from '../../model/inference/protocol';
+import type { WorkerPort } from './port';
 import type { LaunchedWorker } from './supervisor';
 
 /** Logs one line of a worker's stdout/stderr. */
@@ -26,9 +27,8 @@ export function utilityLauncher(
     child.stdout?.on('data', (chunk: Buffer) => log('info', `[${serviceName}] ${chunk.toString().trimEnd()}`));
     child.stderr?.on('data', (chunk: Buffer) => log('error', `[${serviceName}] ${chunk.toString().trimEnd()}`));
     child.postMessage(init(), [port1]);
-    port2.start();
     return {
-      port: fromMessagePortMain(port2),
+      port: fromMessagePortMainLike(port2), // starts the port
       kill: () => {
         child.kill();
       },
