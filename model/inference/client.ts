@@ -10,8 +10,11 @@ import { createInferenceService, type InferenceHandlers, type InferenceServiceOp
 /** A client with a way to shut its service down. */
 export interface InferenceConnection {
   readonly client: RpcClient<InferenceHandlers>;
-  /** Stops the service (and its thread); pending calls fail with 'worker-exited'. */
-  close(): Promise<void>;
+  /**
+   * Stops the service (and its thread); pending calls fail with 'worker-exited'. A thread is asked to stop and
+   * terminated only if it has not ended after `graceMs`.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -53,16 +56,26 @@ export function startInferenceThread(
   worker.on('error', (e) => {
     client.failAll(`The inference worker crashed: ${e.message}`);
   });
-  worker.on('exit', (code) => {
-    client.failAll(`The inference worker exited (code ${code}).`);
-    hooks.onExit?.(code);
+  let hasExited = false;
+  const exited = new Promise<void>((resolve) => {
+    worker.on('exit', (code) => {
+      hasExited = true;
+      client.failAll(`The inference worker exited (code ${code}).`);
+      hooks.onExit?.(code);
+      resolve();
+    });
   });
   return {
     client,
     worker,
-    async close() {
+    // See [Note: Graceful stop of the inference thread] in model/inference-thread.ts.
+    async close(graceMs = 10_000) {
       client.failAll('The inference worker was stopped.');
-      await worker.terminate();
+      if (hasExited) return;
+      worker.postMessage({ shutdown: true });
+      const timer = setTimeout(() => void worker.terminate(), graceMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -176,7 +176,7 @@ describe('musilingo caption / ask / similar / jobs', () => {
     conn.close();
   });
 
-  it('recovers when the inference worker thread dies mid-batch', { timeout: E2E_TIMEOUT_MS }, async () => {
+  it('recovers when the inference worker thread goes away mid-batch', { timeout: E2E_TIMEOUT_MS }, async () => {
     const dbPath = join(work, 'worker.sqlite');
     const music = library('worker-music', 6);
     expect((await cli(dbPath, ['scan', music])).code).toBe(0);
@@ -198,7 +198,10 @@ describe('musilingo caption / ask / similar / jobs', () => {
     const group = enqueueGroup(db, { kind: 'caption-all', model: pack }).id;
     runner.wake();
     while (tokens < 5) await new Promise((r) => setTimeout(r, 10));
-    await conn.worker.terminate(); // the worker dies with a batch in flight
+    // The thread goes away with a batch in flight. It is stopped, not killed: terminating a thread inside a
+    // native ONNX Runtime call aborts the whole process (see [Note: Graceful stop of the inference thread]);
+    // a killed process is the kill -9 test above.
+    await conn.close();
     conn = startInferenceThread(THREAD, { threads: 1 });
     const done = await runner.waitFor(group);
     await runner.stop();
