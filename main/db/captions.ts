@@ -4,6 +4,7 @@
  * the track into tracks_fts.caption inside the same statement.
  */
 import type Database from 'better-sqlite3';
+import { statementsPerConnection } from './statements';
 
 /** A stored caption. `source` 'user' is an edit (training data); 'model' came from a model run. */
 export interface Caption {
@@ -65,7 +66,6 @@ function toCaption(r: CaptionRow): Caption {
   };
 }
 
-const cache = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 
 function prepare(db: Database.Database) {
   return {
@@ -96,14 +96,7 @@ function prepare(db: Database.Database) {
   };
 }
 
-function statements(db: Database.Database): ReturnType<typeof prepare> {
-  let s = cache.get(db);
-  if (!s) {
-    s = prepare(db);
-    cache.set(db, s);
-  }
-  return s;
-}
+const statements = statementsPerConnection(prepare);
 
 /**
  * Stores a model caption, replacing an earlier one for the same track, window, model and adapter (the UNIQUE

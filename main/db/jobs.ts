@@ -5,6 +5,7 @@
  * results. See [Note: Job lifecycle].
  */
 import type Database from 'better-sqlite3';
+import { statementsPerConnection } from './statements';
 
 /** A job's state (0010's CHECK constraint). */
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
@@ -102,7 +103,6 @@ function toJob(r: Row): Job {
   };
 }
 
-const cache = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 
 function prepare(db: Database.Database) {
   return {
@@ -212,14 +212,7 @@ function prepare(db: Database.Database) {
   };
 }
 
-function statements(db: Database.Database): ReturnType<typeof prepare> {
-  let s = cache.get(db);
-  if (!s) {
-    s = prepare(db);
-    cache.set(db, s);
-  }
-  return s;
-}
+const statements = statementsPerConnection(prepare);
 
 /**
  * [Note: Job lifecycle]

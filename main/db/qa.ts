@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { statementsPerConnection } from './statements';
 
 /** One message of a thread. */
 export interface QaMessage {
@@ -31,7 +32,6 @@ interface Row {
   created_at: number;
 }
 
-const cache = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 
 function prepare(db: Database.Database) {
   return {
@@ -49,14 +49,7 @@ function prepare(db: Database.Database) {
   };
 }
 
-function statements(db: Database.Database): ReturnType<typeof prepare> {
-  let s = cache.get(db);
-  if (!s) {
-    s = prepare(db);
-    cache.set(db, s);
-  }
-  return s;
-}
+const statements = statementsPerConnection(prepare);
 
 /** A fresh thread id (a UUID). */
 export function newThreadId(): string {

@@ -3,6 +3,7 @@
  * "more like this" compares. Main process and CLI (the single writer); workers only read.
  */
 import type Database from 'better-sqlite3';
+import { statementsPerConnection } from './statements';
 import { blobToFloat32, float32ToBlob, meanRows, normalizeInPlace, topKCosine } from '../../model/inference/vectors';
 
 /** One analysis window's pooled embedding: `rows` vectors of `dim` values (325-frame pools), row-major. */
@@ -37,7 +38,6 @@ interface WindowRow {
 /** Bumped on every vector write through this module, so an in-process cache never misses a same-millisecond change. */
 let generation = 0;
 
-const cache = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
 
 function prepare(db: Database.Database) {
   return {
@@ -70,14 +70,7 @@ function prepare(db: Database.Database) {
   };
 }
 
-function statements(db: Database.Database): ReturnType<typeof prepare> {
-  let s = cache.get(db);
-  if (!s) {
-    s = prepare(db);
-    cache.set(db, s);
-  }
-  return s;
-}
+const statements = statementsPerConnection(prepare);
 
 /**
  * Stores (or replaces) a window's embedding and recomputes the track's pooled vector from all its windows of
