@@ -4,7 +4,7 @@
 #   .dev/captions_torch_ref.py
 #   .dev/node.xz, .dev/ortmin.tar.xz, .gl/*.deb   node, onnxruntime-node (linux-x64 only) and the Vulkan loader,
 #                                                  made by bench/gpu/llama-decode/prepare.sh (shared with it)
-# .dev/ and .gl/ are git-ignored locally; carry them: carry [".dev", ".gl"].
+# .dev/ and .gl/ are git-ignored locally; copy them to the GPU machine with the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 bash bench/gpu/llama-decode/prepare.sh >/dev/null

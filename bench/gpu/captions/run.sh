@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# NOT RUN in development (no GPU there). Runs on an NVIDIA machine without internet after prepare.sh (carry .dev and
-# .gl): unpacks node + onnxruntime-node and the Vulkan loader, runs the PyTorch reference caption pipeline, then our
+# NOT RUN in development (no GPU there). Runs on an NVIDIA machine without internet after prepare.sh (with .dev and
+# .gl copied along): unpacks node + onnxruntime-node and the Vulkan loader, runs the PyTorch reference caption pipeline, then our
 # pipeline on full-size random-weight packs. Reports go to $OUT (captions_gpu.txt, torch.json).
 # Each 7B pack build is single-threaded JS (~2-3 min): VARIANTS=int4 then VARIANTS=float16 (SKIP_TORCH=1 the second
 # time) fits each call under 10 minutes.

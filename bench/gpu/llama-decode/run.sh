@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# NOT RUN in development (no GPU there). Runs on an NVIDIA machine without internet after prepare.sh (carry .dev and
-# .gl): unpacks node + onnxruntime-node and the Vulkan loader, runs the PyTorch reference (HF generate, Vicuna-7B
+# NOT RUN in development (no GPU there). Runs on an NVIDIA machine without internet after prepare.sh (with .dev and
+# .gl copied along): unpacks node + onnxruntime-node and the Vulkan loader, runs the PyTorch reference (HF generate, Vicuna-7B
 # shape, fp16), then builds our int4 and float16 decoders from random weights and generates on the WebGPU EP.
 # Reports go to $OUT (llama_gpu.txt, torch.json). Each 7B conversion is single-threaded JS (measured ~10 s per
 # layer on a loaded 2-core dev box, so ~3-5 min; peak RSS 1.2 GiB int4 / 1.6 GiB float16, independent of depth),

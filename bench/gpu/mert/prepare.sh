@@ -4,7 +4,7 @@
 #   .dev/node.xz        this machine's node binary, xz-compressed (~24 MB)
 #   .dev/ortmin.tar.xz  onnxruntime-node (linux-x64 binaries only) + onnxruntime-common (~13 MB)
 #   .gl/*.deb           Debian's Vulkan loader, for the WebGPU EP (Vulkan on Linux)
-# .dev/ and .gl/ are git-ignored locally (.git/info/exclude); carry them to the device: carry [".dev", ".gl"].
+# .dev/ and .gl/ are git-ignored locally (.git/info/exclude); copy them to the GPU machine with the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 grep -qx '/.dev/' .git/info/exclude 2>/dev/null || echo '/.dev/' >> .git/info/exclude

@@ -4,7 +4,7 @@
 #   .dev/train-gpu.mjs       the benchmark bundled with the trainer and model code (onnxruntime-node external)
 #   .dev/torch_train_ref.py  the PyTorch reference step
 #   .dev/node.xz, .dev/ortmin.tar.xz, .gl/*.deb   node, onnxruntime-node (linux-x64) and the Vulkan loader
-# Carry them to the device: carry [".dev", ".gl"].
+# Copy them to the GPU machine with the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 grep -qx '/.dev/' .git/info/exclude 2>/dev/null || echo '/.dev/' >> .git/info/exclude
