@@ -3,16 +3,16 @@
  * answer, and a crashed inference worker shows an error, restarts, and the work still completes. Real
  * renderer in Chromium, real SQLite, scanner, job queue, inference worker thread and ONNX Runtime.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { enqueueJob, getJob, listJobs } from '../../main/db/jobs';
 import { nodeLaunchers, type NodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
-import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
+import { HAS_CHROMIUM, launchChromium, screenshot, registerSuiteTeardown, collectPageErrors } from './support/browser';
 import { ensureRendererBuilt } from './support/renderer-build';
 import { installTinyPack } from './support/tiny-pack';
 
@@ -22,7 +22,7 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
   let page: Page;
   let workers: NodeLaunchers;
   let work: string;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'musilingo-e2e-ai-'));
@@ -37,26 +37,14 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     workers = nodeLaunchers((line) => bridge?.logs.push(line));
     bridge = await startBridge({ rendererDir, dataDir, launchers: workers.launchers, jobPollMs: 100 });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    consoleErrors = collectPageErrors(page);
     await page.goto(bridge.url);
     await page.getByRole('button', { name: 'Folders' }).click();
     await page.getByLabel('Add a music folder').fill(musicDir);
     await page.getByRole('button', { name: 'Add folder' }).click();
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
-  });
-
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await bridge?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
 
   it('captions new tracks in the background and shows them in the table', async () => {
     await page.getByRole('button', { name: 'Library' }).click();

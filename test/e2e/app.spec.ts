@@ -3,15 +3,15 @@
  * bridge (real SQLite, scanner, watcher, handlers). Saves a screenshot of every page to
  * test-results/screenshots/.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addPoint, createRun, finishRun } from '../../main/db/training';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
-import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
+import { HAS_CHROMIUM, launchChromium, screenshot, registerSuiteTeardown, collectPageErrors } from './support/browser';
 import { ensureRendererBuilt } from './support/renderer-build';
 
 // Skipped only where Debian's chromium is not installed (.ci/run installs it).
@@ -21,7 +21,7 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
   let page: Page;
   let dataDir: string;
   let musicDir: string;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     const [rendererDir, b] = await Promise.all([ensureRendererBuilt(), launchChromium()]);
@@ -39,24 +39,11 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
     writeFileSync(join(musicDir, 'Loud/broken.mp3'), Buffer.from('this is not an mp3 file, just text'));
     bridge = await startBridge({ rendererDir, dataDir });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    consoleErrors = collectPageErrors(page);
     await page.goto(bridge.url);
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
-  });
-
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await bridge?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(musicDir, { recursive: true, force: true });
-  });
+  registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [dataDir, musicDir] }));
 
   it('starts on an empty library that says what to do next', async () => {
     await page.getByRole('heading', { name: 'Your library is empty' }).waitFor();

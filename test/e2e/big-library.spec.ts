@@ -2,16 +2,16 @@
  * @file The library table at 100,000 tracks in Chromium: only the visible rows are in the DOM, scrolling to
  * the end and keyboard navigation answer quickly, and search narrows the whole library.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../main/db/open';
 import { defaultDbPath } from '../../main/paths';
 import { startBridge, type Bridge } from './bridge/server';
 import { insertSyntheticTracks } from './support/big-library';
-import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
+import { HAS_CHROMIUM, launchChromium, screenshot, registerSuiteTeardown } from './support/browser';
 import { ensureRendererBuilt } from './support/renderer-build';
 
 const COUNT = 100_000;
@@ -35,16 +35,7 @@ describe.skipIf(!HAS_CHROMIUM)(`library table with ${COUNT.toLocaleString('en')}
     await page.goto(bridge.url);
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
-  });
-
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await bridge?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
 
   const rows = (): ReturnType<Page['locator']> => page.locator('[role=row][data-track-id]');
 

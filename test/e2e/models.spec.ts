@@ -3,15 +3,15 @@
  * progress, convert it (the real converter, in its own process), and make it the active model. Real renderer
  * in Chromium, real downloader, checksums, converter and SQLite.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startHubServer, type HubServer } from '../support/hub-server';
 import { musilingoRepoFiles, tokenizerRepoFiles } from '../support/models/tiny-repo';
 import { startBridge, type Bridge } from './bridge/server';
-import { HAS_CHROMIUM, launchChromium, saveFailureArtifacts, screenshot } from './support/browser';
+import { HAS_CHROMIUM, launchChromium, screenshot, registerSuiteTeardown } from './support/browser';
 import { ensureRendererBuilt } from './support/renderer-build';
 
 describe.skipIf(!HAS_CHROMIUM)('Models page against a local Hub', () => {
@@ -40,17 +40,7 @@ describe.skipIf(!HAS_CHROMIUM)('Models page against a local Hub', () => {
     await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
   });
 
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await saveFailureArtifacts(page, ctx.task.name, bridge?.logs ?? []);
-  });
-
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await bridge?.close();
-    await hub?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  registerSuiteTeardown(() => ({ page, browser, bridge, others: [hub], dirs: [work] }));
 
   const longModel = (): ReturnType<Page['locator']> => page.locator('[data-model-id="musilingo-long"]');
 
