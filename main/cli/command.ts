@@ -36,10 +36,10 @@ export class UsageError extends Error {
   }
 }
 
-/** `parseArgs` with strict options, positionals allowed, and errors as {@link UsageError}. */
-export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+/** `parseArgs` with strict options, positionals allowed unless said otherwise, and errors as {@link UsageError}. */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = true) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -10,7 +10,6 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CAPTION_QUESTION, DATASETS, indexAudioFolder, readDataset, resolveAudio, type DatasetName, type EvalItem } from '../../../model/eval/datasets';
 import { formatTable, matchPredictions, readPredictions } from '../../../model/eval/report';
 import { scorePairs, type BertScoreRecall, type Pair } from '../../../model/eval/score';
@@ -20,7 +19,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../model/ort/
 import type { TrackItem } from '../../../model/inference/types';
 import { chooseModel, inferenceThreadEntry, progressBar, resolvePackRef } from '../../jobs/cli-support';
 import { modelsDir } from '../../paths';
-import { UsageError, type CliCommand, type CliContext } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage:
   musilingo eval --predictions <file.jsonl> [--dataset <name> --ann <file>] [options]
@@ -194,32 +193,26 @@ export const command: CliCommand = {
   summary: "score captions/answers with the paper's metrics (BLEU, METEOR, ROUGE-L, BERTScore) and standard ones",
   usage: USAGE,
   async run(argv, ctx) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          predictions: { type: 'string' },
-          dataset: { type: 'string' },
-          ann: { type: 'string' },
-          audio: { type: 'string' },
-          model: { type: 'string' },
-          limit: { type: 'string' },
-          bertscore: { type: 'string' },
-          'no-bertscore': { type: 'boolean' },
-          'bertscore-layers': { type: 'string' },
-          'bertscore-ep': { type: 'string' },
-          wordnet: { type: 'string' },
-          'per-item': { type: 'string' },
-          'save-predictions': { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const values: Record<string, string | boolean | undefined> = parseCommandArgs(
+      argv,
+      {
+        predictions: { type: 'string' },
+        dataset: { type: 'string' },
+        ann: { type: 'string' },
+        audio: { type: 'string' },
+        model: { type: 'string' },
+        limit: { type: 'string' },
+        bertscore: { type: 'string' },
+        'no-bertscore': { type: 'boolean' },
+        'bertscore-layers': { type: 'string' },
+        'bertscore-ep': { type: 'string' },
+        wordnet: { type: 'string' },
+        'per-item': { type: 'string' },
+        'save-predictions': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      false,
+    ).values;
     const str = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] : undefined);
     const dataset = parseDataset(str('dataset'));
     const limit = parsePositiveInt('limit', str('limit'));

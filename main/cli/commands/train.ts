@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { loadAdapter } from '../../../model/adapter';
 import { openCheckpoint } from '../../../model/safetensors';
@@ -35,7 +34,7 @@ import { readLlamaConfig, type LlamaConfig } from '../../../model/llama/config';
 import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/checkpoint-files';
 import { readPackManifest } from '../../models/pack';
 import { modelsDir } from '../../paths';
-import { UsageError, type CliCommand, type CliContext } from '../command';
+import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage:
   musilingo train --from-tags [--model <pack or checkpoint folder>] [options]
@@ -321,23 +320,18 @@ export const command: CliCommand = {
   summary: 'fine-tune the adapter on your tags and edited captions',
   usage: USAGE,
   async run(argv, ctx) {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-          'from-tags': { type: 'boolean' }, resume: { type: 'string' }, list: { type: 'boolean' }, show: { type: 'string' },
-          model: { type: 'string' }, adapter: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-          'min-lr': { type: 'string' }, warmup: { type: 'string' }, accumulation: { type: 'string' }, 'weight-decay': { type: 'string' }, batch: { type: 'string' },
-          clip: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'held-out': { type: 'string' },
-          seed: { type: 'string' }, encoder: { type: 'string' }, dtype: { type: 'string' }, weights: { type: 'string' },
-          ep: { type: 'string' }, threads: { type: 'string' }, activate: { type: 'boolean' }, json: { type: 'boolean' },
-        },
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const values: Record<string, string | boolean | undefined> = parseCommandArgs(
+      argv,
+      {
+        'from-tags': { type: 'boolean' }, resume: { type: 'string' }, list: { type: 'boolean' }, show: { type: 'string' },
+        model: { type: 'string' }, adapter: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
+        'min-lr': { type: 'string' }, warmup: { type: 'string' }, accumulation: { type: 'string' }, 'weight-decay': { type: 'string' }, batch: { type: 'string' },
+        clip: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'eval-every': { type: 'string' }, 'held-out': { type: 'string' },
+        seed: { type: 'string' }, encoder: { type: 'string' }, dtype: { type: 'string' }, weights: { type: 'string' },
+        ep: { type: 'string' }, threads: { type: 'string' }, activate: { type: 'boolean' }, json: { type: 'boolean' },
+      },
+      false,
+    ).values;
     const json = values['json'] === true;
     const s = (k: string): string | undefined => values[k] as string | undefined;
     if (values['list']) {
