@@ -23,7 +23,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, realpath, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, ChecksumError, DiskFullError, NetworkError } from './errors';
+import { CancelledError, ChecksumError, DiskFullError, NetworkError, NoChecksumError } from './errors';
+import { safeJoin } from './remote-path';
 import { authHeaders, hfHubCache, hubConfigFromEnv, repoInfo, resolveFile, type HubConfig, type ResolvedFile } from './hub';
 
 /** What a progress callback receives, at most every `progressIntervalMs`, plus once per phase change. */
@@ -120,6 +121,7 @@ export interface DownloadResult {
 
 /** Default selection from a repo listing: weights, configs and tokenizer files; no pickles, docs or code. */
 export function defaultFileFilter(name: string): boolean {
+  // Hidden files (.gitattributes) are skipped quietly; any other unsafe name is refused loudly by safeJoin.
   if (name.startsWith('.') || name.includes('/.')) return false;
   return /\.(safetensors|json|model)$/.test(name);
 }
@@ -290,11 +292,16 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
     names = info.siblings.map((s) => s.rfilename).filter(defaultFileFilter);
   }
   check();
+  // Every name is checked before anything is asked or written. See [Note: Remote file names are untrusted].
+  for (const name of names) safeJoin(opts.repo, opts.destDir, name);
   const resolved: ResolvedFile[] = [];
   for (const name of names) {
     // Pin every file after the first to the commit the first resolved to, so all come from one snapshot.
     const r = await wrapAbort(() => resolveFile(hub, opts.repo, commit ?? revision, name, signal), signal, what);
     commit ??= r.commit;
+    // [Note: Every file needs a checkable hash] Without an LFS sha256 or a git sha1 a same-size substitute would
+    // pass; a weak or missing ETag is refused before any byte is fetched.
+    if (!isCheckableHash(r.etag)) throw new NoChecksumError(opts.repo, r.file, r.etag);
     resolved.push(r);
   }
   const finalCommit = commit ?? revision;
@@ -305,7 +312,7 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   const prevState = await readJson<{ files?: Record<string, { etag?: string; sha256?: string }> }>(statePath);
   const plan: PlannedFile[] = [];
   for (const r of resolved) {
-    const finalPath = join(opts.destDir, r.file);
+    const finalPath = safeJoin(opts.repo, opts.destDir, r.file);
     const p: PlannedFile = { resolved: r, finalPath, haveBytes: 0, sidecar: undefined };
     const st = await stat(finalPath).catch(() => undefined);
     const prev = prevState?.files?.[r.file];
@@ -381,11 +388,16 @@ async function wrapAbort<T>(fn: () => Promise<T>, signal: AbortSignal | undefine
   }
 }
 
+/** True for an etag that is a content hash we can recompute: LFS sha256 or git blob sha1. */
+export function isCheckableHash(etag: string | undefined): etag is string {
+  return etag !== undefined && (SHA256_RE.test(etag) || SHA1_RE.test(etag));
+}
+
 function hashMatches(etag: string | undefined, h: { sha256: string; gitSha1: string }): boolean {
-  if (!etag) return true;
+  if (!etag) return false;
   if (SHA256_RE.test(etag)) return etag === h.sha256;
   if (SHA1_RE.test(etag)) return etag === h.gitSha1;
-  return true; // an etag we cannot check (a CDN's own); the size already matched
+  return false; // never trust bytes we cannot check; resolution already refused such files
 }
 
 interface FetchContext {

@@ -30,6 +30,8 @@ export interface HubFaults {
   flip?: { file: string; at: number; times: number };
   /** For the next N CDN GETs, answer 403 (an expired signed URL). */
   expireCdn?: { times: number };
+  /** Resolve `file` with no ETag at all, or with a weak `W/"…"` one (a server that offers no checkable hash). */
+  etag?: { file: string; mode: 'none' | 'weak' };
   /** Send CDN bodies at about this rate (bytes per second), so a client can be killed mid-file. */
   throttleBytesPerSec?: number;
 }
@@ -225,21 +227,25 @@ export async function startHubServer(repos: Record<string, FakeRepo> = {}): Prom
     const bytes = repo.files.get(file);
     if (!bytes) return fail(res, 404, 'EntryNotFound', `Entry not found: ${file}`);
     const commit = commitOf(repo);
+    const etagFault = faults.etag?.file === file ? faults.etag.mode : undefined;
+    /** The etag headers as a real Hub sends them, or as the fault wants them. */
+    const etags = (name: string, value: string): Record<string, string> =>
+      etagFault === 'none' ? {} : { [name]: etagFault === 'weak' ? `W/"${value}"` : `"${value}"` };
     if (isLfs(file, bytes)) {
       const sha = sha256Hex(bytes);
       blobs.set(sha, { bytes, file });
       res.writeHead(302, {
         location: `${cdnOrigin}/blobs/${sha}?expires=${Date.now() + 3_600_000}&sig=test`,
-        'x-linked-etag': `"${sha}"`,
+        ...etags('x-linked-etag', sha),
         'x-linked-size': String(bytes.length),
         'x-repo-commit': commit,
-        etag: `"${sha}"`,
+        ...etags('etag', sha),
         'content-length': '0',
       });
       res.end();
       return;
     }
-    sendBytes(req, res, bytes, { etag: `"${gitBlobSha1(bytes)}"`, 'x-repo-commit': commit }, file, false);
+    sendBytes(req, res, bytes, { ...etags('etag', gitBlobSha1(bytes)), 'x-repo-commit': commit }, file, false);
   });
 
   const cdn = createServer((req, res) => {
