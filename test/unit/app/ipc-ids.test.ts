@@ -27,9 +27,9 @@ function facades() {
   return { models, training };
 }
 
-async function failureOf(p: Promise<unknown> | (() => unknown)): Promise<{ code: string; message: string }> {
+async function failureOf(p: () => unknown): Promise<{ code: string; message: string }> {
   try {
-    await (typeof p === 'function' ? p() : p);
+    await p();
   } catch (e) {
     const f = toFailure(e);
     if (!f.ok) return f.error;
@@ -40,7 +40,7 @@ async function failureOf(p: Promise<unknown> | (() => unknown)): Promise<{ code:
 describe('models:download', () => {
   it('answers not-found for an unknown model id, naming the ids there are', async () => {
     const { models } = facades();
-    const err = await failureOf(models.download('no-such-model'));
+    const err = await failureOf(() => models.download('no-such-model'));
     expect(err.code).toBe('not-found');
     expect(err.message).toMatch(/Unknown model "no-such-model". Expected one of: musilingo-long/);
     expect(logged).toEqual([]);
@@ -48,7 +48,7 @@ describe('models:download', () => {
 
   it('refuses the tokenizer entry as a model', async () => {
     const { models } = facades();
-    expect((await failureOf(models.download('vicuna-tokenizer'))).code).toBe('invalid-argument');
+    expect((await failureOf(() => models.download('vicuna-tokenizer'))).code).toBe('invalid-argument');
   });
 });
 
