@@ -95,7 +95,10 @@ describe('musilingo eval --predictions', () => {
     ].map((o) => JSON.stringify(o)).join('\n'));
     const run = await cli(['--predictions', p, '--dataset', 'musiccaps', '--ann', SUBSET, '--no-bertscore']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('MusicCaps captioning (Table 1): 2 items scored');
+    expect(run.stdout).toContain('MusicCaps captioning (Table 2): 2 items scored');
+    // The paper's figures beside ours: its MusiLingo column, and its whole Table 2 above our measured row.
+    expect(run.stdout).toMatch(/M-R +METEOR \(nltk, WordNet\) +\d+\.\d\d +21\.6\n/);
+    expect(run.stdout).toMatch(/MusiLingo \/ MusicCaps +30\.8 +21\.6 +21\.7 +86\.8\n +This run \(measured\) /);
     expect(run.stdout).toContain('8 of 10 test items have no prediction');
     expect(run.stdout).toContain('1 prediction ids are not test items');
     const noDataset = await cli(['--predictions', p]);
