@@ -124,6 +124,24 @@ describe('musilingo eval --predictions', () => {
     expect(noLayers.stderr).toContain('no default BERTScore layer');
   });
 
+  it('reads WordNet 3.0 by default, as nltk does, and 3.1 on request', async () => {
+    const p = join(dir, 'whole-right.jsonl');
+    writeFileSync(p, `${JSON.stringify({ reference: 'the whole band plays', candidate: 'the right band plays' })}\n`);
+    const meteorOf = async (extra: string[]): Promise<number> => {
+      const out = join(dir, `wr-${extra.join('-') || 'default'}.jsonl`);
+      const r = await cli(['--predictions', p, '--no-bertscore', '--per-item', out, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(readFileSync(out, 'utf8').trim()) as { meteor: number }).meteor;
+    };
+    const v30 = await meteorOf([]);
+    expect(await meteorOf(['--wordnet-version', '3.0'])).toBe(v30);
+    // "right" lists "whole" as a synonym only in WordNet 3.1.
+    expect(await meteorOf(['--wordnet-version', '3.1'])).toBeGreaterThan(v30);
+    const bad = await cli(['--predictions', p, '--no-bertscore', '--wordnet-version', '2.1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unknown WordNet version "2.1". Expected one of: 3.0, 3.1');
+  });
+
   it('explains wrong arguments and bad files', async () => {
     const none = await cli([]);
     expect(none.code).toBe(2);
