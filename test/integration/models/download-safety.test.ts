@@ -93,3 +93,31 @@ describe('checkable hashes', () => {
     expect(res.files.map((f) => f.file).sort()).toEqual(['config.json', 'model.safetensors']);
   });
 });
+
+describe('pinned snapshots', () => {
+  it('keeps a folder on the commit its first download resolved, until asked to update', async () => {
+    const { rm, readFile } = await import('node:fs/promises');
+    const v1 = new Map([['config.json', Buffer.from('{"v":1}')], ['model.safetensors', randomBytes(200_000)]]);
+    const v2 = new Map([['config.json', Buffer.from('{"v":2,"x":0}')], ['model.safetensors', randomBytes(200_000)]]);
+    const c1 = '1'.repeat(40);
+    const c2 = '2'.repeat(40);
+    hub.repos.set('org/moving', { files: v1, commit: c1 });
+    const first = await downloadRepo(opts('org/moving'));
+    expect(first.commit).toBe(c1);
+    expect(JSON.parse(await readFile(join(dir, 'models', 'dl', 'download.json'), 'utf8'))).toMatchObject({ repo: 'org/moving', revision: 'main', commit: c1 });
+
+    // main moves on; a file of the folder is lost and fetched again: it must come from the pinned commit.
+    hub.repos.set('org/moving', { files: v2, commit: c2, history: new Map([[c1, v1]]) });
+    await rm(join(dir, 'models', 'dl', 'model.safetensors'));
+    const again = await downloadRepo(opts('org/moving'));
+    expect(again.commit).toBe(c1);
+    expect(await readFile(join(dir, 'models', 'dl', 'model.safetensors'))).toEqual(v1.get('model.safetensors'));
+    expect(await readFile(join(dir, 'models', 'dl', 'config.json'))).toEqual(v1.get('config.json'));
+    expect(hub.seen.some((s) => s.path.includes(`/revision/${c1}`))).toBe(true);
+
+    const updated = await downloadRepo(opts('org/moving', { update: true }));
+    expect(updated.commit).toBe(c2);
+    expect(await readFile(join(dir, 'models', 'dl', 'model.safetensors'))).toEqual(v2.get('model.safetensors'));
+    expect(await readFile(join(dir, 'models', 'dl', 'config.json'))).toEqual(v2.get('config.json'));
+  });
+});
