@@ -49,6 +49,20 @@ async function onReady(): Promise<void> {
       const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
       return result.canceled ? null : (result.filePaths[0] ?? null);
     },
+    // A path typed on the Folders page is added only after the user says yes here, in main's own dialog.
+    confirmFolder: async (path) => {
+      const options: Electron.MessageBoxOptions = {
+        type: 'question',
+        title: 'Add a music folder',
+        message: `Add this folder to your library?`,
+        detail: `${path}\n\nMusiLingo will read every audio file in it and in its subfolders.`,
+        buttons: ['Add folder', 'Cancel'],
+        defaultId: 0,
+        cancelId: 1,
+      };
+      const result = mainWindow ? await dialog.showMessageBox(mainWindow, options) : await dialog.showMessageBox(options);
+      return result.response === 0;
+    },
     launchers: electronWorkerLaunchers(log),
     // out/main/index.js → out/cli/musilingo.mjs (shipped in the asar; see [Note: The CLI as a child process]).
     runCli: createCliRunner(join(import.meta.dirname, '../cli/musilingo.mjs'), app.getPath('userData')),

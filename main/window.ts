@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BrowserWindow, nativeTheme, screen } from 'electron';
 import type { SettingsStore, WindowState } from './app/settings';
 import { hardenWebContents } from './security';
+import { SECURE_WEB_PREFERENCES } from './app/web-hardening';
 
 /** Where the bundled preload and renderer live relative to out/main/index.js. */
 const PRELOAD_PATH = join(import.meta.dirname, '../preload/index.cjs');
@@ -36,13 +37,8 @@ export function createMainWindow(settings: SettingsStore): BrowserWindow {
     // The page's own background (renderer/styles.css), so there is no flash before the first paint.
     backgroundColor: isDark ? '#16181d' : '#f7f7f9',
     webPreferences: {
+      ...SECURE_WEB_PREFERENCES,
       preload: PRELOAD_PATH,
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      webviewTag: false,
-      spellcheck: false,
     },
   });
   hardenWebContents(win.webContents);

@@ -11,6 +11,7 @@ import { IpcError } from '../ipc/errors';
 import { FolderError } from '../library/errors';
 import { LibraryService, type LibraryServiceOptions } from '../library/library-service';
 import type { EventHub } from './events';
+import type { FolderConsent } from './folder-consent';
 import type { LibraryFacade } from './facades';
 import type { AppLog } from './services';
 import type { TrackTableRepo } from './track-table-repo';
@@ -25,6 +26,8 @@ export interface LibraryFacadeOptions {
   /** Watch folders for changes after the startup rescan. Default true. */
   readonly watch?: boolean;
   readonly service?: LibraryServiceOptions;
+  /** Approves a folder path from the renderer (picked or confirmed by the user; see ./folder-consent.ts). */
+  readonly consent?: FolderConsent;
 }
 
 function idleStatus(): ScanStatus {
@@ -152,7 +155,8 @@ export function createLibraryFacade(opts: LibraryFacadeOptions): LibraryFacade &
       };
     },
     folders: () => service.listFolders().map(toInfo),
-    addFolder(path) {
+    async addFolder(raw) {
+      const path = opts.consent ? await opts.consent.approve(raw) : raw;
       let folder;
       try {
         folder = service.addFolder(path);

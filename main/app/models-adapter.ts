@@ -8,6 +8,7 @@ import { getModelPack, listModelPacks, packId, type ModelPackRow, type ModelVari
 import { IpcError } from '../ipc/errors';
 import { runDoctor } from '../models/doctor';
 import type { HubConfig } from '../models/hub';
+import { catalogEntry } from '../models/catalog';
 import { defaultVariant, downloadModel, listModels, type ModelProgress } from '../models/manager';
 import { toModelEntries, toUiDoctorReport } from '../models/ui';
 import { modelsDir } from '../paths';
@@ -96,6 +97,15 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
     catalog: () => toModelEntries(listModels({ db }), activeModelId()),
 
     async download(modelId) {
+      // Fails fast on an unknown id or a tokenizer, before anything runs in the background: the call answers
+      // with the error instead of ok plus a line in the log.
+      let entry;
+      try {
+        entry = catalogEntry(modelId);
+      } catch (e) {
+        throw new IpcError('not-found', e instanceof Error ? e.message : String(e));
+      }
+      if (entry.kind !== 'musilingo') throw new IpcError('invalid-argument', `"${modelId}" is a tokenizer, not a model; it is downloaded with each model.`);
       if (downloads.has(modelId)) return;
       const { variant } = await defaultVariant();
       const ac = new AbortController();
@@ -109,7 +119,6 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
         onProgress,
         onChanged: (row: ModelPackRow) => emitRow(row, 'download', row.state === 'failed' ? (row.error ?? 'Download failed') : row.state),
       };
-      // Fails fast on an unknown id (catalogEntry throws) before anything runs in the background.
       void downloadModel(ctx, modelId, variant)
         .then((row) => emitRow({ ...row, progress: 1 }, 'download', 'Downloaded. Convert it to use it.'))
         .catch((e: unknown) => log('error', `Download of ${modelId} failed: ${e instanceof Error ? e.message : String(e)}`))

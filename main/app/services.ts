@@ -14,6 +14,7 @@ import { createEventHub, type EventHub } from './events';
 import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
 import { createAnalysis, type Analysis } from './analysis-adapter';
 import { createLibraryFacade } from './library-adapter';
+import { createFolderConsent, type ConfirmFolder } from './folder-consent';
 import { createModelsFacade, type CliRunner } from './models-adapter';
 import { createTrainingFacade } from './training-adapter';
 import type { HubConfig } from '../models/hub';
@@ -45,6 +46,11 @@ export interface AppContext {
   readonly hasNativeDialogs: boolean;
   /** Shows the native folder picker; null when cancelled or when there is none. */
   readonly pickFolder: () => Promise<string | null>;
+  /**
+   * Asks the user in a dialog of main's own whether to add a folder path the renderer typed. Without it only
+   * folders from `pickFolder` can be added from the renderer (see app/folder-consent.ts).
+   */
+  readonly confirmFolder?: ConfirmFolder;
   readonly launchers: WorkerLaunchers;
   readonly log: AppLog;
   /** Override the database path (tests). Default: `<dataDir>/library.sqlite`. */
@@ -121,7 +127,8 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     trainer: supervise('trainer', ctx.launchers.trainer),
   };
 
-  const libraryFacade = createLibraryFacade({ db, events, log: ctx.log, table, watch: ctx.watchLibrary ?? true });
+  const consent = createFolderConsent({ dataDir: ctx.dataDir, confirm: ctx.confirmFolder ?? null });
+  const libraryFacade = createLibraryFacade({ db, events, log: ctx.log, table, watch: ctx.watchLibrary ?? true, consent });
   const library: LibraryFacade | null = libraryFacade;
   const inference: InferenceFacade | null = analysis?.inference ?? null;
   const jobs: JobsFacade | null = analysis?.jobs ?? null;
@@ -156,7 +163,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     settings,
     events,
     log: ctx.log,
-    pickFolder: ctx.pickFolder,
+    pickFolder: consent.picker(ctx.pickFolder),
     library,
     inference,
     jobs,

@@ -25,9 +25,10 @@ export interface TrainingFacadeOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** A run id as the renderer holds it: decimal digits only (Number() would also take '0x10', '1e3', ' 7 '). */
 function runNumber(runId: string): number {
-  const n = Number(runId);
-  if (!Number.isInteger(n) || n <= 0) throw new IpcError('invalid-argument', `"${runId}" is not a training run id.`);
+  const n = /^[1-9][0-9]{0,14}$/.test(runId) ? Number(runId) : NaN;
+  if (!Number.isSafeInteger(n)) throw new IpcError('invalid-argument', `"${runId}" is not a training run id.`);
   return n;
 }
 

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { statementsPerConnection } from './statements';
+import { returningRow } from './write';
 
 /** A stored caption. `source` 'user' is an edit (training data); 'model' came from a model run. */
 export interface Caption {
@@ -98,20 +99,23 @@ function prepare(db: Database.Database) {
 
 const statements = statementsPerConnection(prepare);
 
+function storedId(db: Database.Database, row: { id: number } | undefined): number {
+  if (!row) throw new Error(`The caption was not stored in ${db.name}.`);
+  return row.id;
+}
+
 /**
  * Stores a model caption, replacing an earlier one for the same track, window, model and adapter (the UNIQUE
  * constraint makes a re-run an update, never a duplicate). Returns the caption's id. Call it inside the
  * transaction that completes the job.
  */
 export function upsertModelCaption(db: Database.Database, c: NewCaption, now: number = Date.now()): number {
-  const row = statements(db).upsert.get({ ...c, source: 'model', now }) as { id: number };
-  return row.id;
+  return storedId(db, returningRow<{ id: number }>(db, statements(db).upsert, { ...c, source: 'model', now }));
 }
 
 /** Stores the user's own caption for a window (an edit); it ranks first and becomes training data. */
 export function upsertUserCaption(db: Database.Database, c: NewCaption, now: number = Date.now()): number {
-  const row = statements(db).upsert.get({ ...c, source: 'user', now }) as { id: number };
-  return row.id;
+  return storedId(db, returningRow<{ id: number }>(db, statements(db).upsert, { ...c, source: 'user', now }));
 }
 
 /** Every caption of a track: the user's edits first, then newest first. */

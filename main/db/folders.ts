@@ -33,7 +33,7 @@ function toFolder(r: FolderRow): Folder {
 
 /** Statements over `folders`, prepared once. Create one per connection. */
 export class FoldersRepo {
-  readonly #insert: Database.Statement<[string, number], FolderRow>;
+  readonly #insert: Database.Statement<[string, number]>;
   readonly #byId: Database.Statement<[number], FolderRow>;
   readonly #byPath: Database.Statement<[string], FolderRow>;
   readonly #all: Database.Statement<[], FolderRow>;
@@ -42,7 +42,7 @@ export class FoldersRepo {
   readonly #markScanned: Database.Statement<[number, number]>;
 
   constructor(db: Database.Database) {
-    this.#insert = db.prepare('INSERT INTO folders (path, added_at) VALUES (?, ?) RETURNING *');
+    this.#insert = db.prepare('INSERT INTO folders (path, added_at) VALUES (?, ?)');
     this.#byId = db.prepare('SELECT * FROM folders WHERE id = ?');
     this.#byPath = db.prepare('SELECT * FROM folders WHERE path = ?');
     this.#all = db.prepare('SELECT * FROM folders ORDER BY path');
@@ -58,7 +58,8 @@ export class FoldersRepo {
 
   /** Inserts a folder row. The caller has resolved and validated `path`. */
   insert(path: string, now: number): Folder {
-    const row = this.#insert.get(path, now);
+    // .run(), not RETURNING + .get(): see [Note: RETURNING outside a transaction] in ./write.ts.
+    const row = this.#byId.get(Number(this.#insert.run(path, now).lastInsertRowid));
     if (!row) throw new Error(`Could not add folder "${path}"`);
     return toFolder(row);
   }

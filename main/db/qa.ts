@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { statementsPerConnection } from './statements';
+import { returningRow } from './write';
 
 /** One message of a thread. */
 export interface QaMessage {
@@ -62,7 +63,8 @@ export function appendQaMessage(
   m: { trackId: number; threadId: string; role: 'user' | 'assistant'; text: string; modelId?: string | null },
   now: number = Date.now(),
 ): number {
-  const r = statements(db).insert.get({ ...m, modelId: m.modelId ?? null, now }) as { id: number };
+  const r = returningRow<{ id: number }>(db, statements(db).insert, { ...m, modelId: m.modelId ?? null, now });
+  if (!r) throw new Error(`The message was not stored in ${db.name}.`);
   return r.id;
 }
 

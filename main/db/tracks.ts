@@ -203,7 +203,7 @@ type Params = Record<string, string | number | null>;
  * `db.transaction` (the scanner writes 200 files per transaction).
  */
 export class TracksRepo {
-  readonly #insert: Database.Statement<[Params], { id: number }>;
+  readonly #insert: Database.Statement<[Params]>;
   readonly #update: Database.Statement<[Params & { id: number }]>;
   readonly #byId: Database.Statement<[number], Row>;
   readonly #byPath: Database.Statement<[string], Row>;
@@ -224,7 +224,7 @@ export class TracksRepo {
   constructor(db: Database.Database) {
     const values = COLUMNS.split(',').map((c) => `@${c.trim()}`).join(', ');
     this.#insert = db.prepare(
-      `INSERT INTO tracks (${COLUMNS}, added_at, updated_at) VALUES (${values}, @now, @now) RETURNING id`,
+      `INSERT INTO tracks (${COLUMNS}, added_at, updated_at) VALUES (${values}, @now, @now)`,
     );
     const sets = COLUMNS.split(',').map((c) => `${c.trim()} = @${c.trim()}`).join(', ');
     this.#update = db.prepare(`UPDATE tracks SET ${sets}, updated_at = @now, missing_since = NULL WHERE id = @id`);
@@ -264,9 +264,8 @@ export class TracksRepo {
 
   /** Inserts a new track and returns its id. */
   insert(file: TrackFile, meta: TrackMeta, now: number): number {
-    const row = this.#insert.get(params(file, meta, now));
-    if (!row) throw new Error(`Could not insert track "${file.path}"`);
-    return row.id;
+    // .run(), not RETURNING + .get(): see [Note: RETURNING outside a transaction] in ./write.ts.
+    return Number(this.#insert.run(params(file, meta, now)).lastInsertRowid);
   }
 
   /**

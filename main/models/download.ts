@@ -11,6 +11,13 @@
  * Only a file whose hash matched is renamed to its final name, so a final name always means "verified".
  * `destDir/download.json` records the repo, the commit and each file's etag when everything is done.
  *
+ * [Note: Pinned snapshots]
+ * A branch such as `main` moves. The first download into a folder resolves it to a commit and records that
+ * commit in `download.json` before any byte is fetched; every later run for the same repo and revision (a
+ * resume, a re-check, a second `models download`) asks for that commit, not for the branch, so a folder never
+ * mixes files of two snapshots and a re-download cannot silently bring different weights. `update: true` moves
+ * the pin to the branch's newest commit. A revision that is already a commit id is used as it is.
+ *
  * [Note: HF_HOME]
  * We do not write into the huggingface_hub cache ($HF_HOME/hub): its locking and symlink conventions belong to
  * Python's huggingface_hub, and two writers would race. We do look there first: a file whose snapshot entry
@@ -23,7 +30,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, realpath, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CancelledError, ChecksumError, DiskFullError, NetworkError } from './errors';
+import { CancelledError, ChecksumError, DiskFullError, NetworkError, NoChecksumError } from './errors';
+import { safeJoin } from './remote-path';
 import { authHeaders, hfHubCache, hubConfigFromEnv, repoInfo, resolveFile, type HubConfig, type ResolvedFile } from './hub';
 
 /** What a progress callback receives, at most every `progressIntervalMs`, plus once per phase change. */
@@ -70,8 +78,10 @@ export const NODE_IO: DownloadIo = {
 export interface DownloadOptions {
   /** `owner/name`. */
   readonly repo: string;
-  /** Branch, tag or commit; default "main". */
+  /** Branch, tag or commit; default "main". See [Note: Pinned snapshots]. */
   readonly revision?: string;
+  /** Move to the newest commit of `revision` instead of the one this folder is pinned to. Default false. */
+  readonly update?: boolean;
   /** Files to fetch; default: every sibling that {@link defaultFileFilter} accepts. */
   readonly files?: readonly string[];
   /** Where the files go (created if needed). */
@@ -120,6 +130,7 @@ export interface DownloadResult {
 
 /** Default selection from a repo listing: weights, configs and tokenizer files; no pickles, docs or code. */
 export function defaultFileFilter(name: string): boolean {
+  // Hidden files (.gitattributes) are skipped quietly; any other unsafe name is refused loudly by safeJoin.
   if (name.startsWith('.') || name.includes('/.')) return false;
   return /\.(safetensors|json|model)$/.test(name);
 }
@@ -279,33 +290,43 @@ export async function downloadRepo(opts: DownloadOptions): Promise<DownloadResul
   };
   meter.emit('resolving', true);
 
-  // 1. Which files, at which commit.
+  // 1. Which files, at which commit (the folder's pinned one unless asked to update; see [Note: Pinned snapshots]).
+  const statePath = join(opts.destDir, 'download.json');
+  const prevState = await readJson<{ repo?: string; revision?: string; commit?: string; files?: Record<string, { etag?: string; sha256?: string }> }>(statePath);
+  const pinned = !opts.update && prevState?.repo === opts.repo && prevState.revision === revision && SHA1_RE.test(prevState.commit ?? '') ? prevState.commit : undefined;
+  const ask = pinned ?? revision;
   let commit: string | undefined;
   let names: readonly string[];
   if (opts.files) {
     names = opts.files;
   } else {
-    const info = await repoInfo(hub, opts.repo, revision, signal);
+    const info = await repoInfo(hub, opts.repo, ask, signal);
     commit = info.sha;
     names = info.siblings.map((s) => s.rfilename).filter(defaultFileFilter);
   }
   check();
+  // Every name is checked before anything is asked or written. See [Note: Remote file names are untrusted].
+  for (const name of names) safeJoin(opts.repo, opts.destDir, name);
   const resolved: ResolvedFile[] = [];
   for (const name of names) {
     // Pin every file after the first to the commit the first resolved to, so all come from one snapshot.
-    const r = await wrapAbort(() => resolveFile(hub, opts.repo, commit ?? revision, name, signal), signal, what);
+    const r = await wrapAbort(() => resolveFile(hub, opts.repo, commit ?? ask, name, signal), signal, what);
     commit ??= r.commit;
+    // [Note: Every file needs a checkable hash] Without an LFS sha256 or a git sha1 a same-size substitute would
+    // pass; a weak or missing ETag is refused before any byte is fetched.
+    if (!isCheckableHash(r.etag)) throw new NoChecksumError(opts.repo, r.file, r.etag);
     resolved.push(r);
   }
-  const finalCommit = commit ?? revision;
+  const finalCommit = commit ?? ask;
 
-  // 2. What is already here (final file, partial file, huggingface_hub cache).
+  // 2. What is already here (final file, partial file, huggingface_hub cache). The pin is written first.
   await mkdir(opts.destDir, { recursive: true });
-  const statePath = join(opts.destDir, 'download.json');
-  const prevState = await readJson<{ files?: Record<string, { etag?: string; sha256?: string }> }>(statePath);
+  if (SHA1_RE.test(finalCommit) && prevState?.commit !== finalCommit) {
+    await writeJsonAtomic(statePath, { repo: opts.repo, revision, commit: finalCommit, files: {} });
+  }
   const plan: PlannedFile[] = [];
   for (const r of resolved) {
-    const finalPath = join(opts.destDir, r.file);
+    const finalPath = safeJoin(opts.repo, opts.destDir, r.file);
     const p: PlannedFile = { resolved: r, finalPath, haveBytes: 0, sidecar: undefined };
     const st = await stat(finalPath).catch(() => undefined);
     const prev = prevState?.files?.[r.file];
@@ -381,11 +402,16 @@ async function wrapAbort<T>(fn: () => Promise<T>, signal: AbortSignal | undefine
   }
 }
 
+/** True for an etag that is a content hash we can recompute: LFS sha256 or git blob sha1. */
+export function isCheckableHash(etag: string | undefined): etag is string {
+  return etag !== undefined && (SHA256_RE.test(etag) || SHA1_RE.test(etag));
+}
+
 function hashMatches(etag: string | undefined, h: { sha256: string; gitSha1: string }): boolean {
-  if (!etag) return true;
+  if (!etag) return false;
   if (SHA256_RE.test(etag)) return etag === h.sha256;
   if (SHA1_RE.test(etag)) return etag === h.gitSha1;
-  return true; // an etag we cannot check (a CDN's own); the size already matched
+  return false; // never trust bytes we cannot check; resolution already refused such files
 }
 
 interface FetchContext {

@@ -15,6 +15,8 @@ export type ModelErrorCode =
   | 'gated'
   | 'disk-full'
   | 'checksum'
+  | 'no-checksum'
+  | 'unsafe-file-name'
   | 'network'
   | 'cancelled'
   | 'bad-checkpoint'
@@ -102,6 +104,17 @@ export class ChecksumError extends ModelError {
   ) {
     super('checksum', `Checksum mismatch for "${file}" (expected ${expected}, got ${actual}) after a re-download. The file was removed; try again later.`);
     this.name = 'ChecksumError';
+  }
+}
+
+/**
+ * The Hub gave no hash the downloader can check for a file (no ETag, a weak `W/` ETag, or one that is neither an
+ * LFS sha256 nor a git sha1): same-size bytes from a poisoned mirror would be indistinguishable from the real ones.
+ */
+export class NoChecksumError extends ModelError {
+  constructor(readonly repo: string, readonly file: string, readonly etag: string | undefined) {
+    super('no-checksum', `The Hub sent no checkable hash for "${file}" in "${repo}" (ETag ${etag === undefined ? 'missing' : `"${etag}"`}); it was not downloaded. Check HF_ENDPOINT points at a Hugging Face Hub.`);
+    this.name = 'NoChecksumError';
   }
 }
 

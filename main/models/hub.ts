@@ -87,9 +87,13 @@ export function authHeaders(hub: HubConfig, url: string): Record<string, string>
   return new URL(url).origin === new URL(hub.endpoint).origin ? { authorization: `Bearer ${hub.token}` } : {};
 }
 
+/**
+ * The value of a strong ETag without quotes. A weak one (`W/"…"`) only says two bodies are "equivalent", not
+ * byte-identical, so it is no hash and is dropped here (the downloader then refuses the file).
+ */
 function unquote(v: string | null): string | undefined {
-  if (!v) return undefined;
-  return v.replace(/^W\//, '').replace(/^"|"$/g, '');
+  if (!v || v.startsWith('W/')) return undefined;
+  return v.replace(/^"|"$/g, '');
 }
 
 /** Throws the typed error for a failed Hub response (404/401/403 and the X-Error-Code header). */

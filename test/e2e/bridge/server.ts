@@ -60,6 +60,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     version: 'e2e',
     hasNativeDialogs: false,
     pickFolder: () => Promise.resolve(null),
+    // The browser bridge has no main-process dialog: the test driving the page is the user who confirms.
+    confirmFolder: () => Promise.resolve(true),
     launchers: opts.launchers ?? {},
     ...(opts.jobPollMs !== undefined ? { jobPollMs: opts.jobPollMs } : {}),
     ...(opts.hub ? { hub: opts.hub } : {}),

@@ -109,3 +109,38 @@ describe('inference service on the tiny pack', () => {
     await expect(svc.load({ packDir: join(work, 'nope'), executionProvider: 'cpu' }, ctx())).rejects.toMatchObject({ code: 'model-unavailable', message: expect.stringContaining('no manifest.json') });
   });
 });
+
+// Mutation guard: a pack whose manifest says 320 instead of 325 pool frames would still pass the 4-second tests
+// above (one pool either way). A 30-second window has 2249 MERT frames: 7 pools of 325, but 8 of 320.
+describe("the pack's pool window", () => {
+  it('is the paper\'s 325 frames, and inference pools by the manifest\'s value', async () => {
+    const { readPackManifest } = await import('../../../main/models/pack');
+    const manifest = await readPackManifest(pack);
+    expect(manifest.encoder.poolFrames).toBe(325);
+    const loaded = await loadModelPack({ packDir: pack, executionProvider: 'cpu' });
+    try {
+      const pcm = Float32Array.from({ length: 30 * manifest.encoder.sampleRateHz }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / manifest.encoder.sampleRateHz));
+      const audio = await loadedEncode(loaded, pcm);
+      expect(audio.rows).toBe(Math.ceil(2249 / 325));
+      // The same pack with the manifest's value changed pools differently: the value is read, not assumed.
+      const copy = join(work, 'pack-320');
+      await cp(pack, copy, { recursive: true });
+      const { writeFile, readFile } = await import('node:fs/promises');
+      const m = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8')) as { encoder: { poolFrames: number } };
+      m.encoder.poolFrames = 320;
+      await writeFile(join(copy, 'manifest.json'), JSON.stringify(m));
+      const other = await loadModelPack({ packDir: copy, executionProvider: 'cpu' });
+      try {
+        expect((await loadedEncode(other, pcm)).rows).toBe(Math.ceil(2249 / 320));
+      } finally {
+        await other.dispose();
+      }
+    } finally {
+      await loaded.dispose();
+    }
+  });
+});
+
+async function loadedEncode(p: Awaited<ReturnType<typeof loadModelPack>>, pcm: Float32Array): Promise<{ rows: number }> {
+  return p.encodeAudio(pcm);
+}

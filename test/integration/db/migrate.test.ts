@@ -3,7 +3,7 @@
  * committed snapshot (so a released migration cannot change silently), a newer database is refused untouched,
  * a failing migration leaves the database as it was, and better-sqlite3 loads under plain Node (ABI guard).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -41,11 +41,17 @@ describe('migrations', () => {
     expect([...versions].sort((a, b) => a - b)).toEqual(versions);
   });
 
-  // One snapshot per migration: the schema right after it. Adding a migration adds a snapshot file (written on
-  // the first local run; review and commit it); editing an applied migration fails here.
+  // One snapshot per migration: the schema right after it. Adding a migration adds a snapshot file (written only
+  // by an explicit `vitest run -u`; review and commit it); editing an applied migration fails here.
+  // [Note: A missing snapshot is a failure] Vitest writes a missing file snapshot instead of failing (unless
+  // CI is set), so the code under test would write its own golden. The file must exist unless -u was given.
   it.each(MIGRATIONS.map((m) => [String(m.version).padStart(4, '0'), m] as const))(
     'schema after %s matches its snapshot',
     async (label, m) => {
+      const snapshotPath = join(import.meta.dirname, '__snapshots__', `schema-${label}.sql`);
+      if (expect.getState().snapshotState.snapshotUpdateState !== 'all') {
+        expect(existsSync(snapshotPath), `${snapshotPath} is missing: run this test once with -u, review the file and commit it`).toBe(true);
+      }
       const db = new Database(':memory:');
       migrate(db, MIGRATIONS, m.version);
       expect(db.pragma('user_version', { simple: true })).toBe(m.version);
@@ -91,8 +97,15 @@ describe('migrations', () => {
       const latest = MIGRATIONS.at(-1)!.version;
       future.pragma(`user_version = ${latest + 10}`);
       future.close();
+      const before = readFileSync(path);
+      // Byte 18/19 of the header are the write/read format versions: 1 = rollback journal, 2 = WAL.
+      expect([before[18], before[19]]).toEqual([1, 1]);
       expect(() => openDatabase(path)).toThrow(DbFromFutureError);
       expect(() => openDatabase(path)).toThrow(/newer than this app understands/);
+      // Not switched to WAL, not a byte changed, and no handle left open (an open WAL handle keeps -wal/-shm).
+      expect(readFileSync(path).equals(before)).toBe(true);
+      expect(existsSync(`${path}-wal`)).toBe(false);
+      expect(existsSync(`${path}-shm`)).toBe(false);
       const after = new Database(path);
       expect(after.pragma('user_version', { simple: true })).toBe(latest + 10);
       expect(after.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all()).toEqual(['from_the_future']);

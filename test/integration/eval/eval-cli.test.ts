@@ -95,7 +95,10 @@ describe('musilingo eval --predictions', () => {
     ].map((o) => JSON.stringify(o)).join('\n'));
     const run = await cli(['--predictions', p, '--dataset', 'musiccaps', '--ann', SUBSET, '--no-bertscore']);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('MusicCaps captioning (Table 1): 2 items scored');
+    expect(run.stdout).toContain('MusicCaps captioning (Table 2): 2 items scored');
+    // The paper's figures beside ours: its MusiLingo column, and its whole Table 2 above our measured row.
+    expect(run.stdout).toMatch(/M-R +METEOR \(nltk, WordNet\) +\d+\.\d\d +21\.6\n/);
+    expect(run.stdout).toMatch(/MusiLingo \/ MusicCaps +30\.8 +21\.6 +21\.7 +86\.8\n +This run \(measured\) /);
     expect(run.stdout).toContain('8 of 10 test items have no prediction');
     expect(run.stdout).toContain('1 prediction ids are not test items');
     const noDataset = await cli(['--predictions', p]);
@@ -119,6 +122,24 @@ describe('musilingo eval --predictions', () => {
     const noLayers = await cli(['--predictions', p, '--bertscore', roberta]);
     expect(noLayers.code).toBe(1);
     expect(noLayers.stderr).toContain('no default BERTScore layer');
+  });
+
+  it('reads WordNet 3.0 by default, as nltk does, and 3.1 on request', async () => {
+    const p = join(dir, 'whole-right.jsonl');
+    writeFileSync(p, `${JSON.stringify({ reference: 'the whole band plays', candidate: 'the right band plays' })}\n`);
+    const meteorOf = async (extra: string[]): Promise<number> => {
+      const out = join(dir, `wr-${extra.join('-') || 'default'}.jsonl`);
+      const r = await cli(['--predictions', p, '--no-bertscore', '--per-item', out, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(readFileSync(out, 'utf8').trim()) as { meteor: number }).meteor;
+    };
+    const v30 = await meteorOf([]);
+    expect(await meteorOf(['--wordnet-version', '3.0'])).toBe(v30);
+    // "right" lists "whole" as a synonym only in WordNet 3.1.
+    expect(await meteorOf(['--wordnet-version', '3.1'])).toBeGreaterThan(v30);
+    const bad = await cli(['--predictions', p, '--no-bertscore', '--wordnet-version', '2.1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Unknown WordNet version "2.1". Expected one of: 3.0, 3.1');
   });
 
   it('explains wrong arguments and bad files', async () => {

@@ -181,9 +181,12 @@ describe('scorePairs and the table', () => {
     expect(summary.paper.bleu4).toBeCloseTo(17 / 23 / 2, 15);
     expect(summary.paper.bertScore).toBeNull();
     const table = formatTable(summary, 'musiccaps');
-    expect(table).toContain('MusicCaps captioning (Table 1)');
-    expect(table).toMatch(/B-U .* 43\.91 +n\/a/);
-    expect(table).toContain('not yet copied from the paper');
+    expect(table).toContain('MusicCaps captioning (Table 2)');
+    expect(table).toMatch(/B-U .* 43\.91 +30\.8\n/);
+    expect(table).not.toContain('not yet copied from the paper');
+    // The paper's whole Table 2 beside the measured row.
+    expect(table).toMatch(/LP-MusicCaps \(Doh et al\., 2023a\) +14\.7 +22\.4 +21\.5 +87\.8\n/);
+    expect(table).toMatch(/This run \(measured\) +43\.9 /);
   });
 
   it('uses an injected BERTScore and stops when aborted', async () => {
