@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Run a second time with no ffmpeg on PATH (see [Note: Decode tests run twice] in test/setup/ffmpeg-mode.ts). */
-const NO_FFMPEG = ['test/integration/model/audio/decode.test.ts', 'test/integration/captions/no-ffmpeg.test.ts'];
+const NO_FFMPEG = ['test/integration/model/audio/decode.test.ts', 'test/integration/captions/cli-no-ffmpeg.test.ts'];
 
 // [Note: forks pool] Native addons (better-sqlite3, onnxruntime-node) are why Vitest advises the forks pool
 // over threads, and vm pools break `instanceof` across realms.
@@ -19,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'system-ffmpeg',
           include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.spec.ts'],
-          exclude: ['test/integration/captions/no-ffmpeg.test.ts', '**/node_modules/**'],
+          exclude: ['test/integration/captions/cli-no-ffmpeg.test.ts', '**/node_modules/**'],
           env: { MUSILINGO_TEST_FFMPEG_MODE: 'system' },
         },
       },
