@@ -32,6 +32,8 @@ export interface ResolvedBinary {
   readonly source: BinarySource;
   /** For 'bundled': the npm package it comes from, with its version and licence. */
   readonly pkg?: { readonly name: string; readonly version: string; readonly license: string };
+  /** Whether the command can be run (false for 'missing', and for an env variable naming no executable). */
+  readonly available: boolean;
 }
 
 const ENV_VAR: Record<FfTool, string> = { ffmpeg: 'MUSILINGO_FFMPEG', ffprobe: 'MUSILINGO_FFPROBE' };
@@ -92,7 +94,7 @@ export function bundledBinary(tool: FfTool): ResolvedBinary | undefined {
     // The binary is what matters; the description is for the doctor.
   }
   return {
-    tool, command: bin, source: 'bundled',
+    tool, command: bin, source: 'bundled', available: true,
     pkg: { name: meta.name ?? bundledPackageName(tool), version: meta.version ?? '?', license: meta.license ?? '?' },
   };
 }
@@ -114,12 +116,15 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
 /** Resolves one tool: MUSILINGO_FFMPEG/MUSILINGO_FFPROBE > bundled > PATH (see [Note: Decoder resolution]). */
 export function resolveBinary(tool: FfTool, env: NodeJS.ProcessEnv = process.env): ResolvedBinary {
   const explicit = env[ENV_VAR[tool]];
-  if (explicit) return { tool, command: explicit, source: 'env' };
+  if (explicit) {
+    const hasDir = explicit.includes('/') || explicit.includes('\\');
+    return { tool, command: explicit, source: 'env', available: hasDir ? isExecutable(explicit) : findOnPath(explicit, env) !== undefined };
+  }
   const bundled = bundledBinary(tool);
   if (bundled) return bundled;
   const onPath = findOnPath(tool, env);
-  if (onPath) return { tool, command: onPath, source: 'path' };
-  return { tool, command: tool, source: 'missing' };
+  if (onPath) return { tool, command: onPath, source: 'path', available: true };
+  return { tool, command: tool, source: 'missing', available: false };
 }
 
 /** The formats the app promises to decode, as the doctor lists them. */
@@ -144,13 +149,15 @@ export interface FormatDecoder {
   readonly source: 'builtin' | BinarySource;
   /** The binary that runs, or a short description for native formats. */
   readonly detail: string;
+  /** Whether files of this format can be decoded now. */
+  readonly available: boolean;
 }
 
 /** Human description of a resolved binary, e.g. "bundled @ffmpeg-installer/linux-x64 4.1.0 (GPLv3): /…/ffmpeg". */
 export function describeBinary(b: ResolvedBinary): string {
   switch (b.source) {
     case 'env':
-      return `${b.command} (from ${ENV_VAR[b.tool]})`;
+      return `${b.command} (from ${ENV_VAR[b.tool]}${b.available ? '' : ', which names no executable'})`;
     case 'bundled':
       return `bundled ${b.pkg?.name ?? ''} ${b.pkg?.version ?? ''} (${b.pkg?.license ?? '?'}): ${b.command}`;
     case 'path':
@@ -164,13 +171,14 @@ export function describeBinary(b: ResolvedBinary): string {
 export function decoderReport(env: NodeJS.ProcessEnv = process.env): { formats: FormatDecoder[]; ffmpeg: ResolvedBinary; ffprobe: ResolvedBinary } {
   const ffmpeg = resolveBinary('ffmpeg', env);
   const ffprobe = resolveBinary('ffprobe', env);
-  // A compressed file needs both (ffprobe describes, ffmpeg decodes); report the weaker of the two.
-  const source: BinarySource = ffmpeg.source === 'missing' || ffprobe.source === 'missing' ? 'missing' : ffmpeg.source;
+  // A compressed file needs both (ffprobe describes, ffmpeg decodes): name the one that is missing, if any.
+  const weak = !ffmpeg.available ? ffmpeg : !ffprobe.available ? ffprobe : ffmpeg;
+  const probeNote = ffprobe.available && ffprobe.source !== ffmpeg.source ? `; ffprobe: ${describeBinary(ffprobe)}` : '';
   const formats = AUDIO_FORMATS.map((f): FormatDecoder => f.native
-    ? { format: f.id, label: f.label, decoder: 'native', source: 'builtin', detail: 'built-in reader (no ffmpeg needed)' }
+    ? { format: f.id, label: f.label, decoder: 'native', source: 'builtin', detail: 'built-in reader (no ffmpeg needed)', available: true }
     : {
-        format: f.id, label: f.label, decoder: 'ffmpeg', source,
-        detail: source === 'missing' ? describeBinary(ffmpeg.source === 'missing' ? ffmpeg : ffprobe) : describeBinary(ffmpeg),
+        format: f.id, label: f.label, decoder: 'ffmpeg', source: weak.source, available: weak.available,
+        detail: weak.available ? `${describeBinary(ffmpeg)}${probeNote}` : describeBinary(weak),
       });
   return { formats, ffmpeg, ffprobe };
 }
