@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
-import { decoderReport, type FormatDecoder } from '../../model/audio/decoders';
+import { checkedDecoderReport, type FormatDecoder } from '../../model/audio/decoders';
 import { formatBytes } from './catalog';
 import { chooseExecutionProvider, tryCommand, type ChooseOptions, type ProviderChoice, type ProviderName } from './providers';
 import type { ModelVariant } from '../db/models';
@@ -101,7 +101,7 @@ export async function runDoctor(choose: ChooseOptions = {}): Promise<DoctorRepor
     providers,
     recommendedVariant: rec.variant,
     variantReason: rec.reason,
-    audioDecoders: decoderReport().formats,
+    audioDecoders: (await checkedDecoderReport()).formats,
   };
 }
 

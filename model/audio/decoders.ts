@@ -14,6 +14,7 @@
  * decoders) and the licences. This module is the only place that decides; ffmpeg.ts spawns what it returns and
  * `models doctor` prints {@link decoderReport}.
  */
+import { execFile } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, sep } from 'node:path';
@@ -129,14 +130,15 @@ export function resolveBinary(tool: FfTool, env: NodeJS.ProcessEnv = process.env
 
 /** The formats the app promises to decode, as the doctor lists them. */
 export const AUDIO_FORMATS = [
-  { id: 'wav', label: 'WAV (PCM, float)', codecs: ['pcm'], native: true },
-  { id: 'aiff', label: 'AIFF / AIFC', codecs: ['pcm'], native: true },
-  { id: 'mp3', label: 'MP3', codecs: ['mp3'], native: false },
-  { id: 'flac', label: 'FLAC', codecs: ['flac'], native: false },
-  { id: 'ogg', label: 'Ogg Vorbis', codecs: ['vorbis'], native: false },
-  { id: 'opus', label: 'Opus', codecs: ['opus'], native: false },
-  { id: 'm4a-aac', label: 'M4A (AAC)', codecs: ['aac'], native: false },
-  { id: 'm4a-alac', label: 'M4A (ALAC)', codecs: ['alac'], native: false },
+  { id: 'wav', label: 'WAV (PCM, float)', decoders: [], native: true },
+  { id: 'aiff', label: 'AIFF / AIFC', decoders: [], native: true },
+  // ffmpeg decoder names (`ffmpeg -decoders`) that can serve the format: any one will do.
+  { id: 'mp3', label: 'MP3', decoders: ['mp3float', 'mp3'], native: false },
+  { id: 'flac', label: 'FLAC', decoders: ['flac'], native: false },
+  { id: 'ogg', label: 'Ogg Vorbis', decoders: ['vorbis', 'libvorbis'], native: false },
+  { id: 'opus', label: 'Opus', decoders: ['opus', 'libopus'], native: false },
+  { id: 'm4a-aac', label: 'M4A (AAC)', decoders: ['aac', 'aac_fixed', 'aac_at'], native: false },
+  { id: 'm4a-alac', label: 'M4A (ALAC)', decoders: ['alac', 'alac_at'], native: false },
 ] as const;
 
 /** One line of the doctor's decoder table. */
@@ -181,4 +183,39 @@ export function decoderReport(env: NodeJS.ProcessEnv = process.env): { formats: 
         detail: weak.available ? `${describeBinary(ffmpeg)}${probeNote}` : describeBinary(weak),
       });
   return { formats, ffmpeg, ffprobe };
+}
+
+/** Parses `ffmpeg -decoders`: the names of the audio decoders (lines like " A....D flac   FLAC (…)"). */
+export function parseAudioDecoders(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^\s*A[.A-Z]{5}\s+(\S+)/gm)) out.add(m[1]!);
+  return out;
+}
+
+/** Runs `ffmpeg -decoders`; undefined when it cannot run or says nothing. */
+function listDecoders(command: string): Promise<Set<string> | undefined> {
+  return new Promise((resolve) => {
+    execFile(command, ['-hide_banner', '-decoders'], { timeout: 15_000, maxBuffer: 4 << 20 }, (err, stdout) => {
+      const names = parseAudioDecoders(String(stdout ?? ''));
+      resolve(err || names.size === 0 ? undefined : names);
+    });
+  });
+}
+
+/**
+ * {@link decoderReport}, then asks the ffmpeg that would run which decoders it has, so a build without (say) an
+ * Opus decoder shows as such instead of failing at the first .opus file. For the doctor; not on the decode path.
+ */
+export async function checkedDecoderReport(env: NodeJS.ProcessEnv = process.env): Promise<ReturnType<typeof decoderReport>> {
+  const r = decoderReport(env);
+  if (!r.ffmpeg.available) return r;
+  const have = await listDecoders(r.ffmpeg.command);
+  const formats = r.formats.map((f): FormatDecoder => {
+    const spec = AUDIO_FORMATS.find((a) => a.id === f.format)!;
+    if (f.decoder !== 'ffmpeg' || !f.available) return f;
+    if (!have) return { ...f, available: false, detail: `${f.detail} — does not run (\`${r.ffmpeg.command} -decoders\` failed)` };
+    const names: readonly string[] = spec.decoders;
+    return names.some((d) => have.has(d)) ? f : { ...f, available: false, detail: `${f.detail} — has no ${names.join('/')} decoder` };
+  });
+  return { ...r, formats };
 }

@@ -6,14 +6,14 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AUDIO_FORMATS, bundledPackageName, decoderReport, findOnPath, resolveBinary } from '../../../../model/audio/decoders';
+import { AUDIO_FORMATS, bundledPackageName, checkedDecoderReport, decoderReport, findOnPath, parseAudioDecoders, resolveBinary } from '../../../../model/audio/decoders';
 
 const dir = mkdtempSync(join(tmpdir(), 'decoders-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function fakeTool(name: string): string {
+function fakeTool(name: string, script = 'exit 0'): string {
   const p = join(dir, name);
-  writeFileSync(p, '#!/bin/sh\nexit 0\n');
+  writeFileSync(p, `#!/bin/sh\n${script}\n`);
   chmodSync(p, 0o755);
   return p;
 }
@@ -60,5 +60,33 @@ describe('decoderReport', () => {
     expect(mp3).toMatchObject({ source: 'env', available: false });
     expect(mp3.detail).toContain('missing-ffprobe (from MUSILINGO_FFPROBE, which names no executable)');
     expect(r.formats.find((f) => f.format === 'wav')!.available).toBe(true);
+  });
+});
+
+describe('checkedDecoderReport (the doctor asks ffmpeg which decoders it has)', () => {
+  const listing = [
+    'Decoders:', ' V..... = Video', ' ------', ' V....D h264                 H.264', ' A....D aac                  AAC (Advanced Audio Coding)',
+    ' AF...D alac                 ALAC (Apple Lossless Audio Codec)', ' AF...D flac                 FLAC (Free Lossless Audio Codec)',
+    ' A....D mp3float             MP3 (MPEG audio layer 3) (codec mp3)', ' A....D vorbis               Vorbis',
+  ].join('\n');
+
+  it('parses the audio decoders of `ffmpeg -decoders`', () => {
+    expect([...parseAudioDecoders(listing)].sort()).toEqual(['aac', 'alac', 'flac', 'mp3float', 'vorbis']);
+  });
+
+  it('the bundled ffmpeg of this platform has a decoder for every promised format', async () => {
+    const r = await checkedDecoderReport({ PATH: '' });
+    expect(r.formats.filter((f) => !f.available).map((f) => `${f.format}: ${f.detail}`)).toEqual([]);
+    expect(r.ffmpeg.source).toBe('bundled');
+  });
+
+  it('a build without an Opus decoder shows Opus as unavailable, naming the decoder', async () => {
+    const printf = listing.split('\n').map((l) => `'${l}'`).join(' ');
+    const ff = fakeTool('ffmpeg-no-opus', `printf '%s\\n' ${printf}`);
+    const r = await checkedDecoderReport({ MUSILINGO_FFMPEG: ff, MUSILINGO_FFPROBE: join(dir, 'ffprobe'), PATH: '' });
+    const opus = r.formats.find((f) => f.format === 'opus')!;
+    expect(opus.available).toBe(false);
+    expect(opus.detail).toContain('has no opus/libopus decoder');
+    expect(r.formats.filter((f) => !f.available).map((f) => f.format)).toEqual(['opus']);
   });
 });
