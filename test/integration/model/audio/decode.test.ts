@@ -5,7 +5,7 @@
  * with no ffmpeg on PATH, where the bundled binaries must give the system ffmpeg's PCM (lossless: bit-exact).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -366,6 +366,24 @@ describe('bad input', () => {
     const e = await failure(file, true);
     expect(e.code).toBe('unsupported');
     expect(e.message).toContain(`unsupported codec 0x1234 in ${file}`);
+  });
+
+  it('an ffmpeg without the decoder a stream needs: "unsupported codec <name> in <file>"', async () => {
+    // An ffmpeg build that lacks a decoder says so on stderr and exits 1 (as ffmpeg itself does).
+    const fake = join(dir, 'ffmpeg-without-flac');
+    writeFileSync(fake, '#!/bin/sh\necho "Decoder (codec flac) not found for input stream #0:0" >&2\nexit 1\n');
+    chmodSync(fake, 0o755);
+    const saved = process.env.MUSILINGO_FFMPEG;
+    process.env.MUSILINGO_FFMPEG = fake;
+    try {
+      const file = join(dir, 'ok.flac');
+      const e = await failure(file, true);
+      expect(e.code).toBe('unsupported');
+      expect(e.message).toContain(`unsupported codec flac in ${file}`);
+    } finally {
+      if (saved === undefined) delete process.env.MUSILINGO_FFMPEG;
+      else process.env.MUSILINGO_FFMPEG = saved;
+    }
   });
 
   it('empty file', async () => {
