@@ -1,13 +1,16 @@
 /**
- * @file Benchmark: decode + downmix + resample to 24 kHz, in × real time, for WAV (native), FLAC and MP3
- * (ffmpeg), against a baseline measured in the same run: ffmpeg doing the whole job itself (decode, downmix
- * and its own swresample to 24 kHz mono). Also the resampler alone. Run: `node bench/run.mjs audio-decode [seconds]`.
+ * @file Benchmark: decode + downmix + resample to 24 kHz, in × real time, for WAV (native) and every compressed
+ * format through each decoder path (the system ffmpeg via MUSILINGO_FFMPEG, and the bundled ffmpeg that runs
+ * when none is installed), against a baseline measured in the same run: the system ffmpeg doing the whole job
+ * itself (decode, downmix and its own swresample to 24 kHz mono). Also the resampler alone.
+ * Run: `node bench/run.mjs audio-decode [seconds]`.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMonoChunks, probeAudio } from '../model/audio/decode';
+import { bundledBinary, describeBinary, findOnPath } from '../model/audio/decoders';
 import { StreamingResampler, resample } from '../model/audio/resample';
 import { captionWindow, outputLength, readWindow } from '../model/audio/windows';
 
@@ -48,10 +51,31 @@ async function ours(file: string): Promise<number> {
   return ms;
 }
 
+const SYSTEM = { ffmpeg: findOnPath('ffmpeg'), ffprobe: findOnPath('ffprobe') };
+const BUNDLED = { ffmpeg: bundledBinary('ffmpeg'), ffprobe: bundledBinary('ffprobe') };
+if (!SYSTEM.ffmpeg || !SYSTEM.ffprobe) throw new Error('the bench compares against the system ffmpeg/ffprobe: install them');
+
+/** Points the decoder resolution (model/audio/decoders.ts) at one path: 'system' via MUSILINGO_FFMPEG, or 'bundled'. */
+function useDecoder(which: 'system' | 'bundled'): void {
+  if (which === 'system') {
+    process.env.MUSILINGO_FFMPEG = SYSTEM.ffmpeg;
+    process.env.MUSILINGO_FFPROBE = SYSTEM.ffprobe;
+  } else {
+    delete process.env.MUSILINGO_FFMPEG;
+    delete process.env.MUSILINGO_FFPROBE;
+  }
+}
+
+async function best(file: string): Promise<number> {
+  await ours(file); // warm-up
+  // Best of three: the machine is shared, and the minimum is the least disturbed run.
+  return Math.min(await ours(file), await ours(file), await ours(file));
+}
+
 function ffmpegBaseline(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-ac', '1', '-ar', '24000', '-f', 'f32le', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(SYSTEM.ffmpeg!, ['-nostdin', '-v', 'error', '-i', file, '-ac', '1', '-ar', '24000', '-f', 'f32le', 'pipe:1'], { stdio: ['ignore', 'pipe', 'inherit'] });
     p.stdout.on('data', () => undefined);
     p.on('error', reject);
     p.on('close', () => resolve(performance.now() - t0));
@@ -65,15 +89,32 @@ try {
   const r = Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * (200 + (i / n) * 4000) * i) / RATE));
   const wav = join(dir, 'a.wav');
   writeWav16(wav, l, r);
-  execFileSync('ffmpeg', ['-v', 'error', '-i', wav, join(dir, 'a.flac')]);
-  execFileSync('ffmpeg', ['-v', 'error', '-i', wav, '-b:a', '192k', join(dir, 'a.mp3')]);
-  console.log(`audio-decode: ${seconds} s stereo 44.1 kHz → 24 kHz mono; × real time (higher is better); baseline = ffmpeg decode+downmix+swresample`);
-  for (const f of ['a.wav', 'a.flac', 'a.mp3']) {
+  const enc = (out: string, ...codec: string[]): void => {
+    execFileSync(SYSTEM.ffmpeg!, ['-v', 'error', '-i', wav, ...codec, join(dir, out)]);
+  };
+  enc('a.flac');
+  enc('a.mp3', '-b:a', '192k');
+  enc('a.ogg', '-c:a', 'libvorbis');
+  enc('a.opus', '-c:a', 'libopus', '-b:a', '128k');
+  enc('aac.m4a', '-c:a', 'aac', '-b:a', '192k');
+  enc('alac.m4a', '-c:a', 'alac');
+  console.log(`audio-decode: ${seconds} s stereo 44.1 kHz → 24 kHz mono; × real time (higher is better); baseline = system ffmpeg decode+downmix+swresample`);
+  console.log(`  system:  ${SYSTEM.ffmpeg}, ${SYSTEM.ffprobe}`);
+  console.log(`  bundled: ${BUNDLED.ffmpeg ? describeBinary(BUNDLED.ffmpeg) : 'none for this platform'}; ${BUNDLED.ffprobe ? describeBinary(BUNDLED.ffprobe) : ''}`);
+  console.log(`  ${'file'.padEnd(9)} ${'ours+system'.padStart(12)} ${'ours+bundled'.padStart(13)} ${'ffmpeg-only'.padStart(12)}  bundled/system  system/baseline`);
+  const x = (ms: number): string => `${(seconds / (ms / 1000)).toFixed(0)}×`;
+  for (const f of ['a.wav', 'a.flac', 'alac.m4a', 'a.mp3', 'a.ogg', 'a.opus', 'aac.m4a']) {
     const file = join(dir, f);
-    await ours(file); // warm-up
-    const mine = Math.min(await ours(file), await ours(file));
+    useDecoder('system');
+    const sys = await best(file);
+    let bun = Number.NaN;
+    if (BUNDLED.ffmpeg && BUNDLED.ffprobe) {
+      useDecoder('bundled');
+      bun = await best(file);
+    }
+    useDecoder('system');
     const base = Math.min(await ffmpegBaseline(file), await ffmpegBaseline(file));
-    console.log(`  ${f.padEnd(7)} ours ${(seconds / (mine / 1000)).toFixed(0).padStart(6)}×   ffmpeg-only ${(seconds / (base / 1000)).toFixed(0).padStart(6)}×   ratio ${(base / mine).toFixed(2)}`);
+    console.log(`  ${f.padEnd(9)} ${x(sys).padStart(12)} ${(Number.isNaN(bun) ? '-' : x(bun)).padStart(13)} ${x(base).padStart(12)}  ${(sys / bun).toFixed(2).padStart(14)}  ${(base / sys).toFixed(2).padStart(15)}`);
   }
   const mono = Float32Array.from(l, (v, i) => (v + r[i]!) / 2);
   for (const rate of [44100, 48000]) {
@@ -84,6 +125,7 @@ try {
     console.log(`  resample only ${rate} → 24000: ${((x.length / rate) / (ms / 1000)).toFixed(0)}× real time`);
   }
   for (const f of ['a.wav', 'a.mp3']) {
+    useDecoder('bundled');
     const info = await probeAudio(join(dir, f));
     const t0 = performance.now();
     await readWindow(info, captionWindow(outputLength(info)));

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
+import { checkedDecoderReport, type FormatDecoder } from '../../model/audio/decoders';
 import { formatBytes } from './catalog';
 import { chooseExecutionProvider, tryCommand, type ChooseOptions, type ProviderChoice, type ProviderName } from './providers';
 import type { ModelVariant } from '../db/models';
@@ -30,6 +31,8 @@ export interface DoctorReport {
   readonly recommendedVariant: ModelVariant;
   /** Why that variant. */
   readonly variantReason: string;
+  /** Which decoder serves each audio format and where it comes from (model/audio/decoders.ts). */
+  readonly audioDecoders: readonly FormatDecoder[];
 }
 
 /** Parses `nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits`. */
@@ -98,6 +101,7 @@ export async function runDoctor(choose: ChooseOptions = {}): Promise<DoctorRepor
     providers,
     recommendedVariant: rec.variant,
     variantReason: rec.reason,
+    audioDecoders: (await checkedDecoderReport()).formats,
   };
 }
 
@@ -117,5 +121,7 @@ export function formatDoctor(r: DoctorReport): string {
   lines.push('', `Would run on: ${r.providers.chosen.toUpperCase()}${r.providers.override !== 'auto' ? ` (override: ${r.providers.override})` : ''}`);
   lines.push(`  ${r.providers.summary}`);
   lines.push(`Recommended pack variant: ${r.recommendedVariant} (${r.variantReason})`);
+  lines.push('', 'Audio decoders:');
+  for (const d of r.audioDecoders) lines.push(`  ${d.available ? 'yes' : 'no '}  ${d.label.padEnd(17)} ${d.decoder}: ${d.detail}`);
   return `${lines.join('\n')}\n`;
 }

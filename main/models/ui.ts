@@ -44,5 +44,6 @@ export function toUiDoctorReport(r: DoctorReport): UiDoctorReport {
   for (const p of r.providers.providers) lines.push({ label: `Provider ${p.name}`, value: p.reason, ok: p.isUsable });
   lines.push({ label: 'Memory', value: `${formatBytes(r.totalMemoryBytes)} total, ${formatBytes(r.freeMemoryBytes)} free`, ok: true });
   lines.push({ label: 'Recommended variant', value: `${r.recommendedVariant}: ${r.variantReason}`, ok: true });
+  for (const d of r.audioDecoders) lines.push({ label: `Decoder ${d.label}`, value: `${d.decoder}: ${d.detail}`, ok: d.available });
   return { executionProvider: r.providers.chosen, reason: r.providers.summary, lines };
 }

@@ -9,9 +9,11 @@
  * resampled) and downmix (mean) and resample (torchaudio's filter) in TS, so the numbers do not depend on
  * ffmpeg's build. stdout is consumed with backpressure, so an hour-long file never sits in memory; windows
  * use `-ss`/`-t` before `-i` (ffmpeg seeks, then decodes and trims to the exact sample).
- * The binaries are found as MUSILINGO_FFMPEG / MUSILINGO_FFPROBE, else `ffmpeg` / `ffprobe` on PATH.
+ * Which binaries run is decided in decoders.ts ([Note: Decoder resolution]: MUSILINGO_FFMPEG / MUSILINGO_FFPROBE,
+ * else the copies bundled with the app, else PATH).
  */
 import { spawn } from 'node:child_process';
+import { resolveBinary } from './decoders';
 import { AudioDecodeError } from './errors';
 
 /** What ffprobe says about a file's first audio stream. */
@@ -25,16 +27,25 @@ export interface FfprobeInfo {
 }
 
 const INSTALL_HINT =
-  'install ffmpeg (Debian/Ubuntu: apt install ffmpeg; macOS: brew install ffmpeg; Windows: winget install ffmpeg) ' +
+  'the app ships its own copy, so reinstalling it should bring it back; otherwise install ffmpeg ' +
+  '(Debian/Ubuntu: apt install ffmpeg; macOS: brew install ffmpeg; Windows: winget install ffmpeg) ' +
   'or set MUSILINGO_FFMPEG and MUSILINGO_FFPROBE to the binaries';
 
 function ffmpegBin(): string {
-  return process.env.MUSILINGO_FFMPEG ?? 'ffmpeg';
+  return resolveBinary('ffmpeg').command;
 }
 
 function ffprobeBin(): string {
-  return process.env.MUSILINGO_FFPROBE ?? 'ffprobe';
+  return resolveBinary('ffprobe').command;
 }
+
+/** The cause of an unsupported codec, worded the same wherever it is found. */
+function unsupportedCodec(file: string, codec: string): AudioDecodeError {
+  return new AudioDecodeError(file, 'unsupported', `unsupported codec ${codec} in ${file}`);
+}
+
+/** ffmpeg's words for "no decoder for this stream", e.g. "Decoder (codec none) not found for input stream #0:0". */
+const NO_DECODER = /Decoder \(codec ([^)]*)\) not found/;
 
 /**
  * ffmpeg reads "name:rest" as a protocol and "-name" as an option; the explicit file: protocol makes any path
@@ -56,7 +67,7 @@ function missing(file: string, bin: string): AudioDecodeError {
 export async function ffprobe(file: string): Promise<FfprobeInfo> {
   const bin = ffprobeBin();
   const args = ['-v', 'error', '-select_streams', 'a:0', '-show_entries',
-    'stream=codec_name,sample_rate,channels,duration:format=format_name,duration', '-of', 'json', asInput(file)];
+    'stream=codec_name,codec_tag,sample_rate,channels,duration:format=format_name,duration', '-of', 'json', asInput(file)];
   const { code, stdout, stderr, spawnError } = await new Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: NodeJS.ErrnoException }>((resolve) => {
     const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -73,7 +84,7 @@ export async function ffprobe(file: string): Promise<FfprobeInfo> {
   if (code !== 0) {
     throw new AudioDecodeError(file, 'corrupt', `not a readable audio file (ffprobe: ${lastLines(stderr) || `exit code ${code}`})`);
   }
-  let parsed: { streams?: { codec_name?: string; sample_rate?: string; channels?: number; duration?: string }[]; format?: { format_name?: string; duration?: string } };
+  let parsed: { streams?: { codec_name?: string; codec_tag?: string; sample_rate?: string; channels?: number; duration?: string }[]; format?: { format_name?: string; duration?: string } };
   try {
     parsed = JSON.parse(stdout) as typeof parsed;
   } catch {
@@ -81,6 +92,9 @@ export async function ffprobe(file: string): Promise<FfprobeInfo> {
   }
   const s = parsed.streams?.[0];
   if (!s) throw new AudioDecodeError(file, 'no-audio', 'the file has no audio stream');
+  // ffprobe leaves codec_name out for a stream it recognises as audio but has no codec for (e.g. a WAV format
+  // tag nobody registered): name the tag so the user can look it up.
+  if (!s.codec_name) throw unsupportedCodec(file, s.codec_tag && s.codec_tag !== '0x0000' ? s.codec_tag : 'unknown');
   const sampleRateHz = Number(s.sample_rate);
   const channels = Number(s.channels);
   if (!(sampleRateHz > 0) || !(channels > 0)) {
@@ -159,6 +173,8 @@ export async function* ffmpegMonoChunks(file: string, opts: FfmpegDecodeOptions,
       throw new AudioDecodeError(file, 'ffmpeg-failed', `cannot run ${bin}: ${spawnError.message}`);
     }
     if (opts.signal?.aborted) throw new AudioDecodeError(file, 'cancelled', 'decoding was cancelled');
+    const noDecoder = NO_DECODER.exec(stderr);
+    if (code !== 0 && noDecoder) throw unsupportedCodec(file, noDecoder[1] === 'none' || !noDecoder[1] ? 'unknown' : noDecoder[1]);
     if (code !== 0) {
       throw new AudioDecodeError(file, 'corrupt', `ffmpeg could not decode it (${lastLines(stderr) || `exit code ${String(code)}`})`);
     }

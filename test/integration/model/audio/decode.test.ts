@@ -1,14 +1,17 @@
 /**
  * @file Decoding real files made by ffmpeg and sox from a known stereo signal (440 Hz left, 1 kHz right) in
- * every supported format, windows of long files, and bad input (corrupt, truncated, empty, missing ffmpeg).
+ * every supported format, windows of long files, and bad input (corrupt, truncated, empty, missing ffmpeg,
+ * unsupported codec). Runs twice (vitest projects, [Note: Decode tests run twice]): with the system ffmpeg, and
+ * with no ffmpeg on PATH, where the bundled binaries must give the system ffmpeg's PCM (lossless: bit-exact).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMonoChunks, probeAudio } from '../../../../model/audio/decode';
 import type { AudioInfo } from '../../../../model/audio/decode';
+import { findOnPath, resolveBinary } from '../../../../model/audio/decoders';
 import { AudioDecodeError } from '../../../../model/audio/errors';
 import { resample } from '../../../../model/audio/resample';
 import { allWindows, captionWindow, outputLength, readWindow, streamWindows } from '../../../../model/audio/windows';
@@ -49,8 +52,27 @@ function sine(freq: number, amp: number, rate: number, seconds: number): Float32
   return Float32Array.from({ length: Math.round(rate * seconds) }, (_, i) => amp * Math.sin((2 * Math.PI * freq * i) / rate));
 }
 
+/** The system ffmpeg, for making test audio and reference PCM (test/setup/ffmpeg-mode.ts finds it). */
+const SYSTEM_FFMPEG = process.env.MUSILINGO_TEST_SYSTEM_FFMPEG ?? 'ffmpeg';
+const STRIPPED = process.env.MUSILINGO_TEST_FFMPEG_MODE === 'stripped';
+
 function ffmpeg(...args: string[]): void {
-  execFileSync('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args]);
+  execFileSync(SYSTEM_FFMPEG, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args]);
+}
+
+/** What the system ffmpeg decodes the file to, downmixed to mono exactly as decode.ts does (mean of channels). */
+function systemMono(file: string, channels: number): Float32Array {
+  const raw = execFileSync(SYSTEM_FFMPEG, ['-nostdin', '-v', 'error', '-i', file, '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const src = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+  const frames = src.length / channels;
+  const out = new Float32Array(frames);
+  const inv = 1 / channels;
+  for (let f = 0, i = 0; f < frames; f++) {
+    let acc = 0;
+    for (let c = 0; c < channels; c++) acc += src[i++]!;
+    out[f] = channels === 1 ? acc : acc * inv;
+  }
+  return out;
 }
 
 async function decodeAll(info: AudioInfo): Promise<Float32Array> {
@@ -143,6 +165,44 @@ describe('decoding every format to mono', () => {
       const pcm = await decodeAll(info);
       expect(pcm.length).toBe(mono.length);
       expect(maxAbsDiff(pcm, mono)).toBeLessThan(tol);
+    });
+  }
+
+  it(`compressed files decode with ${STRIPPED ? 'the bundled ffmpeg (no ffmpeg on PATH)' : 'the system ffmpeg'}`, () => {
+    for (const tool of ['ffmpeg', 'ffprobe'] as const) {
+      const b = resolveBinary(tool);
+      if (STRIPPED) {
+        expect(findOnPath(tool), `${tool} on PATH`).toBeUndefined();
+        expect(process.env.MUSILINGO_FFMPEG).toBeUndefined();
+        expect(b.source, tool).toBe('bundled');
+        expect(b.pkg?.name).toBe(`@${tool}-installer/${process.platform}-${process.arch}`);
+      } else {
+        expect(b.source, tool).toBe('env');
+      }
+    }
+  });
+
+  // [Note: Same PCM whichever ffmpeg] Lossless codecs decode to the same integers in every ffmpeg build, so the
+  // PCM handed to the resampler must be bit-identical to the system ffmpeg's. Lossy decoders may differ in the
+  // last float bits (and the old bundled build trims Vorbis end padding differently): measured at most 4.5e-8
+  // (opus) and 1.5e-8 (aac), mp3/vorbis 0; the bound below leaves room for other builds without letting a
+  // wrong decoder through (a resampled, remixed or dithered signal differs by 1e-4 and more).
+  for (const name of ['a.flac', 'alac.m4a', 'int16.wav', 'uint8.wav', 'sox24.aiff']) {
+    it(`${name}: bit-exact to the system ffmpeg's decode`, async () => {
+      const info = await probeAudio(join(dir, name));
+      const pcm = await decodeAll(info);
+      const ref = systemMono(join(dir, name), info.channels);
+      expect(pcm.length).toBe(ref.length);
+      expect(Buffer.from(pcm.buffer).equals(Buffer.from(ref.buffer))).toBe(true);
+    });
+  }
+  for (const name of ['a.mp3', 'a.ogg', 'a.opus', 'aac.m4a']) {
+    it(`${name}: within 1e-6 of the system ffmpeg's decode`, async () => {
+      const info = await probeAudio(join(dir, name));
+      const pcm = await decodeAll(info);
+      const ref = systemMono(join(dir, name), info.channels);
+      expect(Math.abs(pcm.length - ref.length)).toBeLessThan(0.02 * info.sampleRateHz);
+      expect(maxAbsDiff(pcm, ref)).toBeLessThan(1e-6);
     });
   }
 
@@ -296,6 +356,35 @@ describe('bad input', () => {
     }
     throw new Error(`expected ${file} to fail`);
   }
+
+  it('a codec no decoder knows: "unsupported codec <name> in <file>"', async () => {
+    // A WAV whose format tag (0x1234) no one registered: neither our reader nor ffmpeg can decode it.
+    const wav = readFileSync(join(dir, 'ok.wav'));
+    wav.writeUInt16LE(0x1234, 20);
+    const file = join(dir, 'odd-codec.wav');
+    writeFileSync(file, wav);
+    const e = await failure(file, true);
+    expect(e.code).toBe('unsupported');
+    expect(e.message).toContain(`unsupported codec 0x1234 in ${file}`);
+  });
+
+  it('an ffmpeg without the decoder a stream needs: "unsupported codec <name> in <file>"', async () => {
+    // An ffmpeg build that lacks a decoder says so on stderr and exits 1 (as ffmpeg itself does).
+    const fake = join(dir, 'ffmpeg-without-flac');
+    writeFileSync(fake, '#!/bin/sh\necho "Decoder (codec flac) not found for input stream #0:0" >&2\nexit 1\n');
+    chmodSync(fake, 0o755);
+    const saved = process.env.MUSILINGO_FFMPEG;
+    process.env.MUSILINGO_FFMPEG = fake;
+    try {
+      const file = join(dir, 'ok.flac');
+      const e = await failure(file, true);
+      expect(e.code).toBe('unsupported');
+      expect(e.message).toContain(`unsupported codec flac in ${file}`);
+    } finally {
+      if (saved === undefined) delete process.env.MUSILINGO_FFMPEG;
+      else process.env.MUSILINGO_FFMPEG = saved;
+    }
+  });
 
   it('empty file', async () => {
     writeFileSync(join(dir, 'empty.mp3'), '');
