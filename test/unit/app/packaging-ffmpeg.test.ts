@@ -97,3 +97,28 @@ describe('bundled ffmpeg in the installers', () => {
     }
   });
 });
+
+// The same matchers over ONNX Runtime's native folders: bin/napi-v6/<os>/<arch>/ holds the N-API addon and the
+// runtime library it loads. A global `!…/bin/**` plus a platform `files` entry adding one folder back does not
+// work for node_modules (only exclusions are applied there), so every installer lost its ONNX Runtime.
+describe('ONNX Runtime in the installers', () => {
+  const c = loadConfig();
+  const ORT = 'node_modules/onnxruntime-node/bin/napi-v6';
+  const ALL: [string, string][] = [['linux', 'x64'], ['linux', 'arm64'], ['darwin', 'x64'], ['darwin', 'arm64'], ['win32', 'x64'], ['win32', 'arm64']];
+  for (const [platform, arch] of TARGETS) {
+    it(`${platform}-${arch}: carries its own onnxruntime_binding.node only, outside the asar`, () => {
+      const expand = (s: string): string => s.replace(/\$\{arch\}/g, arch).replace(/\$\{os\}/g, SECTION[platform]);
+      const packager = { config: c, debugLogger: { isEnabled: false } };
+      const keep = fm.getNodeModuleFileMatcher(ROOT, '/dest', expand, c[SECTION[platform]], packager).createFilter();
+      const unpack = new fm.FileMatcher(ROOT, '/dest', expand, c.asarUnpack).createFilter();
+      const file = { isDirectory: () => false };
+      const dir = { isDirectory: () => true };
+      const kept = ALL.filter(([os, a]) => {
+        const folder = resolve(ROOT, `${ORT}/${os}/${a}`);
+        return keep(resolve(ROOT, ORT), dir) && keep(folder, dir) && keep(`${folder}/onnxruntime_binding.node`, file);
+      }).map(([os, a]) => `${os}-${a}`);
+      expect(kept).toEqual([`${platform}-${arch}`]);
+      expect(unpack(resolve(ROOT, `${ORT}/${platform}/${arch}/onnxruntime_binding.node`), file)).toBe(true);
+    });
+  }
+});
