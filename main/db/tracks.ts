@@ -25,6 +25,8 @@ export interface TrackMeta {
   readonly bpm: number | null;
   readonly musicalKey: string | null;
   readonly durationMs: number | null;
+  /** True when durationMs is an estimate (MP3 without a frame-count header); see [Note: Durations]. */
+  readonly durationEstimated?: boolean;
   readonly sampleRateHz: number | null;
   readonly channels: number | null;
   readonly codec: string | null;
@@ -95,6 +97,7 @@ interface Row {
   bpm: number | null;
   musical_key: string | null;
   duration_ms: number | null;
+  duration_estimated: number;
   sample_rate_hz: number | null;
   channels: number | null;
   codec: string | null;
@@ -141,6 +144,7 @@ export function trackFromRow(r: Row): Track {
     bpm: r.bpm,
     musicalKey: r.musical_key,
     durationMs: r.duration_ms,
+    durationEstimated: r.duration_estimated === 1,
     sampleRateHz: r.sample_rate_hz,
     channels: r.channels,
     codec: r.codec,
@@ -182,6 +186,7 @@ function params(file: TrackFile, meta: TrackMeta, now: number): Record<string, s
     bpm: meta.bpm !== null && Number.isFinite(meta.bpm) ? meta.bpm : null,
     musical_key: meta.musicalKey,
     duration_ms: intOrNull(meta.durationMs),
+    duration_estimated: meta.durationEstimated === true && meta.durationMs !== null ? 1 : 0,
     sample_rate_hz: intOrNull(meta.sampleRateHz),
     channels: intOrNull(meta.channels),
     codec: meta.codec,
@@ -194,7 +199,7 @@ function params(file: TrackFile, meta: TrackMeta, now: number): Record<string, s
 
 const COLUMNS = `path, folder_id, size_bytes, mtime_ms, fingerprint, title, artist, artists_json, album, album_artist,
   track_no, track_of, disc_no, disc_of, year, genre, genres_json, mood, comment, bpm, musical_key, duration_ms,
-  sample_rate_hz, channels, codec, container, bitrate_bps, native_tags_json`;
+  duration_estimated, sample_rate_hz, channels, codec, container, bitrate_bps, native_tags_json`;
 
 type Params = Record<string, string | number | null>;
 

@@ -31,6 +31,7 @@ import { sep } from 'node:path';
 import type { Folder, FoldersRepo } from '../db/folders';
 import type { ScanErrorsRepo } from '../db/scan-errors';
 import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
+import { refineDuration } from './duration';
 import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
 import { fingerprintFile } from './fingerprint';
 import { hasAudioExtension, sniffAudioMime } from './formats';
@@ -329,7 +330,10 @@ export class Scanner {
       if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
         throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
       }
-      const meta = await this.#readMeta(f.path, mime, signal, fp.whole);
+      const parsed = await this.#readMeta(f.path, mime, signal, fp.whole);
+      // [Note: Durations] in duration.ts: exact lengths from the head and tail already in memory.
+      const duration = refineDuration(mime, parsed.durationMs, fp.head, fp.tail, f.sizeBytes);
+      const meta: TrackMeta = { ...parsed, durationMs: duration.durationMs, durationEstimated: duration.estimated };
       // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
       // mix two versions. Read it again once; a file still being written is reported and picked up later.
       let after;
