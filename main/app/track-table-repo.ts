@@ -18,15 +18,18 @@ import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
 // narrowed by FTS5 and sorted by bm25 ('relevance') or a column. The caption state of a page is looked up for
 // just that page's ids through the pending-jobs dedupe index ('caption:<track>:…', see 0040).
 
-const ORDER: Record<TrackSortKey, string> = {
-  relevance: 't.title COLLATE NOCASE',
-  title: 't.title COLLATE NOCASE',
-  artist: 't.artist COLLATE NOCASE',
-  album: 't.album COLLATE NOCASE',
-  genre: 't.genre COLLATE NOCASE',
-  year: 't.year',
-  durationMs: 't.duration_ms',
-  addedAt: 't.added_at',
+// [Note: Untagged rows and album order] Title, artist and album sorts put rows without that tag after the
+// tagged ones and order them by the natural order of their paths (name_key, 0054), and album order is album,
+// disc, track: each list matches a partial index of 0054, so the note above still holds for them.
+const ORDER: Record<TrackSortKey, readonly string[]> = {
+  relevance: ['(t.title IS NULL)', 't.title COLLATE NOCASE', 't.name_key'],
+  title: ['(t.title IS NULL)', 't.title COLLATE NOCASE', 't.name_key'],
+  artist: ['(t.artist IS NULL)', 't.artist COLLATE NOCASE', 't.album COLLATE NOCASE', 't.disc_no', 't.track_no', 't.name_key'],
+  album: ['(t.album IS NULL)', 't.album COLLATE NOCASE', 't.disc_no', 't.track_no', 't.name_key'],
+  genre: ['t.genre COLLATE NOCASE'],
+  year: ['t.year'],
+  durationMs: ['t.duration_ms'],
+  addedAt: ['t.added_at'],
 };
 
 const FILTERS = `t.missing_since IS NULL
@@ -104,7 +107,7 @@ export class TrackTableRepo {
       const order =
         hasMatch && sort === 'relevance'
           ? `bm25(tracks_fts, ${FTS_COLUMN_WEIGHTS.join(', ')}) ${dir}, t.id`
-          : `${ORDER[sort]} ${dir}, t.id ${dir}`;
+          : `${ORDER[sort].map((e) => `${e} ${dir}`).join(', ')}, t.id ${dir}`;
       const from = hasMatch
         ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
         : `tracks t WHERE ${FILTERS} AND @match IS NULL`;

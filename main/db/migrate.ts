@@ -2,6 +2,7 @@
  * @file Forward-only SQL migration runner (STYLE B6). Runs in main, the CLI and tests.
  */
 import type Database from 'better-sqlite3';
+import { NATURAL_SORT_KEY_SQL, naturalSortKey } from './natural-key';
 
 /** One numbered migration: `version` from the file name (0010_init.sql → 10), `sql` its text. */
 export interface Migration {
@@ -57,6 +58,8 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
   const latest = applicable.at(-1)?.version ?? 0;
   if (current > (migrations.at(-1)?.version ?? 0)) throw new DbFromFutureError(current, migrations.at(-1)?.version ?? 0);
   if (current >= latest) return;
+  // SQL functions migrations may call to fill new columns the way the app writes them.
+  db.function(NATURAL_SORT_KEY_SQL, { deterministic: true }, (path: unknown) => (typeof path === 'string' ? naturalSortKey(path) : null));
   const pending = applicable.filter((m) => m.version > current);
   // [Note: table rebuilds] A migration that rebuilds a parent table (create, copy, drop, rename) must run with
   // foreign keys off, or DROP TABLE cascades into its children. The pragma is a no-op inside a transaction, so
