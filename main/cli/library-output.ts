@@ -39,6 +39,7 @@ export function formatSummary(s: ScanSummary): string {
   const parts = [`${s.found} audio files`, `${s.added} added`, `${s.updated} updated`, `${s.moved} moved`];
   if (s.restored) parts.push(`${s.restored} back`);
   parts.push(`${s.missing} missing`, `${s.unchanged} unchanged`, `${s.errors} unreadable`);
+  if (s.skipped) parts.push(`${s.skipped} skipped (see \`musilingo list --skipped\`)`);
   return `${s.cancelled ? 'Cancelled' : 'Scanned'} ${s.folderPath}: ${parts.join(', ')} (${(s.durationMs / 1000).toFixed(1)} s)`;
 }
 

@@ -76,6 +76,8 @@ export interface ScanSummary {
   restored: number;
   missing: number;
   errors: number;
+  /** Audio files in formats the library cannot read, recorded with their reason (not errors). */
+  skipped: number;
   durationMs: number;
   cancelled: boolean;
 }
@@ -167,7 +169,9 @@ export class Scanner {
         changes.missing.push(t.id);
       }
       for (const err of walk.errors) this.#recordError(folder.id, err, now);
+      for (const skip of walk.skipped) this.#recordError(folder.id, skip, now);
     })();
+    summary.skipped = walk.skipped.length;
     summary.missing += gone.length;
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
@@ -458,6 +462,7 @@ function newSummary(folder: Folder): ScanSummary {
     restored: 0,
     missing: 0,
     errors: 0,
+    skipped: 0,
     durationMs: 0,
     cancelled: false,
   };
