@@ -42,12 +42,13 @@ describe('track ids', () => {
              VALUES (42, 'm', 0, 5000, 1, 1, x'00000000', 0);
              INSERT INTO qa_messages (track_id, thread_id, role, text, created_at) VALUES (42, 't', 'user', 'why?', 0);`);
     const indexesBefore = db.prepare("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'tracks' AND type IN ('index', 'trigger') ORDER BY name").all();
+    migrate(db, MIGRATIONS, 52);
+    expect(db.prepare("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'tracks' AND type IN ('index', 'trigger') ORDER BY name").all()).toEqual(indexesBefore);
     migrate(db, MIGRATIONS);
     expect(db.prepare('SELECT id FROM tracks ORDER BY id').pluck().all()).toEqual([7, 42]);
     expect(db.prepare('SELECT count(*) FROM captions WHERE track_id = 7').pluck().get()).toBe(1);
     expect(db.prepare('SELECT count(*) FROM windows WHERE track_id = 42').pluck().get()).toBe(1);
     expect(db.prepare('SELECT count(*) FROM qa_messages WHERE track_id = 42').pluck().get()).toBe(1);
-    expect(db.prepare("SELECT name, sql FROM sqlite_schema WHERE tbl_name = 'tracks' AND type IN ('index', 'trigger') ORDER BY name").all()).toEqual(indexesBefore);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     const q = db.prepare('SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ?').pluck();
     expect(q.all('"pian"*')).toEqual([7]);
