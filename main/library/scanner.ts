@@ -34,7 +34,7 @@ import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
 import { refineDuration } from './duration';
 import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
 import { fingerprintFile } from './fingerprint';
-import { hasAudioExtension, sniffAudioMime } from './formats';
+import { hasAudioExtension, skippedAudioReason, sniffAudioMime } from './formats';
 import type { LibraryFs } from './fs';
 import { readTrackMeta } from './metadata';
 import { walkFolder, type FoundFile } from './walk';
@@ -210,6 +210,10 @@ export class Scanner {
         try {
           const st = await d.fs.stat(path);
           if (st.isFile() && hasAudioExtension(path)) found.push({ path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+          else if (st.isFile() && skippedAudioReason(path)) {
+            fileErrors.push({ folderId: g.folder.id, error: new ScanFileError(path, 'unsupported', `"${path}" was skipped: ${skippedAudioReason(path)}`) });
+            summary.skipped++;
+          }
         } catch (e) {
           const code = (e as NodeJS.ErrnoException | undefined)?.code;
           if (code === 'ENOENT' || code === 'ENOTDIR') {

@@ -28,7 +28,7 @@ import { watch as fsWatch, type FSWatcher as NodeWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
-import { hasAudioExtension, isIgnoredName } from './formats';
+import { hasAudioExtension, isIgnoredName, skippedAudioReason } from './formats';
 
 /** A batch of changes: paths to re-check, and folders that were removed with everything under them. */
 export interface WatchBatch {
@@ -53,6 +53,11 @@ export function isIgnoredWatchPath(path: string, isFile: boolean | undefined): b
   const name = path.slice(path.lastIndexOf(sep) + 1);
   if (isIgnoredName(name)) return true;
   return isFile === true && !hasAudioExtension(name);
+}
+
+/** Files a batch carries: audio the library reads, and audio it skips (recorded with the reason). */
+function isReported(name: string): boolean {
+  return hasAudioExtension(name) || skippedAudioReason(name) !== null;
 }
 
 function isUnder(path: string, dir: string): boolean {
@@ -160,14 +165,14 @@ export class LibraryWatcher {
       try {
         const st = await stat(p);
         present.push({ path: p, isDir: st.isDirectory(), key: `${st.dev}:${st.ino}` });
-        if (st.isFile() && hasAudioExtension(p)) paths.add(p);
+        if (st.isFile() && isReported(p)) paths.add(p);
       } catch {
         // Gone (or a dangling link, or a link loop): a watched folder is removed with what is under it; a file
         // is re-checked by the scanner, which marks it missing.
         if (this.#dirs.has(p)) {
           removedDirs.add(p);
           this.#unwatchUnder(p);
-        } else if (hasAudioExtension(p)) {
+        } else if (isReported(p)) {
           paths.add(p);
         }
       }
@@ -229,7 +234,7 @@ export class LibraryWatcher {
         if (isIgnoredName(ent.name)) continue;
         const path = join(dir, ent.name);
         if (ent.isDirectory() || ent.isSymbolicLink()) queue.push(path);
-        else if (files && ent.isFile() && hasAudioExtension(ent.name)) files.push(path);
+        else if (files && ent.isFile() && isReported(ent.name)) files.push(path);
       }
       // A link may point at a file: visit() skips non-folders, so list linked audio files here.
       if (files) {

@@ -50,6 +50,7 @@ export const command: CliCommand = {
           s.restored && `${s.restored} back`,
           s.missing && `${s.missing} missing`,
           s.errors && `${s.errors} unreadable`,
+          s.skipped && `${s.skipped} skipped`,
         ].filter(Boolean);
         if (parts.length) ctx.stdout.write(`${new Date().toISOString()} ${s.folderPath}: ${parts.join(', ')}\n`);
       }

@@ -5,7 +5,7 @@
  * with a Unicode name.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,29 @@ describe('watch on a tree with symbolic-link loops', () => {
     expect(paths).toHaveLength(2);
     expect(paths).toContain(join(music, 'loop', 'two.wav'));
     expect([join(music, 'sub', 'one.wav'), join(music, 'loop', 'sub', 'one.wav')]).toContain(paths.find((p) => String(p).endsWith('one.wav')));
+  });
+});
+
+describe('skipped formats while watching', () => {
+  it('an audio file in a format the library does not read is listed as skipped, and forgotten when deleted', async () => {
+    const music = join(tmp.dir, 'music');
+    mkdirSync(music);
+    const db = openDatabase(':memory:');
+    const lib = new LibraryService(db, { watch: { debounceMs: 50, maxWaitMs: 500 } });
+    try {
+      await lib.scan(music);
+      await lib.watch();
+      const p = join(music, 'live.tta');
+      writeFileSync(p, 'TTA1 not really');
+      const skipped = await waitFor(() => lib.scanErrors.list({ skipped: true })[0], 'the skipped file to be listed');
+      expect(skipped).toMatchObject({ path: p, code: 'unsupported', message: expect.stringContaining('TTA (True Audio) files are not read') });
+      expect(lib.scanErrors.list()).toEqual([]);
+      rmSync(p);
+      await waitFor(() => lib.scanErrors.list({ skipped: true }).length === 0, 'the deleted file to be forgotten');
+    } finally {
+      await lib.stop();
+      db.close();
+    }
   });
 });
 
