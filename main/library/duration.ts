@@ -38,7 +38,10 @@ function view(b: Uint8Array): DataView {
  * file's first and last bytes (the same buffer when the file is small), `sizeBytes` its size.
  */
 export function refineDuration(mime: string | null, parsed: number | null, head: Uint8Array, tail: Uint8Array, sizeBytes: number): DurationResult {
-  if (mime === 'audio/ogg') return { durationMs: oggDurationMs(head, tail) ?? parsed, estimated: false };
+  if (mime === 'audio/ogg') {
+    const ogg = oggDurationMs(head, tail);
+    return { durationMs: ogg === undefined ? parsed : ogg, estimated: false };
+  }
   if (mime === 'audio/mp4') return { durationMs: mp4EditListMs(head) ?? mp4EditListMs(tail) ?? parsed, estimated: false };
   if (mime === 'audio/mpeg' || (mime === null && parsed !== null)) {
     const first = firstMpegFrame(head);
@@ -72,10 +75,14 @@ function oggPageAt(b: Uint8Array, at: number): OggPage | null {
   return { granule: v.getBigInt64(at + 6, true), serial: v.getUint32(at + 14, true), bodyAt: at + 27 + nsegs, length };
 }
 
-/** Exact duration of an Ogg stream from its first page (codec and clock) and last complete page (granule). */
-export function oggDurationMs(head: Uint8Array, tail: Uint8Array): number | null {
+/**
+ * Exact duration of an Ogg stream from its first page (codec and clock) and last complete page (granule);
+ * null when the file is chained (its tail belongs to another stream: granules restart with each stream, so no
+ * single one is the length of the file, and unknown is better than wrong); undefined when the bytes say nothing.
+ */
+export function oggDurationMs(head: Uint8Array, tail: Uint8Array): number | null | undefined {
   const first = oggPageAt(head, 0);
-  if (!first) return null;
+  if (!first) return undefined;
   const p = first.bodyAt;
   const v = view(head);
   let rate: number;
@@ -88,17 +95,23 @@ export function oggDurationMs(head: Uint8Array, tail: Uint8Array): number | null
     const si = p + 13 + 4; // after the Ogg mapping header, 'fLaC' and the STREAMINFO block header
     rate = (head[si + 10]! << 12) | (head[si + 11]! << 4) | (head[si + 12]! >> 4);
   } else if (ascii(head, p, 'Speex   ') && head.length >= p + 40) rate = v.getUint32(p + 36, true);
-  else return null;
-  if (!rate) return null;
+  else return undefined;
+  if (!rate) return undefined;
+  let otherStream = false;
   // The last complete page of the same logical stream with a granule (-1 marks pages where no packet ends).
   for (let at = tail.length - 27; at >= 0; at--) {
     if (tail[at] !== 0x4f) continue; // 'O'
     const page = oggPageAt(tail, at);
-    if (!page || page.serial !== first.serial || page.granule < 0n) continue;
+    if (!page) continue;
+    if (page.serial !== first.serial) {
+      otherStream = true;
+      continue;
+    }
+    if (page.granule < 0n) continue;
     const samples = Number(page.granule) - preSkip;
-    return samples >= 0 ? Math.round((samples * 1000) / rate) : null;
+    return samples >= 0 ? Math.round((samples * 1000) / rate) : undefined;
   }
-  return null;
+  return otherStream ? null : undefined;
 }
 
 // ---- MP4 ----------------------------------------------------------------------------------------------------
