@@ -37,7 +37,7 @@ const FILTERS = `t.missing_since IS NULL
        OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE))
   AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
 
-const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.path,
+const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
   coalesce((SELECT c.text FROM captions c WHERE c.track_id = t.id
             ORDER BY (c.source = 'user') DESC, c.created_at DESC, c.id DESC LIMIT 1), '') AS caption`;
 
@@ -57,6 +57,7 @@ interface RawRow {
   genre: string | null;
   year: number | null;
   durationMs: number | null;
+  durationEstimated: number;
   path: string;
   caption: string;
 }
@@ -170,6 +171,7 @@ function toTrackRow(r: RawRow, captionState: CaptionState): TrackRow {
     genre: r.genre ?? '',
     year: r.year,
     durationMs: r.durationMs,
+    durationEstimated: r.durationEstimated === 1,
     path: r.path,
     caption: r.caption,
     captionState,

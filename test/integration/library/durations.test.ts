@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrackTableRepo } from '../../../main/app/track-table-repo';
 import { openDatabase } from '../../../main/db/open';
 import { LibraryService } from '../../../main/library/library-service';
+import { formatDuration } from '../../../renderer/lib/format';
 import { decodedDurationMs, ffprobeDuration } from '../../helpers/ffprobe';
 import { tempDir } from '../../helpers/library-audio';
 
@@ -87,6 +89,14 @@ describe('durations of generated files', () => {
     const path = join(music, 'speex.ogg');
     const t = durationOf(path);
     expect(Math.abs(t.durationMs! - (await decodedDurationMs(path)))).toBeLessThan(10);
+  });
+
+  it('the Library table marks an estimate, and shows it as "~m:ss"', () => {
+    const rows = new TrackTableRepo(db).page({ text: '', sort: 'title', direction: 'asc', offset: 0, limit: 50, genre: '', captioned: null }).rows;
+    const row = (name: string) => rows.find((r) => r.path === join(music, name))!;
+    expect(row('vbr-no-header.mp3').durationEstimated).toBe(true);
+    expect(row('lame.mp3').durationEstimated).toBe(false);
+    expect(formatDuration(row('vbr-no-header.mp3').durationMs, row('vbr-no-header.mp3').durationEstimated)).toMatch(/^~0:2\d$/);
   });
 
   it('MP3 without a Xing/VBRI header: a duration marked as estimated, close to the decoded length', async () => {
