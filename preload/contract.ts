@@ -49,6 +49,8 @@ export interface TrackRow {
   genre: string;
   year: number | null;
   durationMs: number | null;
+  /** True when durationMs is an estimate (an MP3 without a frame-count header); shown as "~3:45". */
+  durationEstimated?: boolean;
   path: string;
   /** The newest caption (user edits win), or '' when there is none. */
   caption: string;

@@ -18,15 +18,18 @@ import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
 // narrowed by FTS5 and sorted by bm25 ('relevance') or a column. The caption state of a page is looked up for
 // just that page's ids through the pending-jobs dedupe index ('caption:<track>:…', see 0040).
 
-const ORDER: Record<TrackSortKey, string> = {
-  relevance: 't.title COLLATE NOCASE',
-  title: 't.title COLLATE NOCASE',
-  artist: 't.artist COLLATE NOCASE',
-  album: 't.album COLLATE NOCASE',
-  genre: 't.genre COLLATE NOCASE',
-  year: 't.year',
-  durationMs: 't.duration_ms',
-  addedAt: 't.added_at',
+// [Note: Untagged rows and album order] Title, artist and album sorts put rows without that tag after the
+// tagged ones and order them by the natural order of their paths (name_key, 0054), and album order is album,
+// disc, track: each list matches a partial index of 0054, so the note above still holds for them.
+const ORDER: Record<TrackSortKey, readonly string[]> = {
+  relevance: ['(t.title IS NULL)', 't.title COLLATE NOCASE', 't.name_key'],
+  title: ['(t.title IS NULL)', 't.title COLLATE NOCASE', 't.name_key'],
+  artist: ['(t.artist IS NULL)', 't.artist COLLATE NOCASE', 't.album COLLATE NOCASE', 't.disc_no', 't.track_no', 't.name_key'],
+  album: ['(t.album IS NULL)', 't.album COLLATE NOCASE', 't.disc_no', 't.track_no', 't.name_key'],
+  genre: ['t.genre COLLATE NOCASE'],
+  year: ['t.year'],
+  durationMs: ['t.duration_ms'],
+  addedAt: ['t.added_at'],
 };
 
 const FILTERS = `t.missing_since IS NULL
@@ -34,7 +37,7 @@ const FILTERS = `t.missing_since IS NULL
        OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE))
   AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
 
-const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.path,
+const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
   coalesce((SELECT c.text FROM captions c WHERE c.track_id = t.id
             ORDER BY (c.source = 'user') DESC, c.created_at DESC, c.id DESC LIMIT 1), '') AS caption`;
 
@@ -54,6 +57,7 @@ interface RawRow {
   genre: string | null;
   year: number | null;
   durationMs: number | null;
+  durationEstimated: number;
   path: string;
   caption: string;
 }
@@ -104,7 +108,7 @@ export class TrackTableRepo {
       const order =
         hasMatch && sort === 'relevance'
           ? `bm25(tracks_fts, ${FTS_COLUMN_WEIGHTS.join(', ')}) ${dir}, t.id`
-          : `${ORDER[sort]} ${dir}, t.id ${dir}`;
+          : `${ORDER[sort].map((e) => `${e} ${dir}`).join(', ')}, t.id ${dir}`;
       const from = hasMatch
         ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
         : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
@@ -167,6 +171,7 @@ function toTrackRow(r: RawRow, captionState: CaptionState): TrackRow {
     genre: r.genre ?? '',
     year: r.year,
     durationMs: r.durationMs,
+    durationEstimated: r.durationEstimated === 1,
     path: r.path,
     caption: r.caption,
     captionState,

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { openDatabase } from '../db/open';
 import { appDataDir, defaultDbPath } from '../paths';
 import { UsageError, type CliCommand, type CliContext } from './command';
+import { dbPathProblem, exitQuietlyOnBrokenPipe } from './process-io';
 
 const modules = import.meta.glob<{ command: CliCommand }>('./commands/*.ts', { eager: true });
 const COMMANDS = new Map(Object.values(modules).map((m) => [m.command.name, m.command]));
@@ -64,6 +65,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const dataDir = appDataDir();
   const dbPath = values.db ?? defaultDbPath(dataDir);
+  const dbProblem = values.db === undefined ? undefined : dbPathProblem(values.db, dataDir);
+  if (dbProblem) {
+    process.stderr.write(`musilingo: ${dbProblem}\n`);
+    return 2;
+  }
   let db: Database.Database | undefined;
   const controller = new AbortController();
   const onSigint = (): void => {
@@ -95,4 +101,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitQuietlyOnBrokenPipe([process.stdout, process.stderr]);
 process.exitCode = await main(process.argv.slice(2));

@@ -7,9 +7,10 @@ import type { CliContext } from './command';
 
 export { parseCommandArgs, parsePositiveInt } from './command';
 
-/** Formats a duration in ms as m:ss (or h:mm:ss). */
-export function formatDuration(ms: number | null): string {
+/** Formats a duration in ms as m:ss (or h:mm:ss); an estimate gets a leading "~". */
+export function formatDuration(ms: number | null, estimated = false): string {
   if (ms === null) return '-:--';
+  if (estimated) return `~${formatDuration(ms)}`;
   const s = Math.round(ms / 1000);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -25,11 +26,12 @@ export function formatTrackLine(t: {
   album: string | null;
   year: number | null;
   durationMs: number | null;
+  durationEstimated?: boolean;
   path: string;
 }): string {
   const name = `${t.artist ?? 'Unknown artist'} – ${t.title ?? t.path.split(/[\\/]/).at(-1) ?? t.path}`;
   const extra = [t.album, t.year].filter((x) => x !== null && x !== '').join(', ');
-  return `${String(t.id).padStart(6)}  ${name}${extra ? ` (${extra})` : ''}  ${formatDuration(t.durationMs)}  ${t.path}`;
+  return `${String(t.id).padStart(6)}  ${name}${extra ? ` (${extra})` : ''}  ${formatDuration(t.durationMs, t.durationEstimated)}  ${t.path}`;
 }
 
 /** Summary line of a finished scan. */
@@ -37,6 +39,7 @@ export function formatSummary(s: ScanSummary): string {
   const parts = [`${s.found} audio files`, `${s.added} added`, `${s.updated} updated`, `${s.moved} moved`];
   if (s.restored) parts.push(`${s.restored} back`);
   parts.push(`${s.missing} missing`, `${s.unchanged} unchanged`, `${s.errors} unreadable`);
+  if (s.skipped) parts.push(`${s.skipped} skipped (see \`musilingo list --skipped\`)`);
   return `${s.cancelled ? 'Cancelled' : 'Scanned'} ${s.folderPath}: ${parts.join(', ')} (${(s.durationMs / 1000).toFixed(1)} s)`;
 }
 

@@ -50,7 +50,7 @@ export class FoldersRepo {
       SELECT f.*,
         (SELECT count(*) FROM tracks t WHERE t.folder_id = f.id AND t.missing_since IS NULL) AS track_count,
         (SELECT count(*) FROM tracks t WHERE t.folder_id = f.id AND t.missing_since IS NOT NULL) AS missing_count,
-        (SELECT count(*) FROM scan_errors e WHERE e.folder_id = f.id) AS error_count
+        (SELECT count(*) FROM scan_errors e WHERE e.folder_id = f.id AND e.code <> 'unsupported') AS error_count
       FROM folders f ORDER BY f.path`);
     this.#delete = db.prepare('DELETE FROM folders WHERE id = ?');
     this.#markScanned = db.prepare('UPDATE folders SET last_scan_at = ? WHERE id = ?');

@@ -2,6 +2,7 @@
  * @file Forward-only SQL migration runner (STYLE B6). Runs in main, the CLI and tests.
  */
 import type Database from 'better-sqlite3';
+import { NATURAL_SORT_KEY_SQL, naturalSortKey } from './natural-key';
 
 /** One numbered migration: `version` from the file name (0010_init.sql → 10), `sql` its text. */
 export interface Migration {
@@ -57,8 +58,28 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
   const latest = applicable.at(-1)?.version ?? 0;
   if (current > (migrations.at(-1)?.version ?? 0)) throw new DbFromFutureError(current, migrations.at(-1)?.version ?? 0);
   if (current >= latest) return;
-  db.transaction(() => {
-    for (const m of applicable) if (m.version > current) db.exec(m.sql);
-    db.pragma(`user_version = ${latest}`);
-  })();
+  // SQL functions migrations may call to fill new columns the way the app writes them.
+  db.function(NATURAL_SORT_KEY_SQL, { deterministic: true }, (path: unknown) => (typeof path === 'string' ? naturalSortKey(path) : null));
+  const pending = applicable.filter((m) => m.version > current);
+  // [Note: table rebuilds] A migration that rebuilds a parent table (create, copy, drop, rename) must run with
+  // foreign keys off, or DROP TABLE cascades into its children. The pragma is a no-op inside a transaction, so
+  // it is switched here, and every foreign key is checked before the commit instead.
+  const fkOff = pending.some((m) => FOREIGN_KEYS_OFF.test(m.sql));
+  const fkWasOn = fkOff && (db.pragma('foreign_keys', { simple: true }) as number) === 1;
+  if (fkWasOn) db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      for (const m of pending) db.exec(m.sql);
+      if (fkOff) {
+        const broken = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+        if (broken.length) throw new Error(`Migration left ${broken.length} broken foreign keys (first: ${broken[0]?.table} row ${broken[0]?.rowid} → ${broken[0]?.parent})`);
+      }
+      db.pragma(`user_version = ${latest}`);
+    })();
+  } finally {
+    if (fkWasOn) db.pragma('foreign_keys = ON');
+  }
 }
+
+/** First-line header of a migration that must run with foreign keys off (see [Note: table rebuilds]). */
+const FOREIGN_KEYS_OFF = /^-- migrate: foreign_keys=off[ \t]*\r?\n/;

@@ -13,8 +13,9 @@ import type Database from 'better-sqlite3';
  * - permission: the OS denied access
  * - changed: the file kept changing while it was read (it is retried on the next scan or change event)
  * - internal: a bug in our code; the message says what failed
+ * - unsupported: not an error but a skip: an audio format the library cannot read (`musilingo list --skipped`)
  */
-export type ScanErrorCode = 'unreadable' | 'empty' | 'corrupt' | 'not-audio' | 'permission' | 'changed' | 'internal';
+export type ScanErrorCode = 'unreadable' | 'empty' | 'corrupt' | 'not-audio' | 'permission' | 'changed' | 'internal' | 'unsupported';
 
 /** One scan error. */
 export interface ScanErrorRecord {
@@ -44,8 +45,8 @@ export class ScanErrorsRepo {
   readonly #upsert: Database.Statement<[number | null, string, string, string, number]>;
   readonly #clear: Database.Statement<[string]>;
   readonly #clearStale: Database.Statement<[number, number]>;
-  readonly #listAll: Database.Statement<[number], Row>;
-  readonly #listFolder: Database.Statement<[number, number], Row>;
+  readonly #listAll: Database.Statement<[number, number], Row>;
+  readonly #listFolder: Database.Statement<[number, number, number], Row>;
   readonly #byPath: Database.Statement<[string], Row>;
   readonly #count: Database.Statement<[], { n: number }>;
 
@@ -56,8 +57,9 @@ export class ScanErrorsRepo {
         message = excluded.message, at = excluded.at`);
     this.#clear = db.prepare('DELETE FROM scan_errors WHERE path = ?');
     this.#clearStale = db.prepare('DELETE FROM scan_errors WHERE folder_id = ? AND at < ?');
-    this.#listAll = db.prepare('SELECT * FROM scan_errors ORDER BY path LIMIT ?');
-    this.#listFolder = db.prepare('SELECT * FROM scan_errors WHERE folder_id = ? ORDER BY path LIMIT ?');
+    // Skipped files (code 'unsupported') share the table but are listed apart: @skipped picks which.
+    this.#listAll = db.prepare("SELECT * FROM scan_errors WHERE (code = 'unsupported') = ? ORDER BY path LIMIT ?");
+    this.#listFolder = db.prepare("SELECT * FROM scan_errors WHERE folder_id = ? AND (code = 'unsupported') = ? ORDER BY path LIMIT ?");
     this.#byPath = db.prepare('SELECT * FROM scan_errors WHERE path = ?');
     this.#count = db.prepare('SELECT count(*) AS n FROM scan_errors');
   }
@@ -83,10 +85,11 @@ export class ScanErrorsRepo {
     return r && toRecord(r);
   }
 
-  /** Errors, by path, optionally of one folder. */
-  list(opts: { folderId?: number; limit?: number } = {}): ScanErrorRecord[] {
+  /** Errors (or, with `skipped`, the skipped files), by path, optionally of one folder. */
+  list(opts: { folderId?: number; limit?: number; skipped?: boolean } = {}): ScanErrorRecord[] {
     const limit = opts.limit ?? 1000;
-    const rows = opts.folderId === undefined ? this.#listAll.all(limit) : this.#listFolder.all(opts.folderId, limit);
+    const skipped = opts.skipped ? 1 : 0;
+    const rows = opts.folderId === undefined ? this.#listAll.all(skipped, limit) : this.#listFolder.all(opts.folderId, skipped, limit);
     return rows.map(toRecord);
   }
 

@@ -3,6 +3,7 @@
  * process, CLI and tests. User text never reaches FTS5's query language unescaped; see [Note: FTS query text].
  */
 import type Database from 'better-sqlite3';
+import { BROWSE_ORDER_OF } from './tracks';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -194,13 +195,13 @@ export class SearchRepo {
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
       WHERE t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH @match) AND ${FILTERS}
-      ORDER BY coalesce(t.album_artist, t.artist) COLLATE NOCASE, t.album COLLATE NOCASE, t.disc_no, t.track_no, t.path
+      ORDER BY ${BROWSE_ORDER_OF('t.')}
       LIMIT @limit OFFSET @offset`);
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
       WHERE ${FILTERS}
-      ORDER BY coalesce(t.album_artist, t.artist) COLLATE NOCASE, t.album COLLATE NOCASE, t.disc_no, t.track_no, t.path
+      ORDER BY ${BROWSE_ORDER_OF('t.')}
       LIMIT @limit OFFSET @offset`);
   }
 

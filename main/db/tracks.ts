@@ -3,6 +3,7 @@
  * CLI and tests. All SQL for the table lives here, prepared once per connection.
  */
 import type Database from 'better-sqlite3';
+import { naturalSortKey } from './natural-key';
 
 /** Tags and stream properties read from a file. Every field may be unknown (null). */
 export interface TrackMeta {
@@ -25,6 +26,8 @@ export interface TrackMeta {
   readonly bpm: number | null;
   readonly musicalKey: string | null;
   readonly durationMs: number | null;
+  /** True when durationMs is an estimate (MP3 without a frame-count header); see [Note: Durations]. */
+  readonly durationEstimated?: boolean;
   readonly sampleRateHz: number | null;
   readonly channels: number | null;
   readonly codec: string | null;
@@ -95,6 +98,7 @@ interface Row {
   bpm: number | null;
   musical_key: string | null;
   duration_ms: number | null;
+  duration_estimated: number;
   sample_rate_hz: number | null;
   channels: number | null;
   codec: string | null;
@@ -141,6 +145,7 @@ export function trackFromRow(r: Row): Track {
     bpm: r.bpm,
     musicalKey: r.musical_key,
     durationMs: r.duration_ms,
+    durationEstimated: r.duration_estimated === 1,
     sampleRateHz: r.sample_rate_hz,
     channels: r.channels,
     codec: r.codec,
@@ -182,21 +187,31 @@ function params(file: TrackFile, meta: TrackMeta, now: number): Record<string, s
     bpm: meta.bpm !== null && Number.isFinite(meta.bpm) ? meta.bpm : null,
     musical_key: meta.musicalKey,
     duration_ms: intOrNull(meta.durationMs),
+    duration_estimated: meta.durationEstimated === true && meta.durationMs !== null ? 1 : 0,
     sample_rate_hz: intOrNull(meta.sampleRateHz),
     channels: intOrNull(meta.channels),
     codec: meta.codec,
     container: meta.container,
     bitrate_bps: intOrNull(meta.bitrateBps),
     native_tags_json: meta.nativeTags ? JSON.stringify(meta.nativeTags) : null,
+    name_key: naturalSortKey(file.path),
     now,
   };
 }
 
 const COLUMNS = `path, folder_id, size_bytes, mtime_ms, fingerprint, title, artist, artists_json, album, album_artist,
   track_no, track_of, disc_no, disc_of, year, genre, genres_json, mood, comment, bpm, musical_key, duration_ms,
-  sample_rate_hz, channels, codec, container, bitrate_bps, native_tags_json`;
+  duration_estimated, sample_rate_hz, channels, codec, container, bitrate_bps, native_tags_json, name_key`;
 
 type Params = Record<string, string | number | null>;
+
+/**
+ * The library's browsing order (tracks_browse, 0054): by artist, album, disc and track; tracks without an
+ * artist after the tagged ones, in the natural order of their paths. `t` is the alias of tracks.
+ */
+export const BROWSE_ORDER_OF = (t: string): string =>
+  `(coalesce(${t}album_artist, ${t}artist) IS NULL), coalesce(${t}album_artist, ${t}artist) COLLATE NOCASE, ${t}album COLLATE NOCASE, ${t}disc_no, ${t}track_no, ${t}name_key`;
+const BROWSE_ORDER = BROWSE_ORDER_OF('');
 
 /**
  * Statements over `tracks`, prepared once. Writes are single statements; callers batch them inside
@@ -254,7 +269,7 @@ export class TracksRepo {
       SELECT * FROM tracks
       WHERE (@folder IS NULL OR folder_id = @folder)
         AND CASE @state WHEN 0 THEN missing_since IS NULL WHEN 1 THEN missing_since IS NOT NULL ELSE 1 END
-      ORDER BY coalesce(album_artist, artist) COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, path
+      ORDER BY ${BROWSE_ORDER}
       LIMIT @limit OFFSET @offset`);
     this.#count = db.prepare(`
       SELECT count(*) FILTER (WHERE missing_since IS NULL) AS present,

@@ -23,6 +23,8 @@ export interface FingerprintResult {
   readonly head: Buffer;
   /** The whole file when it is at most two chunks long (head + tail cover it): parsed without more reads. */
   readonly whole: Buffer | null;
+  /** The file's last bytes (up to a chunk; the head itself for a file of one chunk): Ogg's last page is here. */
+  readonly tail: Buffer;
 }
 
 /** Reads the head and tail of `path` (whose size is `sizeBytes`) and returns the fingerprint. */
@@ -45,7 +47,8 @@ export async function fingerprintFile(fs: LibraryFs, path: string, sizeBytes: nu
     }
     const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
     const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
-    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole };
+    const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
+    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
   } finally {
     await handle.close();
   }

@@ -3,15 +3,46 @@
  * bytes. Pure functions; main process, CLI and tests.
  */
 
-/** Extensions (lower case, no dot) the scanner reads. Everything else is ignored without an error. */
+/**
+ * Extensions (lower case, no dot) the scanner reads: every format music-metadata parses that ffmpeg decodes
+ * (APE, WavPack, Musepack, DSF/DFF, Speex, Matroska/WebM audio and MPEG layers I/II among them). Audio formats
+ * it cannot read are in {@link SKIPPED_AUDIO_FORMATS}; everything else is ignored without a word.
+ */
 export const AUDIO_EXTENSIONS: ReadonlySet<string> = new Set([
-  'mp3', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'm4b', 'mp4', 'aac', 'wav', 'wave', 'aif', 'aiff', 'aifc', 'wma',
+  'mp3', 'flac', 'ogg', 'oga', 'opus', 'spx', 'm4a', 'm4b', 'mp4', 'aac', 'wav', 'wave', 'bwf', 'aif', 'aiff', 'aifc', 'wma',
+  'ape', 'wv', 'mpc', 'mp+', 'mpp', 'dsf', 'dff', 'mka', 'webm', 'mp1', 'mp2', 'm2a', 'mpa',
 ]);
+
+/**
+ * Audio formats the library finds but cannot read (music-metadata has no parser for them, or the audio is
+ * DRM-protected), by extension, with the format's name: such files are counted and listed as skipped
+ * (`musilingo list --skipped`), never dropped silently.
+ */
+export const SKIPPED_AUDIO_FORMATS: ReadonlyMap<string, string> = new Map([
+  ['ac3', 'AC-3 (Dolby Digital)'], ['eac3', 'E-AC-3 (Dolby Digital Plus)'], ['dts', 'DTS'], ['tta', 'TTA (True Audio)'],
+  ['tak', "TAK (Tom's lossless Audio Kompressor)"], ['caf', 'Core Audio Format'], ['au', 'Sun AU'], ['snd', 'Sun AU'],
+  ['w64', 'Sony Wave64'], ['amr', 'AMR'], ['awb', 'AMR-WB'], ['ra', 'RealAudio'], ['rm', 'RealMedia'],
+  ['mid', 'MIDI'], ['midi', 'MIDI'], ['kar', 'MIDI karaoke'], ['mod', 'tracker module'], ['xm', 'tracker module'],
+  ['it', 'tracker module'], ['s3m', 'tracker module'], ['shn', 'Shorten'], ['ofr', 'OptimFROG'], ['voc', 'Creative Voice'],
+  ['mlp', 'MLP'], ['thd', 'Dolby TrueHD'], ['aa', 'Audible'], ['aax', 'Audible (DRM-protected)'], ['m4p', 'protected AAC (iTunes DRM)'],
+]);
+
+function extensionOf(name: string): string | null {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : null;
+}
+
+/** Why a file with this name is skipped (an audio format we cannot read), or null when it is not. */
+export function skippedAudioReason(name: string): string | null {
+  const ext = extensionOf(name);
+  const format = ext === null ? undefined : SKIPPED_AUDIO_FORMATS.get(ext);
+  return format ? `${format} files are not read: there is no parser for their tags and stream` : null;
+}
 
 /** True when the file name has an extension from {@link AUDIO_EXTENSIONS}. */
 export function hasAudioExtension(name: string): boolean {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 && AUDIO_EXTENSIONS.has(name.slice(dot + 1).toLowerCase());
+  const ext = extensionOf(name);
+  return ext !== null && AUDIO_EXTENSIONS.has(ext);
 }
 
 // Names that operating systems, NAS boxes and sync tools sprinkle over music folders.
@@ -38,6 +69,7 @@ function ascii(buf: Uint8Array, at: number, s: string): boolean {
 }
 
 const ASF_GUID = [0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11];
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3];
 
 /**
  * The MIME type music-metadata should parse a file with, from its first bytes, or null when they look like
@@ -62,6 +94,12 @@ export function sniffAudioMime(head: Uint8Array): string | null {
   if (ascii(head, at, 'FORM') && (ascii(head, at + 8, 'AIFF') || ascii(head, at + 8, 'AIFC'))) return 'audio/aiff';
   if (ascii(head, at + 4, 'ftyp')) return 'audio/mp4';
   if (ASF_GUID.every((b, i) => head[at + i] === b)) return 'audio/ms-asf';
+  if (ascii(head, at, 'MAC ')) return 'audio/ape';
+  if (ascii(head, at, 'wvpk')) return 'audio/wavpack';
+  if (ascii(head, at, 'MPCK') || ascii(head, at, 'MP+')) return 'audio/musepack';
+  if (ascii(head, at, 'DSD ')) return 'audio/dsf';
+  if (ascii(head, at, 'FRM8') && ascii(head, at + 12, 'DSD ')) return 'audio/dsd'; // DSDIFF (music-metadata's name)
+  if (EBML_MAGIC.every((b, i) => head[at + i] === b)) return 'audio/matroska'; // Matroska and WebM alike
   const b0 = head[at];
   const b1 = head[at + 1];
   if (b0 === 0xff && b1 !== undefined && (b1 & 0xe0) === 0xe0) {

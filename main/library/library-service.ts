@@ -227,6 +227,11 @@ export class LibraryService {
     await watcher.add(this.folders.list().map((f) => f.path));
   }
 
+  /** Folders with a native watch (0 when not watching); see [Note: One watch per real folder]. */
+  get watchedFolders(): number {
+    return this.#watcher?.watchedFolders ?? 0;
+  }
+
   /** True while watching. */
   get isWatching(): boolean {
     return this.#watcher !== undefined;

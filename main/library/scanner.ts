@@ -31,9 +31,10 @@ import { sep } from 'node:path';
 import type { Folder, FoldersRepo } from '../db/folders';
 import type { ScanErrorsRepo } from '../db/scan-errors';
 import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
+import { refineDuration } from './duration';
 import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
 import { fingerprintFile } from './fingerprint';
-import { hasAudioExtension, sniffAudioMime } from './formats';
+import { hasAudioExtension, skippedAudioReason, sniffAudioMime } from './formats';
 import type { LibraryFs } from './fs';
 import { readTrackMeta } from './metadata';
 import { walkFolder, type FoundFile } from './walk';
@@ -75,6 +76,8 @@ export interface ScanSummary {
   restored: number;
   missing: number;
   errors: number;
+  /** Audio files in formats the library cannot read, recorded with their reason (not errors). */
+  skipped: number;
   durationMs: number;
   cancelled: boolean;
 }
@@ -166,7 +169,9 @@ export class Scanner {
         changes.missing.push(t.id);
       }
       for (const err of walk.errors) this.#recordError(folder.id, err, now);
+      for (const skip of walk.skipped) this.#recordError(folder.id, skip, now);
     })();
+    summary.skipped = walk.skipped.length;
     summary.missing += gone.length;
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
@@ -205,6 +210,10 @@ export class Scanner {
         try {
           const st = await d.fs.stat(path);
           if (st.isFile() && hasAudioExtension(path)) found.push({ path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+          else if (st.isFile() && skippedAudioReason(path)) {
+            fileErrors.push({ folderId: g.folder.id, error: new ScanFileError(path, 'unsupported', `"${path}" was skipped: ${skippedAudioReason(path)}`) });
+            summary.skipped++;
+          }
         } catch (e) {
           const code = (e as NodeJS.ErrnoException | undefined)?.code;
           if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -329,7 +338,10 @@ export class Scanner {
       if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
         throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
       }
-      const meta = await this.#readMeta(f.path, mime, signal, fp.whole);
+      const parsed = await this.#readMeta(f.path, mime, signal, fp.whole);
+      // [Note: Durations] in duration.ts: exact lengths from the head and tail already in memory.
+      const duration = refineDuration(mime, parsed.durationMs, fp.head, fp.tail, f.sizeBytes);
+      const meta: TrackMeta = { ...parsed, durationMs: duration.durationMs, durationEstimated: duration.estimated };
       // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
       // mix two versions. Read it again once; a file still being written is reported and picked up later.
       let after;
@@ -454,6 +466,7 @@ function newSummary(folder: Folder): ScanSummary {
     restored: 0,
     missing: 0,
     errors: 0,
+    skipped: 0,
     durationMs: 0,
     cancelled: false,
   };

@@ -3,8 +3,8 @@
  * symbolic links without looping, and reports unreadable folders instead of failing. Main process, CLI, tests.
  */
 import { join } from 'node:path';
-import { describeFsError, FolderError, ScanCancelledError, type ScanFileError } from './errors';
-import { hasAudioExtension, isIgnoredName } from './formats';
+import { describeFsError, FolderError, ScanCancelledError, ScanFileError } from './errors';
+import { hasAudioExtension, isIgnoredName, skippedAudioReason } from './formats';
 import type { LibraryFs } from './fs';
 
 /** An audio file found on disk. */
@@ -24,6 +24,8 @@ export interface WalkResult {
    * not look (a permission change, a flaky network share).
    */
   readonly incompleteDirs: string[];
+  /** Audio files in formats the library cannot read (code 'unsupported'): counted and listed, not read. */
+  readonly skipped: ScanFileError[];
 }
 
 /** Options for {@link walkFolder}. */
@@ -51,6 +53,12 @@ export async function walkFolder(root: string, opts: WalkOptions): Promise<WalkR
   const files: FoundFile[] = [];
   const errors: ScanFileError[] = [];
   const incompleteDirs: string[] = [];
+  const skipped: ScanFileError[] = [];
+  const skip = (path: string, name: string): boolean => {
+    const reason = skippedAudioReason(name);
+    if (reason) skipped.push(new ScanFileError(path, 'unsupported', `"${path}" was skipped: ${reason}`));
+    return reason !== null;
+  };
   const seenDirs = new Set<string>();
 
   let rootStat;
@@ -84,6 +92,8 @@ export async function walkFolder(root: string, opts: WalkOptions): Promise<WalkR
         candidates.push({ path, isLink: true });
       } else if (ent.isFile() && hasAudioExtension(name)) {
         candidates.push({ path, isLink: false });
+      } else if (ent.isFile()) {
+        skip(path, name);
       }
     }
     for (let i = 0; i < candidates.length; i += STAT_CHUNK) {
@@ -109,6 +119,8 @@ export async function walkFolder(root: string, opts: WalkOptions): Promise<WalkR
         } else if (st.isFile() && hasAudioExtension(c.path)) {
           files.push({ path: c.path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
           opts.onFound?.(files.length, c.path);
+        } else if (st.isFile() && c.isLink) {
+          skip(c.path, c.path);
         }
       });
     }
@@ -126,5 +138,5 @@ export async function walkFolder(root: string, opts: WalkOptions): Promise<WalkR
     if (running.size) await Promise.race(running);
   }
   if (signal?.aborted) throw new ScanCancelledError();
-  return { files, errors, incompleteDirs };
+  return { files, errors, incompleteDirs, skipped };
 }

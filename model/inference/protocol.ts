@@ -19,6 +19,8 @@ export type InferenceErrorCode =
   | 'invalid-argument'
   | 'not-found'
   | 'bad-audio'
+  | 'too-short'
+  | 'silent'
   | 'model-unavailable'
   | 'session-failed'
   | 'cancelled'

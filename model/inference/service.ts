@@ -11,6 +11,7 @@
 import { AudioDecodeError } from '../audio/errors';
 import { probeAudio, type AudioInfo } from '../audio/decode';
 import { allWindows, captionWindow, MERT_SAMPLE_RATE_HZ, outputLength, readWindow, type AudioWindow } from '../audio/windows';
+import { MERT_V1_330M, mertMinSamples } from '../mert/config';
 import { buildPromptIds, CAPTION_QUESTION, MAX_NEW_TOKENS, postprocessAnswer, stopAfter, type PromptTurn } from './prompt';
 import { InferenceError, type CallContext } from './protocol';
 import type {
@@ -90,6 +91,30 @@ export function resolveWindows(totalSamples: number, spec: WindowSpec, path = 't
   return [{ index: 0, start, length, startSec: start / MERT_SAMPLE_RATE_HZ, durationSec: length / MERT_SAMPLE_RATE_HZ }];
 }
 
+/**
+ * The fewest 24 kHz samples the encoder can take: one frame of its conv front end (MERT-v1: 400 samples,
+ * 17 ms). Shorter audio fails inside ONNX Runtime with a shape error that says nothing to a user.
+ */
+export const MIN_AUDIO_SAMPLES = mertMinSamples(MERT_V1_330M);
+
+/** Peak level below which a window counts as digital silence (about -80 dBFS). */
+const SILENCE_PEAK = 1e-4;
+
+/** Refuses audio the encoder cannot caption, with its own code and a message naming the file. */
+export function checkCaptionable(path: string, totalSamples: number): void {
+  if (totalSamples < MIN_AUDIO_SAMPLES) {
+    throw new InferenceError(
+      'too-short',
+      `${path} is too short to caption (${msOf(totalSamples)} ms; needs at least ${Math.ceil(MIN_AUDIO_SAMPLES / SAMPLES_PER_MS)} ms)`,
+    );
+  }
+}
+
+function isDigitalSilence(pcm: Float32Array): boolean {
+  for (let i = 0; i < pcm.length; i++) if (Math.abs(pcm[i]!) >= SILENCE_PEAK) return false;
+  return true;
+}
+
 function toItemError(e: unknown): { code: string; message: string } {
   if (e instanceof AudioDecodeError) return { code: e.code === 'not-found' ? 'not-found' : 'bad-audio', message: e.message };
   if (e instanceof InferenceError) return { code: e.code, message: e.message };
@@ -140,6 +165,9 @@ function withInfo(p: InferencePack, info: PackInfo): InferencePack {
     dispose: () => p.dispose(),
   };
 }
+
+/** One generated answer, or the error of a prompt that failed alone (see [Note: Isolating a failed batch]). */
+type GenResult = { text: string; tokens: number } | { error: InferenceError };
 
 /** Creates the service. Nothing is loaded until `load` (or the first call after it). */
 export function createInferenceService(opts: InferenceServiceOptions): InferenceHandlers {
@@ -217,13 +245,20 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
   /** Decodes and encodes the windows of one item. */
   async function analyse(p: InferencePack, item: TrackItem, signal: AbortSignal): Promise<WindowResult[]> {
     const probe = await audio.probe(item.path);
-    const windows = resolveWindows(probe.totalSamples, item.window, item.path);
+    checkCaptionable(item.path, probe.totalSamples);
+    const windows = resolveWindows(probe.totalSamples, item.window, item.path).filter((w, i) => i === 0 || w.length >= MIN_AUDIO_SAMPLES);
     const out: WindowResult[] = [];
     for (const w of windows) {
       signal.throwIfAborted();
       const t0 = performance.now();
       const pcm = await audio.read(probe.handle, w.start, w.length, signal);
       const t1 = performance.now();
+      checkCaptionable(item.path, pcm.length);
+      // A track's only window being digital silence has nothing to describe (a silent window among many is
+      // encoded like any other: it is part of the track).
+      if (windows.length === 1 && isDigitalSilence(pcm)) {
+        throw new InferenceError('silent', `${item.path} is silent (digital silence from ${msOf(w.start)} to ${msOf(w.start + pcm.length)} ms): nothing to caption`);
+      }
       const embedding = await guarded(() => p.encodeAudio(pcm, signal));
       log('info', `[inference] window ${msOf(w.start)} ms of ${item.path}: read ${Math.round(t1 - t0)} ms, encode ${Math.round(performance.now() - t1)} ms`);
       out.push({ startMs: msOf(w.start), lengthMs: msOf(pcm.length), embedding });
@@ -253,52 +288,86 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
     gen: CaptionArgs['generation'],
     ctx: CallContext,
     batchSize: number,
-  ): Promise<{ text: string; tokens: number }[]> {
-    const results: { text: string; tokens: number }[] = [];
+  ): Promise<GenResult[]> {
+    const results: GenResult[] = [];
     for (let b = 0; b < seqs.length; b += batchSize) {
       const batch = seqs.slice(b, b + batchSize);
-      // The answer gets what the context has left after the longest prompt of the batch.
-      const longest = Math.max(...batch.map((s) => s.embeds.length / p.info.hiddenSize));
-      const maxNew = Math.max(1, Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, p.info.maxPositions - longest));
-      const ids: number[][] = batch.map(() => []);
-      const lastEmit: number[] = batch.map(() => 0);
-      const t0 = performance.now();
-      const out = await guarded(() =>
-        p.generate({
-          prompts: batch.map((s) => s.embeds),
-          ...(gen?.temperature !== undefined ? { temperature: gen.temperature } : {}),
-          ...(gen?.topP !== undefined ? { topP: gen.topP } : {}),
-          ...(gen?.repetitionPenalty !== undefined ? { repetitionPenalty: gen.repetitionPenalty } : {}),
-          ...(gen?.seed !== undefined ? { seed: gen.seed } : {}),
-          maxNewTokens: maxNew,
-          signal: ctx.signal,
-          isDone: (_i, newIds) => newIds.length >= maxNew || stopAfter(newIds).isStop,
-          onToken: (i, tok) => {
-            const s = batch[i];
-            const list = ids[i];
-            if (!s || !list) return;
-            list.push(tok);
-            if (stopAfter(list).isStop) return;
-            // [Note: Token events are throttled] Decoding the whole answer so far for every token costs O(n²)
-            // per answer; a reader needs no more than ~20 updates a second. The first token always goes out.
-            const now = performance.now();
-            if (list.length > 1 && now - (lastEmit[i] ?? 0) < TOKEN_EVENT_INTERVAL_MS) return;
-            lastEmit[i] = now;
-            const text = p.decodeText(list);
-            const cut = text.indexOf('###');
-            ctx.emit('token', { key: s.key, startMs: s.startMs, text: (cut >= 0 ? text.slice(0, cut) : text).trimStart() } satisfies TokenEventData);
-          },
-        }),
-      );
-      const total = out.reduce((n, o) => n + o.length, 0);
-      const ms = performance.now() - t0;
-      log('info', `[inference] generate batch=${batch.length} tokens=${total} ${Math.round(ms)} ms (${(total / Math.max(ms / 1000, 1e-6)).toFixed(1)} tok/s)`);
-      for (const o of out) {
-        const stop = stopAfter(o);
-        const kept = stop.isStop ? o.slice(0, o.length - stop.markerLength) : o;
-        results.push({ text: postprocessAnswer(p.decodeText(kept)), tokens: o.length });
+      try {
+        results.push(...(await generateBatch(p, batch, gen, ctx)));
+      } catch (e) {
+        // [Note: Isolating a failed batch] One prompt that breaks the decoder must not fail its neighbours:
+        // run each alone. If none of them runs either, it is the session (the call fails and is retried);
+        // otherwise only the ones that fail alone carry the error. The prompts run again on the same session: a
+        // bad input says nothing about the device, and a device that is really lost fails them all, which takes
+        // the path of any session failure (rebuilt, on the CPU when the GPU failed; see requirePack).
+        if (batch.length === 1 || ctx.signal.aborted || !(e instanceof InferenceError && e.code === 'session-failed')) throw e;
+        log('warn', `[inference] a batch of ${batch.length} failed (${e.message}); running its prompts one by one`);
+        const singles: GenResult[] = [];
+        for (const s of batch) {
+          try {
+            singles.push(...(await generateBatch(p, [s], gen, ctx)));
+          } catch (e2) {
+            if (ctx.signal.aborted || !(e2 instanceof InferenceError && e2.code === 'session-failed')) throw e2;
+            singles.push({ error: e2 });
+          }
+        }
+        if (singles.every((r) => 'error' in r)) throw e;
+        isBroken = false; // the session ran the others
+        results.push(...singles);
       }
       ctx.emit('progress', { stage: 'generate', done: Math.min(b + batch.length, seqs.length), total: seqs.length } satisfies ProgressEventData);
+    }
+    return results;
+  }
+
+  /** Generates answers for one decoder batch. */
+  async function generateBatch(
+    p: InferencePack,
+    batch: { key: string; startMs: number; embeds: Float32Array }[],
+    gen: CaptionArgs['generation'],
+    ctx: CallContext,
+  ): Promise<{ text: string; tokens: number }[]> {
+    const results: { text: string; tokens: number }[] = [];
+    // The answer gets what the context has left after the longest prompt of the batch.
+    const longest = Math.max(...batch.map((s) => s.embeds.length / p.info.hiddenSize));
+    const maxNew = Math.max(1, Math.min(gen?.maxNewTokens ?? MAX_NEW_TOKENS, p.info.maxPositions - longest));
+    const ids: number[][] = batch.map(() => []);
+    const lastEmit: number[] = batch.map(() => 0);
+    const t0 = performance.now();
+    const out = await guarded(() =>
+      p.generate({
+        prompts: batch.map((s) => s.embeds),
+        ...(gen?.temperature !== undefined ? { temperature: gen.temperature } : {}),
+        ...(gen?.topP !== undefined ? { topP: gen.topP } : {}),
+        ...(gen?.repetitionPenalty !== undefined ? { repetitionPenalty: gen.repetitionPenalty } : {}),
+        ...(gen?.seed !== undefined ? { seed: gen.seed } : {}),
+        maxNewTokens: maxNew,
+        signal: ctx.signal,
+        isDone: (_i, newIds) => newIds.length >= maxNew || stopAfter(newIds).isStop,
+        onToken: (i, tok) => {
+          const s = batch[i];
+          const list = ids[i];
+          if (!s || !list) return;
+          list.push(tok);
+          if (stopAfter(list).isStop) return;
+          // [Note: Token events are throttled] Decoding the whole answer so far for every token costs O(n²)
+          // per answer; a reader needs no more than ~20 updates a second. The first token always goes out.
+          const now = performance.now();
+          if (list.length > 1 && now - (lastEmit[i] ?? 0) < TOKEN_EVENT_INTERVAL_MS) return;
+          lastEmit[i] = now;
+          const text = p.decodeText(list);
+          const cut = text.indexOf('###');
+          ctx.emit('token', { key: s.key, startMs: s.startMs, text: (cut >= 0 ? text.slice(0, cut) : text).trimStart() } satisfies TokenEventData);
+        },
+      }),
+    );
+    const total = out.reduce((n, o) => n + o.length, 0);
+    const ms = performance.now() - t0;
+    log('info', `[inference] generate batch=${batch.length} tokens=${total} ${Math.round(ms)} ms (${(total / Math.max(ms / 1000, 1e-6)).toFixed(1)} tok/s)`);
+    for (const o of out) {
+      const stop = stopAfter(o);
+      const kept = stop.isStop ? o.slice(0, o.length - stop.markerLength) : o;
+      results.push({ text: postprocessAnswer(p.decodeText(kept)), tokens: o.length });
     }
     return results;
   }
@@ -342,17 +411,22 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         const results = new Map<string, ItemResult<CaptionedWindow[]>>();
         const analysed: { item: TrackItem; windows: WindowResult[] }[] = [];
         let done = 0;
+        // [Note: Isolating a failed batch] An encoder failure on one item fails that item only. When no item
+        // of the call encodes at all, the session is at fault: the whole call fails, as before, to be retried.
+        let sessionFailure: InferenceError | null = null;
         for (const item of args.items) {
           ctx.signal.throwIfAborted();
           try {
             analysed.push({ item, windows: await analyse(p, item, ctx.signal) });
+            if (sessionFailure) isBroken = false; // it ran again: the failure belonged to an earlier item
           } catch (e) {
-            if (e instanceof InferenceError && e.code === 'session-failed') throw e;
             if (ctx.signal.aborted) throw e;
+            if (e instanceof InferenceError && e.code === 'session-failed') sessionFailure ??= e;
             results.set(item.key, { key: item.key, ok: false, error: toItemError(e) });
           }
           ctx.emit('progress', { stage: 'encode', done: ++done, total: args.items.length } satisfies ProgressEventData);
         }
+        if (sessionFailure && analysed.length === 0) throw sessionFailure;
         const seqs: { key: string; startMs: number; embeds: Float32Array; w: WindowResult }[] = [];
         for (const a of analysed) {
           for (const w of a.windows) {
@@ -362,14 +436,22 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         }
         const texts = await generateTexts(p, seqs, args.generation, ctx, maxBatch);
         const perItem = new Map<string, CaptionedWindow[]>();
+        const failedKeys = new Map<string, InferenceError>();
         seqs.forEach((s, i) => {
           const t = texts[i];
           if (!t) return;
+          if ('error' in t) {
+            failedKeys.set(s.key, t.error);
+            return;
+          }
           const list = perItem.get(s.key) ?? [];
           list.push({ ...s.w, text: t.text, tokens: t.tokens });
           perItem.set(s.key, list);
         });
-        for (const a of analysed) results.set(a.item.key, { key: a.item.key, ok: true, value: perItem.get(a.item.key) ?? [] });
+        for (const a of analysed) {
+          const failed = failedKeys.get(a.item.key);
+          results.set(a.item.key, failed ? { key: a.item.key, ok: false, error: toItemError(failed) } : { key: a.item.key, ok: true, value: perItem.get(a.item.key) ?? [] });
+        }
         return args.items.map((i) => results.get(i.key) ?? { key: i.key, ok: false, error: { code: 'internal', message: 'No result.' } });
       });
     },
@@ -390,7 +472,7 @@ export function createInferenceService(opts: InferenceServiceOptions): Inference
         const w = windows[0];
         if (!w) throw new InferenceError('bad-audio', `No audio window could be read from ${args.item.path}.`);
         const ids = questionIds(p, args.question, w.embedding.rows, args.history ?? [], maxNew);
-        const [t] = await generateTexts(p, [{ key: args.item.key, startMs: w.startMs, embeds: await promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) }], args.generation, ctx, 1);
+        const [t] = await generateBatch(p, [{ key: args.item.key, startMs: w.startMs, embeds: await promptEmbeds(p, ids, p.projectAudio(w.embedding), w.embedding.rows) }], args.generation, ctx);
         return { ...w, text: t?.text ?? '', tokens: t?.tokens ?? 0, turnsKept: ids.turnsKept };
       });
     },

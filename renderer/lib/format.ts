@@ -2,9 +2,10 @@
  * @file Formatting helpers for the UI (renderer process). Pure functions.
  */
 
-/** 185000 → "3:05"; null → "—". */
-export function formatDuration(ms: number | null): string {
+/** 185000 → "3:05"; null → "—"; an estimate → "~3:05". */
+export function formatDuration(ms: number | null, estimated = false): string {
   if (ms === null || !Number.isFinite(ms)) return '—';
+  if (estimated) return `~${formatDuration(ms)}`;
   const total = Math.round(ms / 1000);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

@@ -8,6 +8,7 @@ import { LibraryService, normalizeFolderPath } from '../../library/library-servi
 
 const USAGE = `Usage: musilingo list [--missing | --all] [--folder <dir>] [--limit N] [--offset N] [--json]
        musilingo list --errors [--json]
+       musilingo list --skipped [--json]
 
 Lists tracks by artist, album and track number: id, artist – title (album, year), duration, path.
 
@@ -18,6 +19,7 @@ Options:
   --limit N       at most N tracks (default 100)
   --offset N      skip the first N
   --errors        list files that could not be read, with the cause
+  --skipped       list audio files in formats the library does not read, with the reason
   --json          JSON on stdout`;
 
 /** Lists tracks or scan errors. */
@@ -33,6 +35,7 @@ export const command: CliCommand = {
       limit: { type: 'string' },
       offset: { type: 'string' },
       errors: { type: 'boolean' },
+      skipped: { type: 'boolean' },
       json: { type: 'boolean' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -40,8 +43,9 @@ export const command: CliCommand = {
     const limit = parsePositiveInt(values.limit, 'limit', 100);
     const offset = values.offset === undefined ? 0 : values.offset === '0' ? 0 : parsePositiveInt(values.offset, 'offset', 0);
     const lib = new LibraryService(ctx.db());
-    if (values.errors) {
-      const errors = lib.scanErrors.list({ limit });
+    if (values.errors && values.skipped) throw new UsageError('--errors and --skipped cannot be combined');
+    if (values.errors || values.skipped) {
+      const errors = lib.scanErrors.list({ limit, skipped: values.skipped === true });
       if (values.json) ctx.stdout.write(`${JSON.stringify(errors, null, 2)}\n`);
       else for (const e of errors) ctx.stdout.write(`[${e.code}] ${e.message}\n`);
       return 0;

@@ -62,7 +62,7 @@ export const command: CliCommand = {
       ['bpm', track.bpm],
       ['key', track.musicalKey],
       ['comment', track.comment],
-      ['duration', formatDuration(track.durationMs)],
+      ['duration', formatDuration(track.durationMs, track.durationEstimated)],
       ['format', [track.codec, track.container].filter(Boolean).join(' in ')],
       ['sample rate', track.sampleRateHz === null ? null : `${track.sampleRateHz} Hz`],
       ['channels', track.channels],

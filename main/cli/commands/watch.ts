@@ -51,18 +51,24 @@ export const command: CliCommand = {
           s.restored && `${s.restored} back`,
           s.missing && `${s.missing} missing`,
           s.errors && `${s.errors} unreadable`,
+          s.skipped && `${s.skipped} skipped`,
         ].filter(Boolean);
         if (parts.length) ctx.stdout.write(`${new Date().toISOString()} ${s.folderPath}: ${parts.join(', ')}\n`);
       }
     });
     lib.on('watch-error', (e) => ctx.stderr.write(`musilingo watch: ${e.message}\n`));
-    await lib.watch();
-    ctx.stdout.write(`Watching ${lib.folders.list().map((f) => f.path).join(', ')} (Ctrl-C to stop)\n`);
-    await new Promise<void>((resolve) => {
+    // Ctrl-C also stops setting up the watches (a large tree takes a while).
+    const stopped = new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
       else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    await lib.stop();
+    }).then(() => lib.stop());
+    const t0 = performance.now();
+    await Promise.race([lib.watch(), stopped]);
+    if (!ctx.signal.aborted) {
+      const folders = lib.folders.list().map((f) => f.path).join(', ');
+      ctx.stdout.write(`Watching ${folders} (${lib.watchedFolders} folders, ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; Ctrl-C to stop)\n`);
+    }
+    await stopped;
     return 0;
   },
 };

@@ -176,7 +176,9 @@ describe('caption pipeline (stand-in model)', () => {
   it('falls back to the CPU when the GPU session cannot be created, and retries a run that failed', async () => {
     const a = insertTrack(db, files['sineA']!);
     const b = insertTrack(db, files['noise']!);
-    setup({ failLoadOn: ['auto'], failGenerateTimes: 1 });
+    // Three failures: the batch of two, then each prompt run alone (the service isolates a failed batch), so
+    // the call fails and the runner retries it.
+    setup({ failLoadOn: ['auto'], failGenerateTimes: 3 });
     const j1 = enqueueCaption(db, { trackId: a, model: 'tiny' }).id;
     const j2 = enqueueCaption(db, { trackId: b, model: 'tiny' }).id;
     runner.wake();
