@@ -50,6 +50,8 @@ export interface TrackRow {
   year: number | null;
   durationMs: number | null;
   path: string;
+  trackNo: number | null;
+  discNo: number | null;
   /** The newest caption (user edits win), or '' when there is none. */
   caption: string;
   captionState: CaptionState;
@@ -248,6 +250,31 @@ export interface AppInfo {
   features: Record<Feature, boolean>;
 }
 
+/** Library table columns the user can show, hide and resize. */
+export type LibraryColumn = 'title' | 'artist' | 'album' | 'trackNo' | 'discNo' | 'genre' | 'year' | 'durationMs' | 'caption';
+
+/**
+ * Where the user left the Library: query, filters, sort, selection, scroll anchor and column layout. Kept by
+ * main so it survives Back (renderer memory) and restarts (stored).
+ */
+export interface LibraryView {
+  text: string;
+  sort: TrackSortKey;
+  direction: 'asc' | 'desc';
+  genre: string;
+  captioned: boolean | null;
+  /** True once the user picked a sort column (a search then keeps it instead of sorting by relevance). */
+  isUserSort: boolean;
+  /** The keyboard-active row and the first row in view (the scroll anchor), as indexes into the query. */
+  activeIndex: number;
+  anchorIndex: number;
+  /** Selected track ids (multi-select). */
+  selectedIds: number[];
+  hiddenColumns: LibraryColumn[];
+  /** Column widths in px the user dragged to; absent = the default width. */
+  columnWidths: Partial<Record<LibraryColumn, number>>;
+}
+
 /** Settings the user changes in the UI. */
 export interface Settings {
   theme: 'system' | 'light' | 'dark';
@@ -269,6 +296,11 @@ export interface Invoke {
   'library:list': (q: TrackQuery) => TrackPage;
   'library:genres': () => string[];
   'track:get': (trackId: number) => TrackDetail;
+  /** Track ids of a window of the query in table order (limit up to 1,000,000): ranges and Select all. */
+  'library:ids': (q: TrackQuery) => number[];
+  /** The stored Library view (null before the first save). */
+  'library:get-view': () => LibraryView | null;
+  'library:save-view': (view: LibraryView) => void;
 
   'folders:list': () => FolderInfo[];
   'folders:pick': () => string | null;
@@ -278,6 +310,11 @@ export interface Invoke {
   'folders:errors': (folderId: number) => ScanErrorRow[];
 
   'caption:request': (trackId: number) => { jobId: number };
+  /**
+   * Queues captions for the given tracks, or for the whole library (trackIds null). Without `redo`, tracks that
+   * already have a caption are skipped; with it they are captioned again. Answers how many were queued.
+   */
+  'caption:request-many': (q: { trackIds: number[] | null; redo: boolean }) => { queued: number };
   'caption:edit': (edit: { trackId: number; startMs: number; lengthMs: number; text: string }) => CaptionEntry;
   'qa:history': (trackId: number) => QaMessage[];
   'qa:ask': (q: { trackId: number; threadId: string; question: string }) => { jobId: number };
@@ -337,6 +374,9 @@ export const INVOKE = {
   'library:list': 1,
   'library:genres': 1,
   'track:get': 1,
+  'library:ids': 1,
+  'library:get-view': 1,
+  'library:save-view': 1,
   'folders:list': 1,
   'folders:pick': 1,
   'folders:add': 1,
@@ -344,6 +384,7 @@ export const INVOKE = {
   'folders:rescan': 1,
   'folders:errors': 1,
   'caption:request': 1,
+  'caption:request-many': 1,
   'caption:edit': 1,
   'qa:history': 1,
   'qa:ask': 1,

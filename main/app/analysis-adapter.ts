@@ -170,6 +170,26 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       events.emit('library:changed', { reason: 'caption', trackIds: [trackId] });
       return { jobId: id };
     },
+    requestCaptions({ trackIds, redo }) {
+      const model = activeModel();
+      if (trackIds === null) {
+        // The whole library: one group job fans out to the tracks (all of them when redoing).
+        const everything = { text: '', sort: 'title', direction: 'asc', offset: 0, limit: 1, genre: '' } as const;
+        const queued = table.page({ ...everything, captioned: redo ? null : false }).total;
+        if (queued > 0) enqueueGroup(db, { kind: 'caption-all', model, force: redo });
+        runner.wake();
+        events.emit('jobs:changed', { job: null });
+        return { queued };
+      }
+      const rows = table.rowsByIds(trackIds).filter((r) => redo || r.caption === '');
+      db.transaction(() => {
+        for (const r of rows) enqueueCaption(db, { trackId: r.id, model, priority: JOB_PRIORITY.group });
+      })();
+      runner.wake();
+      events.emit('jobs:changed', { job: null });
+      events.emit('library:changed', { reason: 'caption', trackIds: rows.map((r) => r.id) });
+      return { queued: rows.length };
+    },
     editCaption(edit): CaptionEntry {
       const existing = captionsForTrack(db, edit.trackId).find((c) => c.startMs === edit.startMs && c.lengthMs === edit.lengthMs);
       if (!table.rowsByIds([edit.trackId]).length) throw new IpcError('not-found', `Track ${edit.trackId} is not in the library.`);

@@ -5,6 +5,7 @@
  */
 import type { Invoke } from '../../preload/contract';
 import type { AppServices } from '../app/services';
+import { createViewStore } from '../app/view-state';
 import { unavailable } from './errors';
 
 /** A mapped type forces exactly one handler per channel (STYLE B3). */
@@ -22,6 +23,7 @@ export function createHandlers(s: AppServices): Handlers {
   const jobs = (): NonNullable<AppServices['jobs']> => need(s.jobs, 'The job queue');
   const models = (): NonNullable<AppServices['models']> => need(s.models, 'Model management');
   const training = (): NonNullable<AppServices['training']> => need(s.training, 'Adapter training');
+  const views = createViewStore(s.db);
 
   return {
     'app:info': async () => s.info(),
@@ -37,6 +39,9 @@ export function createHandlers(s: AppServices): Handlers {
     'library:list': async (q) => library().list(q),
     'library:genres': async () => library().genres(),
     'track:get': async (id) => library().get(id),
+    'library:ids': async (q) => library().ids(q),
+    'library:get-view': async () => views.getLibrary(),
+    'library:save-view': async (view) => views.saveLibrary(view),
 
     'folders:list': async () => library().folders(),
     'folders:pick': async () => s.pickFolder(),
@@ -46,6 +51,7 @@ export function createHandlers(s: AppServices): Handlers {
     'folders:errors': async (id) => library().errors(id),
 
     'caption:request': async (trackId) => inference().requestCaption(trackId),
+    'caption:request-many': async (q) => inference().requestCaptions(q),
     'caption:edit': async (edit) => inference().editCaption(edit),
     'qa:history': async (trackId) => inference().history(trackId),
     'qa:ask': async (q) => inference().ask(q),

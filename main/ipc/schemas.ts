@@ -18,6 +18,23 @@ const trackQuery = z.object({
   captioned: z.boolean().nullable(),
 });
 
+const libraryColumn = z.enum(['title', 'artist', 'album', 'trackNo', 'discNo', 'genre', 'year', 'durationMs', 'caption']);
+
+/** Also parses the stored view (main/app/view-state.ts), so a stale or hand-edited row cannot break the page. */
+export const libraryView = z.object({
+  text: text(500),
+  sort: trackQuery.shape.sort,
+  direction: z.enum(['asc', 'desc']),
+  genre: text(200),
+  captioned: z.boolean().nullable(),
+  isUserSort: z.boolean(),
+  activeIndex: z.number().int().min(0),
+  anchorIndex: z.number().int().min(0),
+  selectedIds: z.array(id).max(1_000_000),
+  hiddenColumns: z.array(libraryColumn).max(20),
+  columnWidths: z.partialRecord(libraryColumn, z.number().int().min(40).max(2000)),
+});
+
 const trainOptions = z.object({
   modelId: text(200).min(1),
   steps: z.number().int().min(1).max(1_000_000),
@@ -39,6 +56,9 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'library:list': z.tuple([trackQuery]),
   'library:genres': z.tuple([]),
   'track:get': z.tuple([id]),
+  'library:ids': z.tuple([trackQuery.extend({ limit: z.number().int().min(1).max(1_000_000) })]),
+  'library:get-view': z.tuple([]),
+  'library:save-view': z.tuple([libraryView]) as ArgsSchema<'library:save-view'>,
 
   'folders:list': z.tuple([]),
   'folders:pick': z.tuple([]),
@@ -48,6 +68,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'folders:errors': z.tuple([id]),
 
   'caption:request': z.tuple([id]),
+  'caption:request-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(1_000_000).nullable(), redo: z.boolean() }).strict()]),
   'caption:edit': z.tuple([
     z.object({
       trackId: id,

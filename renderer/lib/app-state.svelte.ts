@@ -5,6 +5,7 @@
 import { createContext } from 'svelte';
 import type { AppInfo, Events, PageId, Settings, WorkerStatus } from '../../preload/contract';
 import { call, errorMessage, on } from './api';
+import { LibraryState } from './library.svelte';
 
 /** Where the user is. */
 export type Route = { page: PageId } | { page: 'track'; trackId: number; from: PageId };
@@ -15,6 +16,8 @@ export class AppState {
   info = $state<AppInfo | null>(null);
   settings = $state<Settings>({ theme: 'system' });
   workers = $state<WorkerStatus[]>([]);
+  /** The Library's query, selection and scroll: kept for the session (Back) and stored (restarts). */
+  readonly library = new LibraryState();
   #notice = $state('');
   #noticeTimer: ReturnType<typeof setTimeout> | undefined;
 

