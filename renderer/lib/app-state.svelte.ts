@@ -16,6 +16,11 @@ export class AppState {
   info = $state<AppInfo | null>(null);
   settings = $state<Settings>({ theme: 'system' });
   workers = $state<WorkerStatus[]>([]);
+  /**
+   * Whether a converted model is ready for captions, questions and similar tracks: null while unknown (or
+   * when this build has no model management), so nothing is disabled on a guess.
+   */
+  hasModel = $state<boolean | null>(null);
   /** The Library's query, selection and scroll: kept for the session (Back) and stored (restarts). */
   readonly library = new LibraryState();
   #notice = $state('');
@@ -47,8 +52,19 @@ export class AppState {
       this.info = info;
       this.settings = settings;
       this.workers = workers;
+      if (info.features.models) await this.loadModelState();
     } catch (e) {
       this.notice = `Could not reach the app backend: ${errorMessage(e)}`;
+    }
+  }
+
+  /** Asks the catalog whether any model is ready (at start, and after a download or conversion moves). */
+  async loadModelState(): Promise<void> {
+    try {
+      const catalog = await call('models:catalog');
+      this.hasModel = catalog.some((m) => m.state === 'ready' || m.variants.length > 0);
+    } catch {
+      this.hasModel = null;
     }
   }
 
@@ -95,6 +111,9 @@ export class AppState {
         else if (w.state === 'running' && w.restarts > 0) this.notice = `The ${w.name} worker was restarted and is running again.`;
       }),
       on('app:command', (c) => this.onCommand(c)),
+      on('models:progress', (p) => {
+        if (p.progress >= 1) void this.loadModelState();
+      }),
     ];
     return () => offs.forEach((off) => off());
   }

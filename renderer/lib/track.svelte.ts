@@ -28,6 +28,8 @@ export class TrackState {
   qaUnavailable = $state(false);
   captionUnavailable = $state(false);
   captionJob = $state<{ jobId: number; text: string } | null>(null);
+  /** Why the last Write caption / Regenerate failed, shown next to that button. */
+  captionError = $state('');
   similar = $state<TrackRow[] | null>(null);
   similarError = $state('');
   /** The answer's job id while it streams. */
@@ -90,11 +92,12 @@ export class TrackState {
 
   async regenerate(): Promise<void> {
     try {
+      this.captionError = '';
       const { jobId } = await call('caption:request', this.trackId);
       this.captionJob = { jobId, text: '' };
     } catch (e) {
       this.captionUnavailable = isUnavailable(e);
-      this.error = errorMessage(e);
+      this.captionError = errorMessage(e);
     }
   }
 
@@ -132,7 +135,7 @@ export class TrackState {
       on('caption:progress', (p) => {
         if (p.trackId !== this.trackId) return;
         this.captionJob = p.done ? null : { jobId: p.jobId, text: p.text };
-        if (p.error) this.error = p.error;
+        if (p.error) this.captionError = p.error;
         if (p.done) void this.load();
       }),
     ];

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createViewStore } from '../../main/app/view-state';
 import { openDatabase } from '../../main/db/open';
 import { defaultDbPath } from '../../main/paths';
+import { nodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { insertSyntheticTracks } from './support/big-library';
 import { collectPageErrors, HAS_CHROMIUM, launchChromium, registerSuiteTeardown, screenshot } from './support/browser';
@@ -43,13 +44,14 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     const [dir, b] = await Promise.all([ensureRendererBuilt(), launchChromium()]);
     rendererDir = dir;
     browser = b;
-    bridge = await startBridge({ rendererDir, dataDir });
+    bridge = await startBridge({ rendererDir, dataDir, launchers: nodeLaunchers((line) => bridge?.logs.push(line)).launchers, jobPollMs: 100 });
     await openApp();
   });
 
   registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
 
   /** The title of the first row whose top is inside the table's viewport (the scroll anchor). */
+  const rows = (): ReturnType<Page['locator']> => page.locator('[role=row][data-track-id]');
   const firstRowInView = (): Promise<string | null> =>
     page.evaluate(`(() => {
       const vp = document.querySelector('[data-testid="track-viewport"]');
@@ -105,10 +107,39 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await expect.poll(() => createViewStore(bridge.services.db).getLibrary()?.selectedIds.length).toBe(2);
     await page.close();
     await bridge.close();
-    bridge = await startBridge({ rendererDir, dataDir });
+    bridge = await startBridge({ rendererDir, dataDir, launchers: nodeLaunchers((line) => bridge?.logs.push(line)).launchers, jobPollMs: 100 });
     await openApp();
     await expectPlaceKept({ firstTitle, selected });
     await screenshot(page, 'library-restored');
+  });
+
+  it('says no model is installed, links to the Models page, and disables what needs a model with the reason', async () => {
+    await page.keyboard.press('Control+1');
+    const banner = page.getByTestId('no-model-banner');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('No model is installed yet');
+    // The table does not repeat "No caption yet" on every row when the banner already says why.
+    await rows().first().waitFor();
+    expect(await page.getByRole('grid').textContent()).not.toContain('No caption yet');
+
+    await rows().first().locator('.c-title button').click();
+    await page.locator('h1', { hasText: 'Track' }).waitFor();
+    const describedBy = async (name: string | RegExp, role: 'button' | 'textbox' = 'button'): Promise<string> => {
+      const el = page.getByRole(role, { name });
+      expect(await el.isDisabled()).toBe(true);
+      const id = await el.getAttribute('aria-describedby');
+      return id ? ((await page.locator(`#${id}`).textContent()) ?? '') : '';
+    };
+    expect(await describedBy('Write caption')).toContain('No model is installed yet');
+    expect(await describedBy('Ask')).toContain('No model is installed yet');
+    expect(await describedBy('Your question', 'textbox')).toContain('No model is installed yet');
+    expect(await describedBy('Find')).toContain('No model is installed yet');
+    await screenshot(page, 'track-no-model');
+
+    await banner.getByRole('link', { name: 'Models page' }).click();
+    await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
+    await page.keyboard.press('Control+1');
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
   });
 
   it('logged no errors in the page', () => {
