@@ -153,6 +153,10 @@ export interface JobRow {
   attempts: number;
   createdAt: number;
   updatedAt: number;
+  /** For a group (caption the library, a selection …): how many of its tracks are finished, of how many. */
+  counts: { done: number; failed: number; total: number } | null;
+  /** When the job (or the group's first child) started running; null until then. Rate and time left use it. */
+  startedAt: number | null;
 }
 
 /** The queue as a whole. */
@@ -183,6 +187,9 @@ export interface DoctorReport {
   executionProvider: string;
   /** Why that one: the providers tried and what each said. */
   reason: string;
+  /** The pack variant this machine should convert to, and why (the Models page leads with it). */
+  recommendedVariant: 'float32' | 'float16' | 'int4';
+  variantReason: string;
   /** Free-form lines (name: value) for the doctor panel. */
   lines: { label: string; value: string; ok: boolean }[];
 }
@@ -312,9 +319,12 @@ export interface Invoke {
   'caption:request': (trackId: number) => { jobId: number };
   /**
    * Queues captions for the given tracks, or for the whole library (trackIds null). Without `redo`, tracks that
-   * already have a caption are skipped; with it they are captioned again. Answers how many were queued.
+   * already have a caption are skipped; with it they are captioned again. Answers how many were queued (with
+   * `dryRun`, how many would be, and nothing is queued: the count the user confirms).
    */
-  'caption:request-many': (q: { trackIds: number[] | null; redo: boolean }) => { queued: number };
+  'caption:request-many': (q: { trackIds: number[] | null; redo: boolean; dryRun: boolean }) => { queued: number };
+  /** Asks the same question about each track (a new thread each). Answers how many were queued. */
+  'qa:ask-many': (q: { trackIds: number[]; question: string }) => { queued: number };
   'caption:edit': (edit: { trackId: number; startMs: number; lengthMs: number; text: string }) => CaptionEntry;
   'qa:history': (trackId: number) => QaMessage[];
   'qa:ask': (q: { trackId: number; threadId: string; question: string }) => { jobId: number };
@@ -324,6 +334,10 @@ export interface Invoke {
   'jobs:pause': (jobId: number | null) => void;
   'jobs:resume': (jobId: number | null) => void;
   'jobs:cancel': (jobId: number) => void;
+  /** Queues a failed or cancelled job (or a group's failed children) again. */
+  'jobs:retry': (jobId: number) => void;
+  /** Removes finished jobs from the list (results are kept). Answers how many went. */
+  'jobs:clear': () => { cleared: number };
 
   'models:catalog': () => ModelEntry[];
   /** Starts a download in the background; progress arrives as models:progress. */
@@ -351,7 +365,8 @@ export interface Events {
   /** A streamed answer: `text` is the whole answer so far. */
   'qa:progress': { trackId: number; threadId: string; jobId: number; text: string; done: boolean; error: string | null };
   'jobs:changed': { job: JobRow | null };
-  'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string };
+  /** `failed`: the download or conversion stopped with an error (in `message`); the catalog says the rest. */
+  'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string; failed?: boolean };
   'training:progress': { runId: string; step: number; loss: number; split: 'train' | 'heldout' };
   /** A run started or ended (done, failed, cancelled): runs and adapters should be reloaded. */
   'training:changed': { runId: string };
@@ -388,11 +403,14 @@ export const INVOKE = {
   'caption:edit': 1,
   'qa:history': 1,
   'qa:ask': 1,
+  'qa:ask-many': 1,
   'similar:list': 1,
   'jobs:list': 1,
   'jobs:pause': 1,
   'jobs:resume': 1,
   'jobs:cancel': 1,
+  'jobs:retry': 1,
+  'jobs:clear': 1,
   'models:catalog': 1,
   'models:download': 1,
   'models:convert': 1,

@@ -47,6 +47,7 @@ export interface InferenceFacade {
   editCaption(edit: Parameters<Invoke['caption:edit']>[0]): Awaitable<CaptionEntry>;
   history(trackId: number): Awaitable<QaMessage[]>;
   ask(q: Parameters<Invoke['qa:ask']>[0]): Awaitable<{ jobId: number }>;
+  askMany(q: Parameters<Invoke['qa:ask-many']>[0]): Awaitable<{ queued: number }>;
   similar(q: Parameters<Invoke['similar:list']>[0]): Awaitable<TrackRow[]>;
 }
 
@@ -56,6 +57,8 @@ export interface JobsFacade {
   pause(jobId: number | null): Awaitable<void>;
   resume(jobId: number | null): Awaitable<void>;
   cancel(jobId: number): Awaitable<void>;
+  retry(jobId: number): Awaitable<void>;
+  clear(): Awaitable<{ cleared: number }>;
   close(): Awaitable<void>;
 }
 

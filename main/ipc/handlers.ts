@@ -55,12 +55,15 @@ export function createHandlers(s: AppServices): Handlers {
     'caption:edit': async (edit) => inference().editCaption(edit),
     'qa:history': async (trackId) => inference().history(trackId),
     'qa:ask': async (q) => inference().ask(q),
+    'qa:ask-many': async (q) => inference().askMany(q),
     'similar:list': async (q) => inference().similar(q),
 
     'jobs:list': async () => jobs().snapshot(),
     'jobs:pause': async (id) => jobs().pause(id),
     'jobs:resume': async (id) => jobs().resume(id),
     'jobs:cancel': async (id) => jobs().cancel(id),
+    'jobs:retry': async (id) => jobs().retry(id),
+    'jobs:clear': async () => jobs().clear(),
 
     'models:catalog': async () => models().catalog(),
     'models:download': async (id) => models().download(id),

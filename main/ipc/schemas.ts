@@ -68,7 +68,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'folders:errors': z.tuple([id]),
 
   'caption:request': z.tuple([id]),
-  'caption:request-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(1_000_000).nullable(), redo: z.boolean() }).strict()]),
+  'caption:request-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(1_000_000).nullable(), redo: z.boolean(), dryRun: z.boolean() }).strict()]),
   'caption:edit': z.tuple([
     z.object({
       trackId: id,
@@ -81,12 +81,15 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'qa:ask': z.tuple([
     z.object({ trackId: id, threadId: text(100).min(1), question: text(4000).trim().min(1, 'Question is empty') }),
   ]),
+  'qa:ask-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(100_000), question: text(4000).trim().min(1, 'Question is empty') }).strict()]),
   'similar:list': z.tuple([z.object({ trackId: id, limit: z.number().int().min(1).max(200) })]),
 
   'jobs:list': z.tuple([]),
   'jobs:pause': z.tuple([id.nullable()]),
   'jobs:resume': z.tuple([id.nullable()]),
   'jobs:cancel': z.tuple([id]),
+  'jobs:retry': z.tuple([id]),
+  'jobs:clear': z.tuple([]),
 
   'models:catalog': z.tuple([]),
   'models:download': z.tuple([text(200).min(1)]),

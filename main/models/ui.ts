@@ -44,5 +44,5 @@ export function toUiDoctorReport(r: DoctorReport): UiDoctorReport {
   for (const p of r.providers.providers) lines.push({ label: `Provider ${p.name}`, value: p.reason, ok: p.isUsable });
   lines.push({ label: 'Memory', value: `${formatBytes(r.totalMemoryBytes)} total, ${formatBytes(r.freeMemoryBytes)} free`, ok: true });
   lines.push({ label: 'Recommended variant', value: `${r.recommendedVariant}: ${r.variantReason}`, ok: true });
-  return { executionProvider: r.providers.chosen, reason: r.providers.summary, lines };
+  return { executionProvider: r.providers.chosen, reason: r.providers.summary, recommendedVariant: r.recommendedVariant, variantReason: r.variantReason, lines };
 }

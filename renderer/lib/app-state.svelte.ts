@@ -39,6 +39,8 @@ export class AppState {
   systemDark = $state(false);
   /** Bumped when a menu command asks for the search box. */
   focusSearchRequest = $state(0);
+  /** The last request the Library page acted on (plain field: handling it must not re-run effects). */
+  focusSearchHandled = 0;
 
   /** The theme actually shown. */
   readonly theme = $derived<'light' | 'dark'>(

@@ -1,0 +1,142 @@
+/**
+ * @file End-to-end with a real (tiny) model: multi-select and bulk captions with a count before they start, the
+ * Jobs page's group counts, Retry and Clear finished with readable dates and titles, and a failure shown next to
+ * the button that caused it. Real renderer in Chromium, real SQLite, scanner, queue and inference worker.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getJob, listJobs } from '../../main/db/jobs';
+import { nodeLaunchers } from './bridge/node-launchers';
+import { startBridge, type Bridge } from './bridge/server';
+import { writeTones } from './support/audio';
+import { collectPageErrors, HAS_CHROMIUM, launchChromium, registerSuiteTeardown, screenshot } from './support/browser';
+import { ensureRendererBuilt } from './support/renderer-build';
+import { installTinyPack } from './support/tiny-pack';
+
+describe.skipIf(!HAS_CHROMIUM)('bulk actions, jobs and failures with a tiny model', () => {
+  let browser: Browser;
+  let bridge: Bridge;
+  let page: Page;
+  let work: string;
+  let musicDir: string;
+  let consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'musilingo-e2e-bulk-'));
+    const dataDir = join(work, 'data');
+    musicDir = join(work, 'music');
+    writeTones(musicDir, [
+      { file: 'a/one.wav', title: 'Tone One', artist: 'Sines', album: 'Tones', genre: 'Ambient', frequencyHz: 220, seconds: 2 },
+      { file: 'a/two.wav', title: 'Tone Two', artist: 'Sines', album: 'Tones', genre: 'Ambient', frequencyHz: 330, seconds: 2 },
+      { file: 'b/three.wav', title: 'Tone Three', artist: 'Sines', album: 'Tones', genre: 'Folk', frequencyHz: 440, seconds: 2 },
+      { file: 'b/four.wav', title: 'Tone Four', artist: 'Sines', album: 'Tones', genre: 'Folk', frequencyHz: 550, seconds: 2 },
+    ]);
+    const [rendererDir, b] = await Promise.all([ensureRendererBuilt(), launchChromium(), installTinyPack(dataDir, work)]);
+    browser = b;
+    const workers = nodeLaunchers((line) => bridge?.logs.push(line));
+    bridge = await startBridge({ rendererDir, dataDir, launchers: workers.launchers, jobPollMs: 100 });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    consoleErrors = collectPageErrors(page);
+    await page.goto(bridge.url);
+    await page.getByRole('button', { name: 'Folders' }).click();
+    await page.getByLabel('Add a music folder').fill(musicDir);
+    await page.getByRole('button', { name: 'Add folder' }).click();
+  });
+
+  registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
+
+  const row = (title: string): ReturnType<Page['locator']> => page.locator('[role=row][data-track-id]', { hasText: title });
+  const selectedTitles = async (): Promise<string[]> => (await page.locator('[role=row][aria-selected=true] .c-title').allTextContents()).sort();
+
+  it('selects with click, Shift+click, Ctrl+click and the keyboard', async () => {
+    await page.getByRole('button', { name: 'Library' }).click();
+    await expect.poll(() => page.getByTestId('track-count').textContent(), { timeout: 20_000 }).toBe('4 tracks');
+    // Background captioning of the library starts once the model is ready; let it finish first.
+    await expect
+      .poll(async () => (await page.locator('[role=row][data-track-id] .c-caption').allTextContents()).filter((t) => t.trim() && !/caption/i.test(t)).length, { timeout: 60_000 })
+      .toBe(4);
+    // Title order: Four, One, Three, Two.
+    await row('Tone Four').locator('.c-artist').click();
+    await row('Tone Three').locator('.c-artist').click({ modifiers: ['Shift'] });
+    expect(await selectedTitles()).toEqual(['Tone Four', 'Tone One', 'Tone Three']);
+    await row('Tone One').locator('.c-artist').click({ modifiers: ['Control'] });
+    expect(await selectedTitles()).toEqual(['Tone Four', 'Tone Three']);
+    await page.getByTestId('track-grid').focus();
+    await page.keyboard.press('Home');
+    expect(await selectedTitles()).toEqual(['Tone Four']);
+    await page.keyboard.press('Shift+ArrowDown');
+    await expect.poll(selectedTitles).toEqual(['Tone Four', 'Tone One']);
+    await page.keyboard.press('Control+a');
+    await expect.poll(selectedTitles).toEqual(['Tone Four', 'Tone One', 'Tone Three', 'Tone Two']);
+    expect(await page.getByTestId('bulk-actions').textContent()).toContain('4 selected');
+  });
+
+  it('re-captions a selection after showing how many tracks it will touch, as one group with counts on the Jobs page', async () => {
+    await row('Tone One').locator('.c-artist').click();
+    await row('Tone Two').locator('.c-artist').click({ modifiers: ['Control'] });
+    expect(await page.getByTestId('bulk-actions').textContent()).toContain('2 selected');
+    // Caption only touches tracks without a caption: none here, and it says so instead of starting.
+    await page.getByRole('button', { name: 'Caption selected…', exact: true }).click();
+    expect(await page.getByTestId('bulk-confirm').textContent()).toContain('already has a caption');
+    await page.getByTestId('bulk-confirm').getByRole('button', { name: 'OK' }).click();
+
+    const before = listJobs(bridge.services.db, { states: ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'], limit: 1000 }).length;
+    await page.getByRole('button', { name: 'Re-caption selected…' }).click();
+    expect(await page.getByTestId('bulk-confirm').textContent()).toContain('Write new captions for 2 tracks?');
+    // Nothing is queued before the user confirms.
+    expect(listJobs(bridge.services.db, { states: ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'], limit: 1000 }).length).toBe(before);
+    await page.getByTestId('bulk-confirm').getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('bulk-done').textContent()).toContain('2 tracks queued');
+
+    await page.keyboard.press('Control+4');
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await page.getByLabel('Show finished jobs').check();
+    const group = page.getByTestId('job').filter({ hasText: 'Re-caption 2 selected tracks' });
+    await expect.poll(() => group.getByTestId('job-counts').textContent(), { timeout: 60_000 }).toContain('2 of 2');
+    // Dates in words, not ISO timestamps.
+    expect(await group.textContent()).not.toMatch(/\d{4}-\d\d-\d\dT/);
+    expect(await group.textContent()).toMatch(/just now|min ago|today/);
+    await screenshot(page, 'jobs-group');
+  });
+
+  it('shows a failed Regenerate next to its button, and the Jobs page retries and clears it with the title', async () => {
+    await page.keyboard.press('Control+1');
+    await row('Tone Four').locator('.c-title button').click();
+    await page.getByRole('heading', { level: 1, name: 'Tone Four' }).waitFor();
+    rmSync(join(musicDir, 'b/four.wav'));
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    const error = page.getByTestId('caption-error');
+    await error.waitFor({ timeout: 30_000 });
+    // Next to the button that caused it (same card), naming the track.
+    const card = page.locator('section', { has: page.getByRole('heading', { name: 'Captions' }) });
+    expect(await card.getByTestId('caption-error').count()).toBe(1);
+    expect(await error.textContent()).toMatch(/four\.wav|Tone Four/);
+    await screenshot(page, 'track-caption-failed');
+
+    await page.keyboard.press('Control+4');
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    const failed = page.getByTestId('job').filter({ hasText: 'Caption “Tone Four”' }).filter({ hasText: 'failed' });
+    await failed.first().waitFor({ timeout: 30_000 });
+    expect(await failed.first().textContent()).not.toMatch(/track \d+/);
+    const jobId = Number(/#(\d+)/.exec((await failed.first().textContent()) ?? '')?.[1]);
+    const firstEnd = getJob(bridge.services.db, jobId)?.finishedAt ?? 0;
+    expect(firstEnd).toBeGreaterThan(0);
+    await failed.first().getByRole('button', { name: /^Retry/ }).click();
+    // Retried: the same job runs again and ends again (failed once more: the file is still gone).
+    await expect.poll(() => getJob(bridge.services.db, jobId)?.finishedAt ?? 0, { timeout: 30_000 }).toBeGreaterThan(firstEnd);
+    expect(getJob(bridge.services.db, jobId)?.state).toBe('failed');
+
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await expect
+      .poll(() => listJobs(bridge.services.db, { states: ['done', 'cancelled'], limit: 1000 }).length)
+      .toBe(0);
+    await expect.poll(() => page.getByTestId('job').filter({ hasText: 'Re-caption 2 selected tracks' }).count()).toBe(0);
+  });
+
+  it('logged no errors in the page', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
