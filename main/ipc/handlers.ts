@@ -23,7 +23,9 @@ export function createHandlers(s: AppServices): Handlers {
   const jobs = (): NonNullable<AppServices['jobs']> => need(s.jobs, 'The job queue');
   const models = (): NonNullable<AppServices['models']> => need(s.models, 'Model management');
   const training = (): NonNullable<AppServices['training']> => need(s.training, 'Adapter training');
-  const views = createViewStore(s.db);
+  // Created on first use: handlers are also built over stub services that have no database (unit tests).
+  let viewStore: ReturnType<typeof createViewStore> | undefined;
+  const views = (): ReturnType<typeof createViewStore> => (viewStore ??= createViewStore(s.db));
 
   return {
     'app:info': async () => s.info(),
@@ -40,8 +42,8 @@ export function createHandlers(s: AppServices): Handlers {
     'library:genres': async () => library().genres(),
     'track:get': async (id) => library().get(id),
     'library:ids': async (q) => library().ids(q),
-    'library:get-view': async () => views.getLibrary(),
-    'library:save-view': async (view) => views.saveLibrary(view),
+    'library:get-view': async () => views().getLibrary(),
+    'library:save-view': async (view) => views().saveLibrary(view),
 
     'folders:list': async () => library().folders(),
     'folders:pick': async () => s.pickFolder(),
