@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createViewStore } from '../../main/app/view-state';
+import { addPoint, createRun } from '../../main/db/training';
 import { openDatabase } from '../../main/db/open';
 import { defaultDbPath } from '../../main/paths';
 import { nodeLaunchers } from './bridge/node-launchers';
@@ -140,6 +141,25 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
     await page.keyboard.press('Control+1');
     await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+  });
+
+  it('shows a run\'s real step with a progress bar, and a loss chart with a fixed x-axis, a legend and smoothing', async () => {
+    // A run the trainer recorded up to step 23 of 30 (its row's own step lags: it moves at checkpoints).
+    const db = bridge.services.db;
+    const runId = createRun(db, { modelId: 'tiny', modelPath: '/packs/tiny', encoderModelId: 'mert', parentAdapterId: null, config: '{}', dataReport: null, totalSteps: 30, checkpointPath: null });
+    for (let step = 1; step <= 23; step++) addPoint(db, runId, { kind: 'train', step, loss: 3 / Math.sqrt(step) + 0.2 * Math.sin(step), lr: 3e-5, gradNorm: 1, tokens: 100 });
+    await page.keyboard.press('Control+5');
+    await page.getByRole('heading', { name: 'Training', level: 1 }).waitFor();
+    await expect.poll(() => page.getByTestId('train-status').textContent()).toContain('Step 23 of 30');
+    expect(await page.getByTestId('train-progress').getAttribute('value')).toBe('23');
+    expect(await page.getByTestId('train-progress').getAttribute('max')).toBe('30');
+    // The x-axis spans the whole run, not just the points so far.
+    await expect.poll(() => page.locator('[data-x-max]').getAttribute('data-x-max')).toBe('30');
+    const legend = (await page.locator('.u-legend').textContent()) ?? '';
+    expect(legend).toContain('training loss, smoothed');
+    expect(legend).not.toContain('--');
+    await page.getByLabel('Smoothing').selectOption({ label: 'Off' });
+    await screenshot(page, 'training-progress');
   });
 
   it('logged no errors in the page', () => {
