@@ -17,6 +17,7 @@ import { nodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { insertSyntheticTracks } from './support/big-library';
 import { collectPageErrors, HAS_CHROMIUM, launchChromium, registerSuiteTeardown, screenshot } from './support/browser';
+import { axeViolations, horizontalClipping, misalignedColumns } from './support/page-checks';
 import { ensureRendererBuilt } from './support/renderer-build';
 
 const COUNT = 600;
@@ -52,6 +53,11 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
   registerSuiteTeardown(() => ({ page, browser, bridge, dirs: [work] }));
 
   /** The title of the first row whose top is inside the table's viewport (the scroll anchor). */
+  async function goTo(shortcut: string, heading: string): Promise<void> {
+    await page.keyboard.press(shortcut);
+    await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+  }
+
   const rows = (): ReturnType<Page['locator']> => page.locator('[role=row][data-track-id]');
   const firstRowInView = (): Promise<string | null> =>
     page.evaluate(`(() => {
@@ -160,6 +166,44 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     expect(legend).not.toContain('--');
     await page.getByLabel('Smoothing').selectOption({ label: 'Off' });
     await screenshot(page, 'training-progress');
+  });
+
+  it('fits 800×600 and 1280×800 without clipping, header and rows aligned, and passes axe (WCAG 2.2 AA) on every page in both themes', async () => {
+    const problems: string[] = [];
+    const pages: { name: string; open: () => Promise<void> }[] = [
+      { name: 'library', open: () => goTo('Control+1', 'Library') },
+      {
+        name: 'track',
+        open: async () => {
+          await goTo('Control+1', 'Library');
+          await rows().first().locator('.c-title button').click();
+          await page.getByRole('button', { name: '← Back' }).waitFor();
+        },
+      },
+      { name: 'folders', open: () => goTo('Control+2', 'Folders') },
+      { name: 'models', open: () => goTo('Control+3', 'Models') },
+      { name: 'jobs', open: () => goTo('Control+4', 'Jobs') },
+      { name: 'training', open: () => goTo('Control+5', 'Training') },
+    ];
+    for (const size of [{ width: 1280, height: 800 }, { width: 800, height: 600 }]) {
+      await page.setViewportSize(size);
+      for (const theme of ['light', 'dark'] as const) {
+        await page.getByRole('combobox', { name: 'Theme' }).selectOption(theme);
+        await expect.poll(() => page.evaluate('document.documentElement.dataset.theme')).toBe(theme);
+        for (const p of pages) {
+          await p.open();
+          await expect.poll(async () => (await page.locator('main').textContent())?.includes('Loading…')).toBe(false);
+          const where = `${p.name} ${theme} ${size.width}×${size.height}`;
+          for (const c of await horizontalClipping(page)) problems.push(`${where}: clipped ${c}`);
+          for (const v of await axeViolations(page)) problems.push(`${where}: axe ${v}`);
+          if (p.name === 'library') for (const m of await misalignedColumns(page)) problems.push(`${where}: misaligned ${m}`);
+          await screenshot(page, `${p.name}-${theme}-${size.width}x${size.height}`);
+        }
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('light');
+    expect(problems).toEqual([]);
   });
 
   it('logged no errors in the page', () => {
