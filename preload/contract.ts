@@ -255,6 +255,8 @@ export interface AppInfo {
   /** True when folders can be picked with a native dialog (Electron), false in a browser test harness. */
   hasNativeDialogs: boolean;
   features: Record<Feature, boolean>;
+  /** The URL prefix a track id goes after to play it (main/library/media-protocol.ts); only library tracks play. */
+  mediaBase: string;
 }
 
 /** Library table columns the user can show, hide and resize. */

@@ -19,6 +19,7 @@ import { createTrainingFacade } from './training-adapter';
 import type { HubConfig } from '../models/hub';
 import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
+import { MEDIA_URL_BASE } from '../library/media-protocol';
 
 /** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
 export type AppLog = (level: 'info' | 'error', message: string, error?: unknown) => void;
@@ -43,6 +44,8 @@ export interface AppContext {
   readonly version: string;
   /** True in Electron (native folder dialog), false in the browser test bridge. */
   readonly hasNativeDialogs: boolean;
+  /** Where the renderer plays tracks from (default: the app's media protocol; the E2E bridge serves HTTP). */
+  readonly mediaBase?: string;
   /** Shows the native folder picker; null when cancelled or when there is none. */
   readonly pickFolder: () => Promise<string | null>;
   readonly launchers: WorkerLaunchers;
@@ -169,6 +172,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
       dataDir: ctx.dataDir,
       hasNativeDialogs: ctx.hasNativeDialogs,
       features,
+      mediaBase: ctx.mediaBase ?? MEDIA_URL_BASE,
     }),
     workerStatus: () => [workers.inference, workers.trainer].flatMap((w) => (w ? [w.status()] : [])),
     async close() {

@@ -34,6 +34,8 @@ export class TrackState {
   similarError = $state('');
   /** The answer's job id while it streams. */
   private askingJob: number | null = null;
+  /** Answers the user stopped: their late events (the cancellation) are ignored. */
+  private stopped = new Set<number>();
 
   constructor(readonly trackId: number) {}
 
@@ -84,6 +86,22 @@ export class TrackState {
     this.askingJob = null;
   }
 
+  /** Stops the answer being streamed (its job is cancelled; the text so far stays, marked as stopped). */
+  async stop(): Promise<void> {
+    const jobId = this.askingJob;
+    if (jobId === null) return;
+    try {
+      await call('jobs:cancel', jobId);
+    } catch {
+      // It finished meanwhile: the answer arrives as usual.
+      return;
+    }
+    this.stopped.add(jobId);
+    const last = this.chat.at(-1);
+    this.finishAnswer(last?.text ?? '', null);
+    if (last && last.role === 'assistant') last.text = `${last.text} (stopped)`.trim();
+  }
+
   /** Starts a new conversation about the same track. */
   newThread(): void {
     this.threadId = newThreadId();
@@ -126,7 +144,7 @@ export class TrackState {
   subscribe(): () => void {
     const offs = [
       on('qa:progress', (p) => {
-        if (p.trackId !== this.trackId || p.threadId !== this.threadId) return;
+        if (p.trackId !== this.trackId || p.threadId !== this.threadId || this.stopped.has(p.jobId)) return;
         if (this.askingJob !== null && p.jobId !== this.askingJob) return;
         const last = this.chat.at(-1);
         if (last && last.role === 'assistant' && last.isStreaming) last.text = p.text;

@@ -30,10 +30,15 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
   let dataDir: string;
   let rendererDir: string;
   let consoleErrors: string[] = [];
+  const mediaMisses: string[] = [];
 
   async function openApp(): Promise<void> {
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     consoleErrors = collectPageErrors(page);
+    // The synthetic tracks have no files: the player's 404s for them are expected (the page says so).
+    page.on('console', (m) => {
+      if (m.type() === 'error' && m.location().url.includes('/__bridge/media/')) mediaMisses.push(m.text());
+    });
     await page.goto(bridge.url);
   }
 
@@ -207,6 +212,8 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
   });
 
   it('logged no errors in the page', () => {
-    expect(consoleErrors).toEqual([]);
+    const unexpected = [...consoleErrors];
+    for (const m of mediaMisses) unexpected.splice(unexpected.indexOf(m), 1);
+    expect(unexpected).toEqual([]);
   });
 });

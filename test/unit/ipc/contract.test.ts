@@ -28,7 +28,7 @@ function bareServices(overrides: Partial<AppServices> = {}): AppServices {
     models: null,
     training: null,
     workers: { inference: null, trainer: null },
-    info: () => ({ version: 't', platform: 'linux', dataDir: '/tmp/x', hasNativeDialogs: false, features: { library: false, captions: false, qa: false, jobs: false, models: false, training: false } }),
+    info: () => ({ version: 't', platform: 'linux', dataDir: '/tmp/x', hasNativeDialogs: false, mediaBase: 'musilingo-media://track/', features: { library: false, captions: false, qa: false, jobs: false, models: false, training: false } }),
     workerStatus: () => [],
     close: () => Promise.resolve(),
     ...overrides,
