@@ -259,6 +259,60 @@ export interface AppInfo {
   mediaBase: string;
 }
 
+/** The evaluation sets `musilingo eval` knows (model/eval/datasets.ts). */
+export type EvalDataset = 'musiccaps' | 'mi-short' | 'mi-long' | 'musicqa';
+
+/** What the Evaluation page runs: score a predictions file, or ask the model about a dataset's audio. */
+export interface EvalRequest {
+  /** JSONL of {reference, candidate} (or {id, prediction} with dataset + annPath). */
+  predictionsPath: string | null;
+  dataset: EvalDataset | null;
+  annPath: string | null;
+  /** The dataset's audio folder: the model answers each item (no predictions file). */
+  audioDir: string | null;
+  limit: number | null;
+  /** Compute BERT-S (needs the roberta-large checkpoint). */
+  bertScore: boolean;
+}
+
+/** The paper's four columns, as fractions (0..1); null = not computed / not known. */
+export interface EvalScores {
+  bleu: number | null;
+  meteor: number | null;
+  rougeL: number | null;
+  bertScore: number | null;
+}
+
+/** One row of the paper's own results (model/eval/paper-results.ts), on the paper's scale. */
+export interface EvalPaperRow extends EvalScores {
+  dataset: EvalDataset;
+  table: string;
+  task: string;
+  /** The paper prints values × scale (100 for percentages). */
+  scale: number;
+}
+
+/** One scored pair. */
+export interface EvalPair {
+  index: number;
+  id: string | null;
+  reference: string | null;
+  candidate: string | null;
+  bleu: number;
+  meteor: number;
+  rougeL: number;
+  bertScore: number | null;
+}
+
+/** A finished evaluation. */
+export interface EvalResult {
+  dataset: EvalDataset | null;
+  count: number;
+  measured: EvalScores;
+  pairs: EvalPair[];
+  notes: string[];
+}
+
 /** Library table columns the user can show, hide and resize. */
 export type LibraryColumn = 'title' | 'artist' | 'album' | 'trackNo' | 'discNo' | 'genre' | 'year' | 'durationMs' | 'caption';
 
@@ -355,6 +409,11 @@ export interface Invoke {
   'training:loss': (runId: string) => LossPoint[];
   'training:adapters': () => AdapterInfo[];
   'training:activate': (adapterId: string) => void;
+
+  /** Runs `musilingo eval` in its own process; progress arrives as eval:progress; answers when it is done. */
+  'eval:run': (q: EvalRequest) => EvalResult;
+  /** The paper's own rows, to print beside measured ones. */
+  'eval:paper': () => EvalPaperRow[];
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -373,12 +432,14 @@ export interface Events {
   /** A run started or ended (done, failed, cancelled): runs and adapters should be reloaded. */
   'training:changed': { runId: string };
   'workers:changed': WorkerStatus;
+  /** A line of a running evaluation's progress. */
+  'eval:progress': { message: string };
   /** A menu item or shortcut handled in main asks the renderer to do something. */
   'app:command': { command: 'navigate'; page: PageId } | { command: 'focus-search' } | { command: 'toggle-theme' };
 }
 
 /** The renderer's pages (also used by menu commands). */
-export type PageId = 'library' | 'folders' | 'models' | 'jobs' | 'training';
+export type PageId = 'library' | 'folders' | 'models' | 'jobs' | 'training' | 'evaluation';
 
 // Mapped objects: forgetting a channel here is a compile error, and they double as runtime allow-lists.
 /** Invoke channels the preload exposes and main registers. */
@@ -424,6 +485,8 @@ export const INVOKE = {
   'training:loss': 1,
   'training:adapters': 1,
   'training:activate': 1,
+  'eval:run': 1,
+  'eval:paper': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */
@@ -437,6 +500,7 @@ export const EVENTS = {
   'training:progress': 1,
   'training:changed': 1,
   'workers:changed': 1,
+  'eval:progress': 1,
   'app:command': 1,
 } as const satisfies Record<keyof Events, 1>;
 

@@ -19,6 +19,7 @@ import { createTrainingFacade } from './training-adapter';
 import type { HubConfig } from '../models/hub';
 import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
+import { createEvalFacade, type EvalFacade } from './eval-adapter';
 import { MEDIA_URL_BASE } from '../library/media-protocol';
 
 /** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
@@ -67,6 +68,8 @@ export interface AppServices {
   readonly db: Database.Database;
   readonly dataDir: string;
   readonly settings: SettingsStore;
+  /** The Evaluation page (runs the CLI's eval). */
+  readonly evaluation: EvalFacade;
   readonly events: EventHub;
   readonly log: AppLog;
   readonly pickFolder: () => Promise<string | null>;
@@ -157,6 +160,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     db,
     dataDir: ctx.dataDir,
     settings,
+    evaluation: createEvalFacade({ dataDir: ctx.dataDir, events, runCli: ctx.runCli }),
     events,
     log: ctx.log,
     pickFolder: ctx.pickFolder,

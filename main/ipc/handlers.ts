@@ -79,5 +79,7 @@ export function createHandlers(s: AppServices): Handlers {
     'training:loss': async (id) => training().loss(id),
     'training:adapters': async () => training().adapters(),
     'training:activate': async (id) => training().activate(id),
+    'eval:run': async (q) => s.evaluation.run(q),
+    'eval:paper': async () => s.evaluation.paper(),
   };
 }

@@ -102,5 +102,16 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'training:cancel': z.tuple([text(200).min(1)]),
   'training:loss': z.tuple([text(200).min(1)]),
   'training:adapters': z.tuple([]),
+  'eval:run': z.tuple([
+    z.object({
+      predictionsPath: text(4096).min(1).nullable(),
+      dataset: z.enum(['musiccaps', 'mi-short', 'mi-long', 'musicqa']).nullable(),
+      annPath: text(4096).min(1).nullable(),
+      audioDir: text(4096).min(1).nullable(),
+      limit: z.number().int().min(1).max(1_000_000).nullable(),
+      bertScore: z.boolean(),
+    }).strict(),
+  ]),
+  'eval:paper': z.tuple([]),
   'training:activate': z.tuple([text(200)]),
 };

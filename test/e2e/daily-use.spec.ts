@@ -4,7 +4,7 @@
  * banner, failures shown where the user acted, narrow windows. Synthetic tracks go straight into the database
  * (support/big-library.ts); there is no model installed, which is the state a new user starts in.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -173,6 +173,32 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await screenshot(page, 'training-progress');
   });
 
+  it('scores a predictions file on the Evaluation page, beside the paper\'s row, with every pair sorted by score', async () => {
+    const predictions = join(work, 'predictions.jsonl');
+    const pairs = [
+      { reference: 'A calm piano ballad with soft strings.', candidate: 'A calm piano ballad with soft strings.' },
+      { reference: 'Loud rock with distorted guitars and fast drums.', candidate: 'A quiet folk song.' },
+      { reference: 'An upbeat jazz tune with a walking bass.', candidate: 'An upbeat jazz song with a bass.' },
+    ];
+    writeFileSync(predictions, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    await goTo('Control+6', 'Evaluation');
+    await page.getByTestId('eval-predictions').fill(predictions);
+    await page.getByRole('combobox', { name: /Dataset/ }).selectOption('musiccaps');
+    await page.getByRole('button', { name: 'Run evaluation' }).click();
+    await page.getByTestId('eval-table').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('eval-paper-row').textContent()).toContain('Table 1');
+    const measured = await page.getByTestId('eval-measured-row').locator('td').allTextContents();
+    // B-U, M-R and R-L are measured (BERT-S was not asked for).
+    expect(measured.slice(0, 3).every((v) => /^\d+\.\d\d$/.test(v))).toBe(true);
+    expect(measured[3]).toBe('n/a');
+    // Worst first: scores ascend, and the identical pair comes last.
+    const scores = (await page.getByTestId('eval-pair').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-score'))))) as number[];
+    expect(scores).toHaveLength(3);
+    expect([...scores].sort((a, b) => a - b)).toEqual(scores);
+    expect(await page.getByTestId('eval-pair').last().textContent()).toContain('A calm piano ballad');
+    await screenshot(page, 'evaluation');
+  });
+
   it('fits 800×600 and 1280×800 without clipping, header and rows aligned, and passes axe (WCAG 2.2 AA) on every page in both themes', async () => {
     const problems: string[] = [];
     const pages: { name: string; open: () => Promise<void> }[] = [
@@ -189,6 +215,7 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
       { name: 'models', open: () => goTo('Control+3', 'Models') },
       { name: 'jobs', open: () => goTo('Control+4', 'Jobs') },
       { name: 'training', open: () => goTo('Control+5', 'Training') },
+      { name: 'evaluation', open: () => goTo('Control+6', 'Evaluation') },
     ];
     for (const size of [{ width: 1280, height: 800 }, { width: 800, height: 600 }]) {
       await page.setViewportSize(size);

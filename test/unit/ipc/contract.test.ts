@@ -20,6 +20,7 @@ function bareServices(overrides: Partial<AppServices> = {}): AppServices {
     dataDir: '/tmp/x',
     settings: { get: () => ({ theme: 'system' }), update: (p) => ({ theme: p.theme ?? 'system' }), getWindowState: () => ({ x: null, y: null, width: 800, height: 600, isMaximized: false }), setWindowState: () => {}, getActiveModel: () => null, setActiveModel: () => {} },
     events: createEventHub(),
+    evaluation: { run: () => Promise.reject(new Error('no evaluation')), paper: () => [] },
     log: () => {},
     pickFolder: () => Promise.resolve(null),
     library: null,
