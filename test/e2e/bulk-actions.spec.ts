@@ -13,6 +13,7 @@ import { nodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
 import { collectPageErrors, HAS_CHROMIUM, launchChromium, registerSuiteTeardown, screenshot } from './support/browser';
+import { axeViolations } from './support/page-checks';
 import { ensureRendererBuilt } from './support/renderer-build';
 import { installTinyPack } from './support/tiny-pack';
 
@@ -157,11 +158,56 @@ describe.skipIf(!HAS_CHROMIUM)('bulk actions, jobs and failures with a tiny mode
     const outside = await fetch(new URL(`/__bridge/media/${encodeURIComponent(join(musicDir, 'a/one.wav'))}`, bridge.url));
     expect(outside.status).toBe(404);
 
-    const play = page.getByRole('button', { name: /^Play 0:00–/ }).first();
+    const play = page.getByRole('button', { name: /^Play this part: 0:00–/ }).first();
     await play.click();
     await expect.poll(() => page.evaluate(`(() => { const a = document.querySelector('[data-testid="player"]'); return a.currentTime > 0 || !a.paused; })()`)).toBe(true);
     // The caption's model is named in words, not as a raw pack id.
     expect(await page.locator('.captions').textContent()).not.toContain('@float32');
+  });
+
+  it('keeps "More like this" where it is while an answer arrives in the chat', async () => {
+    await page.keyboard.press('Control+1');
+    await row('Tone Two').locator('.c-title button').click();
+    await page.getByRole('heading', { level: 1, name: 'Tone Two' }).waitFor();
+    const similar = page.getByRole('heading', { name: 'More like this' });
+    const before = (await similar.boundingBox())!.y;
+    await page.getByTestId('question').fill('What instruments are playing?');
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await expect.poll(() => page.locator('.msg.assistant[aria-busy=false]').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    expect(Math.abs((await similar.boundingBox())!.y - before)).toBeLessThanOrEqual(1);
+  });
+
+  it('passes axe (WCAG 2.2 AA) with a model: selection and confirmation, track with captions and player, jobs, in both themes', async () => {
+    const problems: string[] = [];
+    for (const theme of ['light', 'dark'] as const) {
+      await page.getByRole('combobox', { name: 'Theme' }).selectOption(theme);
+      await page.keyboard.press('Control+1');
+      await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+      await row('Tone One').locator('.c-artist').click();
+      await row('Tone Two').locator('.c-artist').click({ modifiers: ['Control'] });
+      await page.getByRole('button', { name: 'Re-caption selected…' }).click();
+      await page.getByTestId('bulk-confirm').waitFor();
+      for (const v of await axeViolations(page)) problems.push(`library ${theme}: ${v}`);
+      await screenshot(page, `library-selection-${theme}`);
+      await page.getByTestId('bulk-confirm').getByRole('button', { name: 'Cancel' }).click();
+      await row('Tone One').locator('.c-title button').click();
+      await page.getByTestId('player').waitFor();
+      for (const v of await axeViolations(page)) problems.push(`track ${theme}: ${v}`);
+      await screenshot(page, `track-model-${theme}`);
+      await page.keyboard.press('Control+4');
+      await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+      for (const v of await axeViolations(page)) problems.push(`jobs ${theme}: ${v}`);
+      await page.keyboard.press('Control+3');
+      await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
+      await page.getByTestId('recommendation').waitFor({ timeout: 30_000 });
+      for (const v of await axeViolations(page)) problems.push(`models ${theme}: ${v}`);
+      // The page leads with the doctor's recommendation, and conversion defaults to it.
+      const recommended = await page.getByTestId('recommendation').locator('strong').nth(1).textContent();
+      expect(await page.getByRole('combobox', { name: /^Variant for/ }).first().inputValue()).toBe(recommended);
+      await screenshot(page, `models-ready-${theme}`);
+    }
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('light');
+    expect(problems).toEqual([]);
   });
 
   it('logged no errors in the page', () => {

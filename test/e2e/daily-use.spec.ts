@@ -199,6 +199,22 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await screenshot(page, 'evaluation');
   });
 
+  it('focuses the heading on Ctrl+1 after an earlier Ctrl+F, and Tab from a track\'s heading reaches Back', async () => {
+    await page.keyboard.press('Control+f');
+    await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('type')")).toBe('search');
+    await goTo('Control+2', 'Folders');
+    await goTo('Control+1', 'Library');
+    await expect.poll(() => page.evaluate('document.activeElement?.tagName')).toBe('H1');
+
+    await rows().first().locator('.c-title button').click();
+    await page.getByRole('button', { name: '← Back' }).waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement?.tagName')).toBe('H1');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent?.trim()')).toBe('← Back');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+  });
+
   it('fits 800×600 and 1280×800 without clipping, header and rows aligned, and passes axe (WCAG 2.2 AA) on every page in both themes', async () => {
     const problems: string[] = [];
     const pages: { name: string; open: () => Promise<void> }[] = [
