@@ -72,6 +72,7 @@ export class LibraryState {
   /** Drops cached rows and reloads the first block (after any query change or a library change). */
   async reload(): Promise<void> {
     this.generation++;
+    this.#pendingSelect = null;
     this.inFlight.clear();
     this.blocks = new Map();
     await this.fetchBlock(0);
@@ -118,6 +119,12 @@ export class LibraryState {
       const next = new Map(this.blocks);
       next.set(block, page.rows);
       this.blocks = next;
+      const pending = this.#pendingSelect;
+      if (pending !== null && Math.floor(pending / BLOCK_SIZE) === block) {
+        this.#pendingSelect = null;
+        const row = page.rows[pending % BLOCK_SIZE];
+        if (row) this.selected.add(row.id);
+      }
       if (this.activeIndex >= page.total) this.activeIndex = Math.max(0, page.total - 1);
     } catch (e) {
       if (generation !== this.generation) return;
@@ -241,11 +248,15 @@ export class LibraryState {
     return call('library:ids', this.query(lo, hi - lo + 1));
   }
 
+  /** A row to select once its block arrives (End or Page Down into rows not loaded yet). */
+  #pendingSelect: number | null = null;
+
   /** Selects exactly the row at `index` (a plain click or arrow key). */
   selectOnly(index: number): void {
     const row = this.row(index);
     this.selected.clear();
     if (row) this.selected.add(row.id);
+    this.#pendingSelect = row ? null : index;
     this.selectionAnchor = index;
     this.saveSoon();
   }
