@@ -171,6 +171,9 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     expect(legend).not.toContain('--');
     await page.getByLabel('Smoothing').selectOption({ label: 'Off' });
     await screenshot(page, 'training-progress');
+    // The Jobs page lists training runs too.
+    await goTo('Control+4', 'Jobs');
+    await expect.poll(() => page.getByTestId('training-run').first().textContent()).toContain('Step 23 of 30');
   });
 
   it('scores a predictions file on the Evaluation page, beside the paper\'s row, with every pair sorted by score', async () => {
