@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getJob, listJobs } from '../../main/db/jobs';
+import { qaThread, qaThreads } from '../../main/db/qa';
 import { nodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
@@ -101,6 +102,28 @@ describe.skipIf(!HAS_CHROMIUM)('bulk actions, jobs and failures with a tiny mode
     expect(await group.textContent()).not.toMatch(/\d{4}-\d\d-\d\dT/);
     expect(await group.textContent()).toMatch(/just now|min ago|today/);
     await screenshot(page, 'jobs-group');
+  });
+
+  it('asks one question about each selected track, and each track keeps its answer', async () => {
+    await page.keyboard.press('Control+1');
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor();
+    await row('Tone Three').locator('.c-artist').click();
+    await row('Tone Two').locator('.c-artist').click({ modifiers: ['Control'] });
+    await page.getByRole('button', { name: 'Ask selected…' }).click();
+    const confirm = page.getByTestId('bulk-confirm');
+    expect(await confirm.textContent()).toContain('each of 2 tracks');
+    await confirm.getByLabel('Question').fill('Is it calm?');
+    await confirm.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('bulk-done').textContent()).toContain('Asked about 2 tracks');
+    const db = bridge.services.db;
+    const ids = (await page.locator('[role=row][aria-selected=true]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-track-id'))))) as number[];
+    expect(ids).toHaveLength(2);
+    // Each track gets its own thread with the question and, once answered, the answer.
+    for (const id of ids) {
+      await expect
+        .poll(() => qaThreads(db, id).flatMap((t) => qaThread(db, id, t.threadId)).filter((m) => m.role === 'assistant' || m.text === 'Is it calm?').length, { timeout: 60_000 })
+        .toBeGreaterThanOrEqual(2);
+    }
   });
 
   it('shows a failed Regenerate next to its button, and the Jobs page retries and clears it with the title', async () => {
