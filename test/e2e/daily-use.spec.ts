@@ -257,6 +257,28 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     expect(problems).toEqual([]);
   });
 
+  it('shows Track and Disc columns, hides a column, and resizes one from the keyboard, header and rows staying aligned', async () => {
+    await goTo('Control+1', 'Library');
+    const headers = async (): Promise<string[]> => (await page.getByRole('columnheader').allTextContents()).map((t) => t.replace(/[▲▼]/g, '').trim());
+    expect(await headers()).not.toContain('Track');
+    await page.getByText('Columns', { exact: true }).click();
+    await page.getByRole('checkbox', { name: 'Track' }).check();
+    await page.getByRole('checkbox', { name: 'Disc' }).check();
+    await page.getByRole('checkbox', { name: 'Caption' }).uncheck();
+    await expect.poll(headers).toEqual(['Title', 'Artist', 'Album', 'Track', 'Disc', 'Genre', 'Year', 'Length']);
+    await page.getByText('Columns', { exact: true }).click();
+
+    const title = page.getByRole('columnheader', { name: /^Title/ });
+    const before = (await title.boundingBox())!.width;
+    await page.getByRole('separator', { name: /Resize the Title column/ }).focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+    await expect.poll(async () => Math.round((await title.boundingBox())!.width - before)).toBeGreaterThanOrEqual(29);
+    expect(await misalignedColumns(page)).toEqual([]);
+    // The layout is part of the stored view.
+    await expect.poll(() => createViewStore(bridge.services.db).getLibrary()?.hiddenColumns).toEqual(['caption']);
+    expect(createViewStore(bridge.services.db).getLibrary()?.columnWidths.title).toBeGreaterThan(before);
+  });
+
   it('logged no errors in the page', () => {
     const unexpected = [...consoleErrors];
     for (const m of mediaMisses) unexpected.splice(unexpected.indexOf(m), 1);
