@@ -34,6 +34,7 @@ export class TrackState {
   similarError = $state('');
   /** The answer's job id while it streams. */
   private askingJob: number | null = null;
+  private isStopRequested = false;
   /** Answers the user stopped: their late events (the cancellation) are ignored. */
   private stopped = new Set<number>();
 
@@ -69,6 +70,7 @@ export class TrackState {
     try {
       const { jobId } = await call('qa:ask', { trackId: this.trackId, threadId: this.threadId, question: q });
       this.askingJob = jobId;
+      if (this.isStopRequested) await this.stop();
     } catch (e) {
       this.qaUnavailable = isUnavailable(e);
       this.finishAnswer('', errorMessage(e));
@@ -89,7 +91,12 @@ export class TrackState {
   /** Stops the answer being streamed (its job is cancelled; the text so far stays, marked as stopped). */
   async stop(): Promise<void> {
     const jobId = this.askingJob;
-    if (jobId === null) return;
+    if (jobId === null) {
+      // Stop pressed before the question reached the queue: stop as soon as it has a job.
+      this.isStopRequested = this.isAsking;
+      return;
+    }
+    this.isStopRequested = false;
     try {
       await call('jobs:cancel', jobId);
     } catch {
