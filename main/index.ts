@@ -3,7 +3,8 @@
  * wired in main/app/ (services), main/ipc/ (handlers) and main/workers/ (utility processes).
  */
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, session } from 'electron';
+import { app, BrowserWindow, dialog, protocol, session } from 'electron';
+import { MEDIA_SCHEME, registerMediaProtocol } from './library/media-protocol';
 import { appDataDir } from './paths';
 import { createAppServices, type AppServices } from './app/services';
 import { installMenu } from './menu';
@@ -17,6 +18,10 @@ import { createCliRunner } from './app/cli-runner';
 // Electron's userData folder is derived from productName; main/paths.ts derives the same folder for the CLI,
 // and MUSILINGO_HOME overrides both, so `musilingo scan` and the app share one library.
 app.setPath('userData', appDataDir());
+
+// The Track page's player streams library tracks through this scheme (range requests need `stream`); it must
+// be declared before ready. The handler itself is registered in onReady, over the database.
+protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { secure: true, stream: true, supportFetchAPI: true } }]);
 
 let services: AppServices | null = null;
 let mainWindow: BrowserWindow | null = null;
@@ -69,6 +74,7 @@ async function onReady(): Promise<void> {
     log,
   });
   services.events.subscribe(broadcast);
+  registerMediaProtocol(protocol, services.db);
   registerIpc(services);
   mainWindow = createMainWindow(services.settings);
   mainWindow.on('closed', () => {

@@ -15,6 +15,7 @@ const PAGES: readonly { page: PageId; label: string }[] = [
   { page: 'models', label: 'Models' },
   { page: 'jobs', label: 'Jobs' },
   { page: 'training', label: 'Training' },
+  { page: 'evaluation', label: 'Evaluation' },
 ];
 
 /** Builds and installs the menu. */

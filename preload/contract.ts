@@ -52,6 +52,8 @@ export interface TrackRow {
   /** True when durationMs is an estimate (an MP3 without a frame-count header); shown as "~3:45". */
   durationEstimated?: boolean;
   path: string;
+  trackNo: number | null;
+  discNo: number | null;
   /** The newest caption (user edits win), or '' when there is none. */
   caption: string;
   captionState: CaptionState;
@@ -153,6 +155,10 @@ export interface JobRow {
   attempts: number;
   createdAt: number;
   updatedAt: number;
+  /** For a group (caption the library, a selection …): how many of its tracks are finished, of how many. */
+  counts: { done: number; failed: number; total: number } | null;
+  /** When the job (or the group's first child) started running; null until then. Rate and time left use it. */
+  startedAt: number | null;
 }
 
 /** The queue as a whole. */
@@ -183,6 +189,9 @@ export interface DoctorReport {
   executionProvider: string;
   /** Why that one: the providers tried and what each said. */
   reason: string;
+  /** The pack variant this machine should convert to, and why (the Models page leads with it). */
+  recommendedVariant: 'float32' | 'float16' | 'int4';
+  variantReason: string;
   /** Free-form lines (name: value) for the doctor panel. */
   lines: { label: string; value: string; ok: boolean }[];
 }
@@ -248,6 +257,87 @@ export interface AppInfo {
   /** True when folders can be picked with a native dialog (Electron), false in a browser test harness. */
   hasNativeDialogs: boolean;
   features: Record<Feature, boolean>;
+  /** The URL prefix a track id goes after to play it (main/library/media-protocol.ts); only library tracks play. */
+  mediaBase: string;
+}
+
+/** The evaluation sets `musilingo eval` knows (model/eval/datasets.ts). */
+export type EvalDataset = 'musiccaps' | 'mi-short' | 'mi-long' | 'musicqa';
+
+/** What the Evaluation page runs: score a predictions file, or ask the model about a dataset's audio. */
+export interface EvalRequest {
+  /** JSONL of {reference, candidate} (or {id, prediction} with dataset + annPath). */
+  predictionsPath: string | null;
+  dataset: EvalDataset | null;
+  annPath: string | null;
+  /** The dataset's audio folder: the model answers each item (no predictions file). */
+  audioDir: string | null;
+  limit: number | null;
+  /** Compute BERT-S (needs the roberta-large checkpoint). */
+  bertScore: boolean;
+}
+
+/** The paper's four columns, as fractions (0..1); null = not computed / not known. */
+export interface EvalScores {
+  bleu: number | null;
+  meteor: number | null;
+  rougeL: number | null;
+  bertScore: number | null;
+}
+
+/** One row of the paper's own results (model/eval/paper-results.ts), on the paper's scale. */
+export interface EvalPaperRow extends EvalScores {
+  dataset: EvalDataset;
+  table: string;
+  task: string;
+  /** The paper prints values × scale (100 for percentages). */
+  scale: number;
+}
+
+/** One scored pair. */
+export interface EvalPair {
+  index: number;
+  id: string | null;
+  reference: string | null;
+  candidate: string | null;
+  bleu: number;
+  meteor: number;
+  rougeL: number;
+  bertScore: number | null;
+}
+
+/** A finished evaluation. */
+export interface EvalResult {
+  dataset: EvalDataset | null;
+  count: number;
+  measured: EvalScores;
+  pairs: EvalPair[];
+  notes: string[];
+}
+
+/** Library table columns the user can show, hide and resize. */
+export type LibraryColumn = 'title' | 'artist' | 'album' | 'trackNo' | 'discNo' | 'genre' | 'year' | 'durationMs' | 'caption';
+
+/**
+ * Where the user left the Library: query, filters, sort, selection, scroll anchor and column layout. Kept by
+ * main so it survives Back (renderer memory) and restarts (stored).
+ */
+export interface LibraryView {
+  text: string;
+  sort: TrackSortKey;
+  direction: 'asc' | 'desc';
+  genre: string;
+  captioned: boolean | null;
+  /** True once the user picked a sort column (a search then keeps it instead of sorting by relevance). */
+  isUserSort: boolean;
+  /** The keyboard-active row and the first row in view (the scroll anchor), as indexes into the query. */
+  activeIndex: number;
+  anchorIndex: number;
+  /** Selected track ids (multi-select). */
+  selectedIds: number[];
+  hiddenColumns: LibraryColumn[];
+  /** Column widths in px the user dragged to; absent = the default width. */
+  columnWidths: Partial<Record<LibraryColumn, number>>;
 }
 
 /** Settings the user changes in the UI. */
@@ -271,6 +361,11 @@ export interface Invoke {
   'library:list': (q: TrackQuery) => TrackPage;
   'library:genres': () => string[];
   'track:get': (trackId: number) => TrackDetail;
+  /** Track ids of a window of the query in table order (limit up to 1,000,000): ranges and Select all. */
+  'library:ids': (q: TrackQuery) => number[];
+  /** The stored Library view (null before the first save). */
+  'library:get-view': () => LibraryView | null;
+  'library:save-view': (view: LibraryView) => void;
 
   'folders:list': () => FolderInfo[];
   'folders:pick': () => string | null;
@@ -280,6 +375,14 @@ export interface Invoke {
   'folders:errors': (folderId: number) => ScanErrorRow[];
 
   'caption:request': (trackId: number) => { jobId: number };
+  /**
+   * Queues captions for the given tracks, or for the whole library (trackIds null). Without `redo`, tracks that
+   * already have a caption are skipped; with it they are captioned again. Answers how many were queued (with
+   * `dryRun`, how many would be, and nothing is queued: the count the user confirms).
+   */
+  'caption:request-many': (q: { trackIds: number[] | null; redo: boolean; dryRun: boolean }) => { queued: number };
+  /** Asks the same question about each track (a new thread each). Answers how many were queued. */
+  'qa:ask-many': (q: { trackIds: number[]; question: string }) => { queued: number };
   'caption:edit': (edit: { trackId: number; startMs: number; lengthMs: number; text: string }) => CaptionEntry;
   'qa:history': (trackId: number) => QaMessage[];
   'qa:ask': (q: { trackId: number; threadId: string; question: string }) => { jobId: number };
@@ -289,6 +392,10 @@ export interface Invoke {
   'jobs:pause': (jobId: number | null) => void;
   'jobs:resume': (jobId: number | null) => void;
   'jobs:cancel': (jobId: number) => void;
+  /** Queues a failed or cancelled job (or a group's failed children) again. */
+  'jobs:retry': (jobId: number) => void;
+  /** Removes finished jobs from the list (results are kept). Answers how many went. */
+  'jobs:clear': () => { cleared: number };
 
   'models:catalog': () => ModelEntry[];
   /** Starts a download in the background; progress arrives as models:progress. */
@@ -304,6 +411,11 @@ export interface Invoke {
   'training:loss': (runId: string) => LossPoint[];
   'training:adapters': () => AdapterInfo[];
   'training:activate': (adapterId: string) => void;
+
+  /** Runs `musilingo eval` in its own process; progress arrives as eval:progress; answers when it is done. */
+  'eval:run': (q: EvalRequest) => EvalResult;
+  /** The paper's own rows, to print beside measured ones. */
+  'eval:paper': () => EvalPaperRow[];
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -316,17 +428,20 @@ export interface Events {
   /** A streamed answer: `text` is the whole answer so far. */
   'qa:progress': { trackId: number; threadId: string; jobId: number; text: string; done: boolean; error: string | null };
   'jobs:changed': { job: JobRow | null };
-  'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string };
+  /** `failed`: the download or conversion stopped with an error (in `message`); the catalog says the rest. */
+  'models:progress': { modelId: string; phase: 'download' | 'convert' | 'verify'; progress: number; message: string; failed?: boolean };
   'training:progress': { runId: string; step: number; loss: number; split: 'train' | 'heldout' };
   /** A run started or ended (done, failed, cancelled): runs and adapters should be reloaded. */
   'training:changed': { runId: string };
   'workers:changed': WorkerStatus;
+  /** A line of a running evaluation's progress. */
+  'eval:progress': { message: string };
   /** A menu item or shortcut handled in main asks the renderer to do something. */
   'app:command': { command: 'navigate'; page: PageId } | { command: 'focus-search' } | { command: 'toggle-theme' };
 }
 
 /** The renderer's pages (also used by menu commands). */
-export type PageId = 'library' | 'folders' | 'models' | 'jobs' | 'training';
+export type PageId = 'library' | 'folders' | 'models' | 'jobs' | 'training' | 'evaluation';
 
 // Mapped objects: forgetting a channel here is a compile error, and they double as runtime allow-lists.
 /** Invoke channels the preload exposes and main registers. */
@@ -339,6 +454,9 @@ export const INVOKE = {
   'library:list': 1,
   'library:genres': 1,
   'track:get': 1,
+  'library:ids': 1,
+  'library:get-view': 1,
+  'library:save-view': 1,
   'folders:list': 1,
   'folders:pick': 1,
   'folders:add': 1,
@@ -346,14 +464,18 @@ export const INVOKE = {
   'folders:rescan': 1,
   'folders:errors': 1,
   'caption:request': 1,
+  'caption:request-many': 1,
   'caption:edit': 1,
   'qa:history': 1,
   'qa:ask': 1,
+  'qa:ask-many': 1,
   'similar:list': 1,
   'jobs:list': 1,
   'jobs:pause': 1,
   'jobs:resume': 1,
   'jobs:cancel': 1,
+  'jobs:retry': 1,
+  'jobs:clear': 1,
   'models:catalog': 1,
   'models:download': 1,
   'models:convert': 1,
@@ -365,6 +487,8 @@ export const INVOKE = {
   'training:loss': 1,
   'training:adapters': 1,
   'training:activate': 1,
+  'eval:run': 1,
+  'eval:paper': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */
@@ -378,6 +502,7 @@ export const EVENTS = {
   'training:progress': 1,
   'training:changed': 1,
   'workers:changed': 1,
+  'eval:progress': 1,
   'app:command': 1,
 } as const satisfies Record<keyof Events, 1>;
 

@@ -6,7 +6,9 @@
 import type Database from 'better-sqlite3';
 import type { CaptionEntry, JobRow, QaMessage } from '../../preload/contract';
 import { captionsForTrack, upsertUserCaption } from '../db/captions';
-import { applyToAll, cancelJob, getJob, listJobs, pauseJob, resumeJob, type Job } from '../db/jobs';
+import { applyToAll, cancelJob, getJob, groupCounts, listJobs, pauseJob, resumeJob, retryJob, type Job } from '../db/jobs';
+import { clearFinishedJobs } from '../db/jobs-clear';
+import { enqueueSelectionCaptions, SELECTION_GROUP_KIND } from '../jobs/selection';
 import { qaThread, qaThreads } from '../db/qa';
 import { NoEmbeddingError, similarTracks } from '../db/windows';
 import { IpcError } from '../ipc/errors';
@@ -54,19 +56,24 @@ export interface Analysis {
 }
 
 function label(job: Job, titleOf: (id: number) => string): string {
-  const p = (job.payload ?? {}) as { trackId?: number; question?: string; model?: string };
+  const p = (job.payload ?? {}) as { trackId?: number; question?: string; model?: string; count?: number; redo?: boolean };
   const track = typeof p.trackId === 'number' ? titleOf(p.trackId) : '';
   switch (job.kind) {
     case 'caption-one': return `Caption “${track}”`;
     case 'embed': return `Listen to “${track}”`;
     case 'ask': return `Answer “${p.question ?? ''}” about “${track}”`;
     case 'caption-all': return `Caption the library${p.model ? ` with ${p.model}` : ''}`;
+    case SELECTION_GROUP_KIND: return `${p.redo ? 'Re-caption' : 'Caption'} ${(p.count ?? 0).toLocaleString('en')} selected tracks`;
     case 'embed-all': return 'Listen to the whole library';
     case 'convert': return `Convert ${p.model ?? 'a model'}`;
     case 'download': return `Download ${p.model ?? 'a model'}`;
     case 'train': return 'Train the adapter';
     default: return job.kind;
   }
+}
+
+function isGroupKind(kind: string): boolean {
+  return kind === 'caption-all' || kind === 'embed-all' || kind === SELECTION_GROUP_KIND;
 }
 
 /** Creates the runner and facades. Call `runner.start()` once a worker is attached (done here on first attach). */
@@ -90,7 +97,19 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       attempts: job.attempts,
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,
+      counts: isGroupKind(job.kind) ? countsOf(job.id) : null,
+      startedAt: job.startedAt,
     };
+  }
+
+  /** Tracks in the library, or those with (true) or without (false) a caption. */
+  function libraryCount(captioned: boolean | null): number {
+    return table.page({ text: '', sort: 'title', direction: 'asc', offset: 0, limit: 1, genre: '', captioned }).total;
+  }
+
+  function countsOf(groupId: number): JobRow['counts'] {
+    const c = groupCounts(db, groupId);
+    return { done: c.done, failed: c.failed, total: c.total };
   }
 
   function askOf(jobId: number): { trackId: number; threadId: string } | undefined {
@@ -170,6 +189,26 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       events.emit('library:changed', { reason: 'caption', trackIds: [trackId] });
       return { jobId: id };
     },
+    requestCaptions({ trackIds, redo, dryRun }) {
+      const model = activeModel();
+      if (dryRun) {
+        if (trackIds === null) return { queued: libraryCount(redo ? null : false) };
+        return { queued: table.rowsByIds(trackIds).filter((r) => redo || r.caption === '').length };
+      }
+      if (trackIds === null) {
+        // The whole library: one group job fans out to the tracks (all of them when redoing).
+        const queued = libraryCount(redo ? null : false);
+        if (queued > 0) enqueueGroup(db, { kind: 'caption-all', model, force: redo });
+        runner.wake();
+        events.emit('jobs:changed', { job: null });
+        return { queued };
+      }
+      const { queued } = enqueueSelectionCaptions(db, { trackIds, model, redo });
+      runner.wake();
+      events.emit('jobs:changed', { job: null });
+      events.emit('library:changed', { reason: 'caption', trackIds: null });
+      return { queued };
+    },
     editCaption(edit): CaptionEntry {
       const existing = captionsForTrack(db, edit.trackId).find((c) => c.startMs === edit.startMs && c.lengthMs === edit.lengthMs);
       if (!table.rowsByIds([edit.trackId]).length) throw new IpcError('not-found', `Track ${edit.trackId} is not in the library.`);
@@ -192,6 +231,17 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       askJobs.set(jobId, { trackId, threadId });
       runner.wake();
       return { jobId };
+    },
+    askMany({ trackIds, question }) {
+      const model = activeModel();
+      const present = table.rowsByIds(trackIds);
+      for (const r of present) {
+        const { jobId, threadId } = enqueueAsk(db, { trackId: r.id, question, model });
+        askJobs.set(jobId, { trackId: r.id, threadId });
+      }
+      runner.wake();
+      events.emit('jobs:changed', { job: null });
+      return { queued: present.length };
     },
     similar({ trackId, limit }) {
       try {
@@ -224,6 +274,16 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
     cancel(jobId) {
       if (!cancelJob(db, jobId)) throw new IpcError('invalid-argument', `Job ${jobId} has already finished.`);
       events.emit('jobs:changed', { job: null });
+    },
+    retry(jobId) {
+      if (!retryJob(db, jobId)) throw new IpcError('invalid-argument', `Job ${jobId} cannot be retried: only failed or cancelled jobs can.`);
+      runner.wake();
+      events.emit('jobs:changed', { job: null });
+    },
+    clear() {
+      const cleared = clearFinishedJobs(db);
+      events.emit('jobs:changed', { job: null });
+      return { cleared };
     },
     close: () => runner.stop(),
   };

@@ -27,6 +27,8 @@ type Awaitable<T> = T | Promise<T>;
 /** Library: tracks, folders, scans. */
 export interface LibraryFacade {
   list(q: TrackQuery): Awaitable<TrackPage>;
+  /** Track ids of a window of the query, in table order. */
+  ids(q: TrackQuery): Awaitable<number[]>;
   genres(): Awaitable<string[]>;
   get(trackId: number): Awaitable<TrackDetail>;
   folders(): Awaitable<FolderInfo[]>;
@@ -40,9 +42,12 @@ export interface LibraryFacade {
 /** Captions, questions and similar tracks (the job queue + inference worker). */
 export interface InferenceFacade {
   requestCaption(trackId: number): Awaitable<{ jobId: number }>;
+  /** Queues captions of many tracks (null = the whole library); `redo` also re-captions captioned ones. */
+  requestCaptions(q: Parameters<Invoke['caption:request-many']>[0]): Awaitable<{ queued: number }>;
   editCaption(edit: Parameters<Invoke['caption:edit']>[0]): Awaitable<CaptionEntry>;
   history(trackId: number): Awaitable<QaMessage[]>;
   ask(q: Parameters<Invoke['qa:ask']>[0]): Awaitable<{ jobId: number }>;
+  askMany(q: Parameters<Invoke['qa:ask-many']>[0]): Awaitable<{ queued: number }>;
   similar(q: Parameters<Invoke['similar:list']>[0]): Awaitable<TrackRow[]>;
 }
 
@@ -52,6 +57,8 @@ export interface JobsFacade {
   pause(jobId: number | null): Awaitable<void>;
   resume(jobId: number | null): Awaitable<void>;
   cancel(jobId: number): Awaitable<void>;
+  retry(jobId: number): Awaitable<void>;
+  clear(): Awaitable<{ cleared: number }>;
   close(): Awaitable<void>;
 }
 

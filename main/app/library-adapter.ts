@@ -109,6 +109,7 @@ export function createLibraryFacade(opts: LibraryFacadeOptions): LibraryFacade &
     service,
     ready,
     list: (q) => table.page(q),
+    ids: (q) => table.ids(q),
     genres: () => table.genres(),
     get(trackId): TrackDetail {
       const t = service.tracks.getById(trackId);

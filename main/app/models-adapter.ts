@@ -63,7 +63,7 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
   const conversions = new Map<string, CliRun>();
 
   function emitRow(row: ModelPackRow, phase: Events['models:progress']['phase'], message: string): void {
-    events.emit('models:progress', { modelId: row.modelId, phase, progress: row.progress, message });
+    events.emit('models:progress', { modelId: row.modelId, phase, progress: row.progress, message, failed: row.state === 'failed' });
   }
 
   // The downloader reports every chunk; the renderer needs a few updates a second (phase changes always).
@@ -149,6 +149,7 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
           phase: 'convert',
           progress: 1,
           message: row?.state === 'ready' ? 'Ready.' : `Conversion failed: ${row?.error ?? `the converter exited with code ${code ?? 'none'}`}`,
+          failed: row?.state !== 'ready',
         });
       });
     },

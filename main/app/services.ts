@@ -20,6 +20,8 @@ import { createTrainingFacade } from './training-adapter';
 import type { HubConfig } from '../models/hub';
 import { TrackTableRepo } from './track-table-repo';
 import { createSettingsStore, type SettingsStore } from './settings';
+import { createEvalFacade, type EvalFacade } from './eval-adapter';
+import { MEDIA_URL_BASE } from '../library/media-protocol';
 
 /** Writes one log line; main sends it to stdout/stderr, the bridge to the test's log file. */
 export type AppLog = (level: 'info' | 'error', message: string, error?: unknown) => void;
@@ -44,6 +46,8 @@ export interface AppContext {
   readonly version: string;
   /** True in Electron (native folder dialog), false in the browser test bridge. */
   readonly hasNativeDialogs: boolean;
+  /** Where the renderer plays tracks from (default: the app's media protocol; the E2E bridge serves HTTP). */
+  readonly mediaBase?: string;
   /** Shows the native folder picker; null when cancelled or when there is none. */
   readonly pickFolder: () => Promise<string | null>;
   /**
@@ -70,6 +74,8 @@ export interface AppServices {
   readonly db: Database.Database;
   readonly dataDir: string;
   readonly settings: SettingsStore;
+  /** The Evaluation page (runs the CLI's eval). */
+  readonly evaluation: EvalFacade;
   readonly events: EventHub;
   readonly log: AppLog;
   readonly pickFolder: () => Promise<string | null>;
@@ -161,6 +167,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     db,
     dataDir: ctx.dataDir,
     settings,
+    evaluation: createEvalFacade({ dataDir: ctx.dataDir, events, runCli: ctx.runCli }),
     events,
     log: ctx.log,
     pickFolder: consent.picker(ctx.pickFolder),
@@ -176,6 +183,7 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
       dataDir: ctx.dataDir,
       hasNativeDialogs: ctx.hasNativeDialogs,
       features,
+      mediaBase: ctx.mediaBase ?? MEDIA_URL_BASE,
     }),
     workerStatus: () => [workers.inference, workers.trainer].flatMap((w) => (w ? [w.status()] : [])),
     async close() {

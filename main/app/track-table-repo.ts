@@ -38,6 +38,7 @@ const FILTERS = `t.missing_since IS NULL
   AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
 
 const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
+  t.track_no AS trackNo, t.disc_no AS discNo,
   coalesce((SELECT c.text FROM captions c WHERE c.track_id = t.id
             ORDER BY (c.source = 'user') DESC, c.created_at DESC, c.id DESC LIMIT 1), '') AS caption`;
 
@@ -59,6 +60,8 @@ interface RawRow {
   durationMs: number | null;
   durationEstimated: number;
   path: string;
+  trackNo: number | null;
+  discNo: number | null;
   caption: string;
 }
 
@@ -145,6 +148,20 @@ export class TrackTableRepo {
     return { total, offset: q.offset, rows: this.rowsByIds(ids) };
   }
 
+  /** The ids of the window `q` asks for, in table order (multi-select ranges, Select all). */
+  ids(q: TrackQuery): number[] {
+    const match = q.text.trim() ? toFtsQuery(q.text) : null;
+    if (q.text.trim() && match === null) return [];
+    const bind: Bind = {
+      match,
+      genre: q.genre.trim() || null,
+      captioned: q.captioned === null ? null : q.captioned ? 1 : 0,
+      limit: q.limit,
+      offset: q.offset,
+    };
+    return this.#idsStatement(q.sort, q.direction, match !== null).all(bind).map((r) => r.id);
+  }
+
   /** Rows for the given ids, in that order; ids not in the library are skipped. */
   rowsByIds(ids: readonly number[]): TrackRow[] {
     if (ids.length === 0) return [];
@@ -173,6 +190,8 @@ function toTrackRow(r: RawRow, captionState: CaptionState): TrackRow {
     durationMs: r.durationMs,
     durationEstimated: r.durationEstimated === 1,
     path: r.path,
+    trackNo: r.trackNo,
+    discNo: r.discNo,
     caption: r.caption,
     captionState,
   };

@@ -63,17 +63,21 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
 
   return {
     runs(): TrainingRun[] {
-      return listRuns(db).map((r) => ({
+      return listRuns(db).map((r) => {
+        // The row's step moves at checkpoints; the loss points move every step. Show the furthest.
+        const lastPointStep = listPoints(db, r.id).reduce((m, p) => Math.max(m, p.step), -1);
+        return {
         id: String(r.id),
         // A row still 'running' whose process is gone (app restart, crash) is shown as failed, with the way out.
         state: r.state === 'running' && !running.has(r.id) ? 'failed' : r.state,
         startedAt: r.createdAt,
-        step: r.step,
+        step: Math.max(r.step, lastPointStep),
         totalSteps: r.totalSteps,
         lastLoss: listPoints(db, r.id, 'train').at(-1)?.loss ?? null,
         adapterId: r.adapterId,
         error: r.state === 'running' && !running.has(r.id) ? `Interrupted at step ${r.step}; resume with \`musilingo train --resume ${r.id}\`.` : r.error,
-      }));
+        };
+      });
     },
 
     async start(o) {

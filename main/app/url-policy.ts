@@ -48,6 +48,8 @@ export function isAllowedRequest(raw: string, devOrigin: string | null, appRoot:
   if (!url) return false;
   if (url.protocol === 'file:') return isInsideAppRoot(raw, appRoot);
   if (url.protocol === 'data:' || url.protocol === 'devtools:') return true;
+  // The media protocol serves only library tracks (main/library/media-protocol.ts decides what it serves).
+  if (url.protocol === 'musilingo-media:') return true;
   const dev = devOrigin === null ? null : parse(devOrigin);
   if (!dev) return false;
   // The dev server's HMR socket is ws:// on the same host and port.

@@ -5,6 +5,7 @@
  */
 import type { Invoke } from '../../preload/contract';
 import type { AppServices } from '../app/services';
+import { createViewStore } from '../app/view-state';
 import { unavailable } from './errors';
 
 /** A mapped type forces exactly one handler per channel (STYLE B3). */
@@ -22,6 +23,9 @@ export function createHandlers(s: AppServices): Handlers {
   const jobs = (): NonNullable<AppServices['jobs']> => need(s.jobs, 'The job queue');
   const models = (): NonNullable<AppServices['models']> => need(s.models, 'Model management');
   const training = (): NonNullable<AppServices['training']> => need(s.training, 'Adapter training');
+  // Created on first use: handlers are also built over stub services that have no database (unit tests).
+  let viewStore: ReturnType<typeof createViewStore> | undefined;
+  const views = (): ReturnType<typeof createViewStore> => (viewStore ??= createViewStore(s.db));
 
   return {
     'app:info': async () => s.info(),
@@ -37,6 +41,9 @@ export function createHandlers(s: AppServices): Handlers {
     'library:list': async (q) => library().list(q),
     'library:genres': async () => library().genres(),
     'track:get': async (id) => library().get(id),
+    'library:ids': async (q) => library().ids(q),
+    'library:get-view': async () => views().getLibrary(),
+    'library:save-view': async (view) => views().saveLibrary(view),
 
     'folders:list': async () => library().folders(),
     'folders:pick': async () => s.pickFolder(),
@@ -46,15 +53,19 @@ export function createHandlers(s: AppServices): Handlers {
     'folders:errors': async (id) => library().errors(id),
 
     'caption:request': async (trackId) => inference().requestCaption(trackId),
+    'caption:request-many': async (q) => inference().requestCaptions(q),
     'caption:edit': async (edit) => inference().editCaption(edit),
     'qa:history': async (trackId) => inference().history(trackId),
     'qa:ask': async (q) => inference().ask(q),
+    'qa:ask-many': async (q) => inference().askMany(q),
     'similar:list': async (q) => inference().similar(q),
 
     'jobs:list': async () => jobs().snapshot(),
     'jobs:pause': async (id) => jobs().pause(id),
     'jobs:resume': async (id) => jobs().resume(id),
     'jobs:cancel': async (id) => jobs().cancel(id),
+    'jobs:retry': async (id) => jobs().retry(id),
+    'jobs:clear': async () => jobs().clear(),
 
     'models:catalog': async () => models().catalog(),
     'models:download': async (id) => models().download(id),
@@ -68,5 +79,7 @@ export function createHandlers(s: AppServices): Handlers {
     'training:loss': async (id) => training().loss(id),
     'training:adapters': async () => training().adapters(),
     'training:activate': async (id) => training().activate(id),
+    'eval:run': async (q) => s.evaluation.run(q),
+    'eval:paper': async () => s.evaluation.paper(),
   };
 }

@@ -18,6 +18,23 @@ const trackQuery = z.object({
   captioned: z.boolean().nullable(),
 });
 
+const libraryColumn = z.enum(['title', 'artist', 'album', 'trackNo', 'discNo', 'genre', 'year', 'durationMs', 'caption']);
+
+/** Also parses the stored view (main/app/view-state.ts), so a stale or hand-edited row cannot break the page. */
+export const libraryView = z.object({
+  text: text(500),
+  sort: trackQuery.shape.sort,
+  direction: z.enum(['asc', 'desc']),
+  genre: text(200),
+  captioned: z.boolean().nullable(),
+  isUserSort: z.boolean(),
+  activeIndex: z.number().int().min(0),
+  anchorIndex: z.number().int().min(0),
+  selectedIds: z.array(id).max(1_000_000),
+  hiddenColumns: z.array(libraryColumn).max(20),
+  columnWidths: z.partialRecord(libraryColumn, z.number().int().min(40).max(2000)),
+});
+
 const trainOptions = z.object({
   modelId: text(200).min(1),
   steps: z.number().int().min(1).max(1_000_000),
@@ -39,6 +56,9 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'library:list': z.tuple([trackQuery]),
   'library:genres': z.tuple([]),
   'track:get': z.tuple([id]),
+  'library:ids': z.tuple([trackQuery.extend({ limit: z.number().int().min(1).max(1_000_000) })]),
+  'library:get-view': z.tuple([]),
+  'library:save-view': z.tuple([libraryView]) as ArgsSchema<'library:save-view'>,
 
   'folders:list': z.tuple([]),
   'folders:pick': z.tuple([]),
@@ -48,6 +68,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'folders:errors': z.tuple([id]),
 
   'caption:request': z.tuple([id]),
+  'caption:request-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(1_000_000).nullable(), redo: z.boolean(), dryRun: z.boolean() }).strict()]),
   'caption:edit': z.tuple([
     z.object({
       trackId: id,
@@ -60,12 +81,15 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'qa:ask': z.tuple([
     z.object({ trackId: id, threadId: text(100).min(1), question: text(4000).trim().min(1, 'Question is empty') }),
   ]),
+  'qa:ask-many': z.tuple([z.object({ trackIds: z.array(id).min(1).max(100_000), question: text(4000).trim().min(1, 'Question is empty') }).strict()]),
   'similar:list': z.tuple([z.object({ trackId: id, limit: z.number().int().min(1).max(200) })]),
 
   'jobs:list': z.tuple([]),
   'jobs:pause': z.tuple([id.nullable()]),
   'jobs:resume': z.tuple([id.nullable()]),
   'jobs:cancel': z.tuple([id]),
+  'jobs:retry': z.tuple([id]),
+  'jobs:clear': z.tuple([]),
 
   'models:catalog': z.tuple([]),
   'models:download': z.tuple([text(200).min(1)]),
@@ -78,5 +102,16 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'training:cancel': z.tuple([text(200).min(1)]),
   'training:loss': z.tuple([text(200).min(1)]),
   'training:adapters': z.tuple([]),
+  'eval:run': z.tuple([
+    z.object({
+      predictionsPath: text(4096).min(1).nullable(),
+      dataset: z.enum(['musiccaps', 'mi-short', 'mi-long', 'musicqa']).nullable(),
+      annPath: text(4096).min(1).nullable(),
+      audioDir: text(4096).min(1).nullable(),
+      limit: z.number().int().min(1).max(1_000_000).nullable(),
+      bertScore: z.boolean(),
+    }).strict(),
+  ]),
+  'eval:paper': z.tuple([]),
   'training:activate': z.tuple([text(200)]),
 };

@@ -201,7 +201,9 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       return undefined;
     }
     if (t.missingSince !== null) {
-      fail(job, 'not-found', `The file of track ${trackId} is missing: ${t.path} (gone since ${new Date(t.missingSince).toISOString()}).`);
+      // The title and a readable date: this message is what the Jobs page and the Track page show.
+      const since = new Date(t.missingSince).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+      fail(job, 'not-found', `The file of “${t.title ?? t.path}” is missing: ${t.path} (gone since ${since}).`);
       return undefined;
     }
     return { key: String(job.id), path: t.path, window };

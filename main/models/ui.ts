@@ -45,5 +45,5 @@ export function toUiDoctorReport(r: DoctorReport): UiDoctorReport {
   lines.push({ label: 'Memory', value: `${formatBytes(r.totalMemoryBytes)} total, ${formatBytes(r.freeMemoryBytes)} free`, ok: true });
   lines.push({ label: 'Recommended variant', value: `${r.recommendedVariant}: ${r.variantReason}`, ok: true });
   for (const d of r.audioDecoders) lines.push({ label: `Decoder ${d.label}`, value: `${d.decoder}: ${d.detail}`, ok: d.available });
-  return { executionProvider: r.providers.chosen, reason: r.providers.summary, lines };
+  return { executionProvider: r.providers.chosen, reason: r.providers.summary, recommendedVariant: r.recommendedVariant, variantReason: r.variantReason, lines };
 }

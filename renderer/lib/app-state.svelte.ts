@@ -5,6 +5,7 @@
 import { createContext } from 'svelte';
 import type { AppInfo, Events, PageId, Settings, WorkerStatus } from '../../preload/contract';
 import { call, errorMessage, on } from './api';
+import { LibraryState } from './library.svelte';
 
 /** Where the user is. */
 export type Route = { page: PageId } | { page: 'track'; trackId: number; from: PageId };
@@ -15,6 +16,13 @@ export class AppState {
   info = $state<AppInfo | null>(null);
   settings = $state<Settings>({ theme: 'system' });
   workers = $state<WorkerStatus[]>([]);
+  /**
+   * Whether a converted model is ready for captions, questions and similar tracks: null while unknown (or
+   * when this build has no model management), so nothing is disabled on a guess.
+   */
+  hasModel = $state<boolean | null>(null);
+  /** The Library's query, selection and scroll: kept for the session (Back) and stored (restarts). */
+  readonly library = new LibraryState();
   #notice = $state('');
   #noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -31,6 +39,8 @@ export class AppState {
   systemDark = $state(false);
   /** Bumped when a menu command asks for the search box. */
   focusSearchRequest = $state(0);
+  /** The last request the Library page acted on (plain field: handling it must not re-run effects). */
+  focusSearchHandled = 0;
 
   /** The theme actually shown. */
   readonly theme = $derived<'light' | 'dark'>(
@@ -44,8 +54,19 @@ export class AppState {
       this.info = info;
       this.settings = settings;
       this.workers = workers;
+      if (info.features.models) await this.loadModelState();
     } catch (e) {
       this.notice = `Could not reach the app backend: ${errorMessage(e)}`;
+    }
+  }
+
+  /** Asks the catalog whether any model is ready (at start, and after a download or conversion moves). */
+  async loadModelState(): Promise<void> {
+    try {
+      const catalog = await call('models:catalog');
+      this.hasModel = catalog.some((m) => m.state === 'ready' || m.variants.length > 0);
+    } catch {
+      this.hasModel = null;
     }
   }
 
@@ -92,6 +113,9 @@ export class AppState {
         else if (w.state === 'running' && w.restarts > 0) this.notice = `The ${w.name} worker was restarted and is running again.`;
       }),
       on('app:command', (c) => this.onCommand(c)),
+      on('models:progress', (p) => {
+        if (p.progress >= 1) void this.loadModelState();
+      }),
     ];
     return () => offs.forEach((off) => off());
   }

@@ -28,10 +28,15 @@ export class TrackState {
   qaUnavailable = $state(false);
   captionUnavailable = $state(false);
   captionJob = $state<{ jobId: number; text: string } | null>(null);
+  /** Why the last Write caption / Regenerate failed, shown next to that button. */
+  captionError = $state('');
   similar = $state<TrackRow[] | null>(null);
   similarError = $state('');
   /** The answer's job id while it streams. */
   private askingJob: number | null = null;
+  private isStopRequested = false;
+  /** Answers the user stopped: their late events (the cancellation) are ignored. */
+  private stopped = new Set<number>();
 
   constructor(readonly trackId: number) {}
 
@@ -65,6 +70,7 @@ export class TrackState {
     try {
       const { jobId } = await call('qa:ask', { trackId: this.trackId, threadId: this.threadId, question: q });
       this.askingJob = jobId;
+      if (this.isStopRequested) await this.stop();
     } catch (e) {
       this.qaUnavailable = isUnavailable(e);
       this.finishAnswer('', errorMessage(e));
@@ -82,6 +88,27 @@ export class TrackState {
     this.askingJob = null;
   }
 
+  /** Stops the answer being streamed (its job is cancelled; the text so far stays, marked as stopped). */
+  async stop(): Promise<void> {
+    const jobId = this.askingJob;
+    if (jobId === null) {
+      // Stop pressed before the question reached the queue: stop as soon as it has a job.
+      this.isStopRequested = this.isAsking;
+      return;
+    }
+    this.isStopRequested = false;
+    try {
+      await call('jobs:cancel', jobId);
+    } catch {
+      // It finished meanwhile: the answer arrives as usual.
+      return;
+    }
+    this.stopped.add(jobId);
+    const last = this.chat.at(-1);
+    this.finishAnswer(last?.text ?? '', null);
+    if (last && last.role === 'assistant') last.text = `${last.text} (stopped)`.trim();
+  }
+
   /** Starts a new conversation about the same track. */
   newThread(): void {
     this.threadId = newThreadId();
@@ -90,11 +117,12 @@ export class TrackState {
 
   async regenerate(): Promise<void> {
     try {
+      this.captionError = '';
       const { jobId } = await call('caption:request', this.trackId);
       this.captionJob = { jobId, text: '' };
     } catch (e) {
       this.captionUnavailable = isUnavailable(e);
-      this.error = errorMessage(e);
+      this.captionError = errorMessage(e);
     }
   }
 
@@ -123,7 +151,7 @@ export class TrackState {
   subscribe(): () => void {
     const offs = [
       on('qa:progress', (p) => {
-        if (p.trackId !== this.trackId || p.threadId !== this.threadId) return;
+        if (p.trackId !== this.trackId || p.threadId !== this.threadId || this.stopped.has(p.jobId)) return;
         if (this.askingJob !== null && p.jobId !== this.askingJob) return;
         const last = this.chat.at(-1);
         if (last && last.role === 'assistant' && last.isStreaming) last.text = p.text;
@@ -132,7 +160,7 @@ export class TrackState {
       on('caption:progress', (p) => {
         if (p.trackId !== this.trackId) return;
         this.captionJob = p.done ? null : { jobId: p.jobId, text: p.text };
-        if (p.error) this.error = p.error;
+        if (p.error) this.captionError = p.error;
         if (p.done) void this.load();
       }),
     ];

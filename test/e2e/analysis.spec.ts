@@ -138,7 +138,7 @@ describe.skipIf(!HAS_CHROMIUM)('captions and questions in Chromium with a tiny m
     const failure = page.getByRole('alert').filter({ hasText: 'Training could not start' });
     await expect.poll(async () => (await runs.count()) + (await failure.count()), { timeout: 30_000 }).toBeGreaterThan(0);
     if ((await runs.count()) > 0) {
-      expect(await runs.first().textContent()).toMatch(/^1 — /);
+      expect(await runs.first().textContent()).toMatch(/^Run 1: /);
       await expect.poll(() => page.locator('main').textContent(), { timeout: 30_000 }).toMatch(/Step \d+ of 2/);
       // Loss points arrive live while it trains, and a finished run lists its adapter.
       await expect.poll(() => page.locator('.summary').textContent(), { timeout: 30_000 }).toContain('training loss');

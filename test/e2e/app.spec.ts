@@ -47,6 +47,8 @@ describe.skipIf(!HAS_CHROMIUM)('desktop UI in Chromium against the real backend'
 
   it('starts on an empty library that says what to do next', async () => {
     await page.getByRole('heading', { name: 'Your library is empty' }).waitFor();
+    // Nothing to search yet: the search box and filters are hidden, not just empty.
+    expect(await page.getByTestId('search').isVisible()).toBe(false);
     await screenshot(page, 'library-empty');
     await page.getByRole('button', { name: 'Add a music folder' }).click();
     await page.getByRole('heading', { name: 'Folders', level: 1 }).waitFor();

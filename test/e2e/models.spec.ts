@@ -61,6 +61,18 @@ describe.skipIf(!HAS_CHROMIUM)('Models page against a local Hub', () => {
     await screenshot(page, 'models-downloaded');
   });
 
+  it('shows a failed download as failed in its own card at once, not "Downloading 0 %" until a reload', async () => {
+    // The local Hub does not have this repository: the download fails with the Hub's answer.
+    const shortModel = page.locator('[data-model-id="musilingo-short"]');
+    await shortModel.getByRole('button', { name: /^Download/ }).click();
+    await expect.poll(() => shortModel.getByTestId('model-error').count(), { timeout: 30_000 }).toBe(1);
+    expect(await shortModel.textContent()).toContain('Failed');
+    expect(await shortModel.textContent()).not.toContain('Downloading');
+    // The error is in that model's card, not at the top of the page.
+    expect(await page.locator('main > p.error').count()).toBe(0);
+    await screenshot(page, 'models-download-failed');
+  });
+
   it('converts it in its own process and makes it the active model', async () => {
     await longModel().getByLabel(/Variant for/).selectOption('float32');
     await longModel().getByRole('button', { name: 'Convert' }).click();

@@ -13,6 +13,8 @@ import { createCliRunner } from '../../../main/app/cli-runner';
 import { dispatchInvoke } from '../../../main/ipc/dispatch';
 import type { HubConfig } from '../../../main/models/hub';
 import { createHandlers } from '../../../main/ipc/handlers';
+import { createMediaHandler } from '../../../main/library/media-protocol';
+import { Readable } from 'node:stream';
 
 /** Options of {@link startBridge}. */
 export interface BridgeOptions {
@@ -66,9 +68,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ...(opts.jobPollMs !== undefined ? { jobPollMs: opts.jobPollMs } : {}),
     ...(opts.hub ? { hub: opts.hub } : {}),
     runCli: createCliRunner(CLI_BUNDLE, opts.dataDir),
+    mediaBase: '/__bridge/media/',
     log: (level, message, error) => writeLog(`${level}: ${message}${error instanceof Error ? ` (${error.stack ?? error.message})` : ''}`),
   });
   const handlers = createHandlers(services);
+  // The same handler Electron registers for musilingo-media://, served over HTTP for Chromium.
+  const media = createMediaHandler(services.db);
   const root = resolve(opts.rendererDir);
   const indexHtml = readFileSync(join(root, 'index.html'), 'utf8').replace(
     '<script type="module"',
@@ -79,6 +84,16 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/' || path === '/index.html') {
       res.writeHead(200, { 'content-type': TYPES['.html']!, 'cache-control': 'no-store' }).end(indexHtml);
+      return;
+    }
+    if (path.startsWith('/__bridge/media/')) {
+      const headers = new Headers();
+      if (req.headers.range) headers.set('range', req.headers.range);
+      void media(new Request(`http://bridge${req.url ?? ''}`, { method: req.method ?? 'GET', headers })).then((answer) => {
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        if (answer.body) Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream).pipe(res);
+        else res.end();
+      });
       return;
     }
     if (path === '/__bridge/shim.js') {
