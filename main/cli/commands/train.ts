@@ -33,11 +33,11 @@ import {
 import { readLlamaConfig, type LlamaConfig } from '../../../model/llama/config';
 import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/checkpoint-files';
 import { readPackManifest } from '../../models/pack';
-import { modelsDir } from '../../paths';
+import { ModelNotFoundError, resolvePack, type ResolvedPack } from '../../models/registry';
 import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage:
-  musilingo train --from-tags [--model <pack or checkpoint folder>] [options]
+  musilingo train --from-tags [--model <pack, model or checkpoint folder>] [options]
   musilingo train --resume <run>
   musilingo train --list
   musilingo train --show <run>
@@ -47,7 +47,8 @@ become captions and Q&A pairs, and captions you edited count most. Tracks need c
 (run \`musilingo caption\` first); skipped tracks are listed with the reason.
 
 Options:
-  --model <dir>          model pack folder, or a Hugging Face checkpoint folder (config.json + safetensors)
+  --model <m>            pack id (demo@float32), model id (demo), pack folder, or a checkpoint folder
+                         (config.json + safetensors); default: this machine's pack (see \`models list\`)
   --adapter <id|file>    start from this adapter (default: the model's active adapter, else its own)
   --steps <n>            optimizer steps (default 200)
   --lr <x>               peak learning rate (default 3e-5; cosine to --min-lr)
@@ -105,33 +106,37 @@ function num(v: string | undefined, name: string, fallback: number, opts: { int?
   return n;
 }
 
-async function resolveModel(arg: string | undefined, dataDir: string): Promise<ResolvedModel> {
-  let dir = arg;
-  if (dir === undefined) {
-    const root = modelsDir(dataDir);
-    const packs = existsSync(root) ? readdirSync(root).map((d) => join(root, d)).filter((d) => existsSync(join(d, 'manifest.json'))) : [];
-    if (packs.length !== 1) {
-      throw new UsageError(packs.length === 0 ? 'No model pack installed: pass --model <pack or checkpoint folder>' : `Several model packs are installed; choose one with --model (${packs.map((p) => basename(p)).join(', ')})`);
-    }
-    dir = packs[0]!;
+/**
+ * What `--model` names: a pack through the model registry (no flag: this machine's default pack; `demo`,
+ * `demo@float32`, a pack folder), whose frozen decoder is read from the checkpoint it was converted from; or,
+ * when the registry knows no such pack, a checkpoint folder (config.json + safetensors) trained directly.
+ */
+async function resolveModel(db: Database.Database, arg: string | undefined, dataDir: string): Promise<ResolvedModel> {
+  let pack: ResolvedPack | undefined;
+  try {
+    pack = resolvePack(db, dataDir, arg);
+  } catch (e) {
+    const isFolder = arg !== undefined && existsSync(resolve(arg)) && !existsSync(join(resolve(arg), 'manifest.json'));
+    if (!(e instanceof ModelNotFoundError) || !isFolder) throw e;
   }
-  dir = resolve(dir);
-  if (!existsSync(dir)) throw new UsageError(`--model ${dir} does not exist`);
-  if (!existsSync(join(dir, 'manifest.json')) && !existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'musilingo-sources.json')) &&
-      !readdirSync(dir).some((f) => f.endsWith('.safetensors'))) {
-    throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json, safetensors)`);
-  }
-  if (existsSync(join(dir, 'manifest.json'))) {
-    const m = await readPackManifest(dir);
-    const src = m.source.path;
-    if (!src || !existsSync(src)) {
-      throw new Error(`Model pack ${dir} does not point at its source checkpoint (manifest source.path), which training reads the frozen decoder from. Pass the checkpoint folder with --model.`);
+  if (pack) {
+    const m = await readPackManifest(pack.packDir);
+    // The row's source (a download, or a folder listing imported folders) first; then what the manifest names.
+    const src = [pack.sourcePath, m.source.path].find((p): p is string => typeof p === 'string' && p !== '' && existsSync(p));
+    if (!src) {
+      throw new Error(
+        `Model pack ${pack.packId ?? pack.packDir} no longer has the checkpoint it was converted from (${pack.sourcePath ?? m.source.path ?? 'unknown'}), which training reads the frozen decoder from; training from the pack's own weights is not built yet. Download or import the checkpoint again (\`musilingo models download ${pack.modelId}\`).`,
+      );
     }
-    const tok = m.tokenizer ? [dirname(join(dir, m.tokenizer.model))] : [];
+    const tok = m.tokenizer ? [dirname(join(pack.packDir, m.tokenizer.model))] : [];
     // The pack records the decoder config the converter used (from config.json or, failing that, shapes);
     // the source folder need not hold a config.json of its own.
     const { from: _from, ...packConfig } = m.decoder.config as unknown as LlamaConfig & { from?: string };
-    return { modelId: m.modelId, ...(await decoderOf(src, packConfig)), ownAdapterPath: join(dir, m.adapter.file), tokenizerDirs: [...tok, src] };
+    return { modelId: m.modelId, ...(await decoderOf(src, packConfig)), ownAdapterPath: join(pack.packDir, m.adapter.file), tokenizerDirs: [...tok, src] };
+  }
+  const dir = resolve(arg as string);
+  if (!existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'musilingo-sources.json')) && !readdirSync(dir).some((f) => f.endsWith('.safetensors'))) {
+    throw new UsageError(`${dir} is neither a model pack (manifest.json) nor a checkpoint folder (config.json, safetensors)`);
   }
   const own = ['adapter.safetensors', 'llama_proj.safetensors'].map((f) => join(dir, f)).find((f) => existsSync(f));
   return { modelId: `checkpoint:${dir}`, ...(await decoderOf(dir)), ownAdapterPath: own, tokenizerDirs: [dir] };
@@ -389,7 +394,7 @@ export const command: CliCommand = {
     const heldOutFraction = num(s('held-out'), 'held-out', 0.1, { min: 0 });
     if (heldOutFraction >= 1) throw new UsageError('--held-out must be below 1');
     const db = ctx.db();
-    const model = await resolveModel(s('model'), ctx.dataDir);
+    const model = await resolveModel(db, s('model'), ctx.dataDir);
     const start = await loadStartAdapter(db, s('adapter'), model);
     const encoders = encoderModelIds(db);
     const encoder = s('encoder') ?? encoders.find((e) => e.dim === start.adapter.inDim)?.modelId;
