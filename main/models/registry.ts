@@ -19,6 +19,7 @@ import { listModelPacks, type ModelPackRow, type ModelPackState, type ModelVaria
 import { activeAdapter, listAdapters, type AdapterRow } from '../db/training';
 import { modelsDir } from '../paths';
 import type { LoadRequest } from '../../model/inference/types';
+import { envProviderPreference } from '../../model/ort/providers';
 import { MANIFEST_FILE, PACK_FORMAT_VERSION } from '../../model/pack-manifest';
 import { DEMO_MODEL_ID, modelLabel } from './demo-label';
 
@@ -247,7 +248,7 @@ export function loadRequestFor(m: ResolvedModel, opts: { threads?: number; execu
   return {
     packDir: m.pack.packDir,
     ...(m.adapter.path ? { adapterPath: m.adapter.path, adapterId: m.adapter.id } : {}),
-    executionProvider: opts.executionProvider ?? process.env['MUSILINGO_EP'] ?? 'auto',
+    executionProvider: opts.executionProvider ?? envProviderPreference(),
     threads: opts.threads ?? 0,
   };
 }

@@ -34,6 +34,7 @@ import { readLlamaConfig, type LlamaConfig } from '../../../model/llama/config';
 import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/checkpoint-files';
 import { readPackManifest } from '../../models/pack';
 import { ModelNotFoundError, resolvePack, type ResolvedPack } from '../../models/registry';
+import { ExecutionProviderError, parseProviderList } from '../../../model/ort/providers';
 import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage:
@@ -95,6 +96,16 @@ interface ResolvedModel {
   readonly ownAdapterPath: string | undefined;
   /** Where a tokenizer may be, in order of preference. */
   readonly tokenizerDirs: readonly string[];
+}
+
+/** `--ep webgpu,cpu`: the shared parser (model/ort/providers.ts), so the names doctor and caption accept work here. */
+function parseEpList(value: string): string[] {
+  try {
+    return parseProviderList(value, '--ep');
+  } catch (e) {
+    if (e instanceof ExecutionProviderError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 function num(v: string | undefined, name: string, fallback: number, opts: { int?: boolean; min?: number } = {}): number {
@@ -388,7 +399,7 @@ export const command: CliCommand = {
     const graph: GraphSettings = {
       dtype,
       weights: weights as WeightStorage,
-      executionProviders: (s('ep') ?? 'cpu').split(',').map((x) => x.trim()).filter(Boolean),
+      executionProviders: parseEpList(s('ep') ?? 'cpu'),
       threads: num(s('threads'), 'threads', 1, { int: true, min: 1 }),
     };
     const heldOutFraction = num(s('held-out'), 'held-out', 0.1, { min: 0 });
