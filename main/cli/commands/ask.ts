@@ -4,7 +4,8 @@
  */
 import { getJob } from '../../db/jobs';
 import { qaThread, qaThreads } from '../../db/qa';
-import { parseWindow, requireTrack, startCliAnalysis } from '../../jobs/cli-support';
+import { startCliAnalysis } from '../analysis-session';
+import { parseWindow, requireTrack } from '../track-args';
 import { resolveModel } from '../../models/registry';
 import { enqueueAsk } from '../../jobs/kinds';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';

@@ -6,7 +6,9 @@
 import { captionsForTrack } from '../../db/captions';
 import { childJobs, getJob, groupCounts, resumeJob, type Job } from '../../db/jobs';
 import { staleCaptionTrackIds } from '../../db/stale-captions';
-import { parseWindow, progressBar, requireTrack, startCliAnalysis } from '../../jobs/cli-support';
+import { startCliAnalysis } from '../analysis-session';
+import { progressBar } from '../progress-bar';
+import { parseWindow, requireTrack } from '../track-args';
 import { enqueueCaption, enqueueEmbed, enqueueGroup, JOB_PRIORITY } from '../../jobs/kinds';
 import { resolveModel } from '../../models/registry';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';

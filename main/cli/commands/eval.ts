@@ -17,7 +17,9 @@ import { WordNet } from '../../../model/eval/wordnet';
 import { startInferenceThread, type InferenceConnection } from '../../../model/inference/client';
 import { envProviderPreference, ExecutionProviderError, parseProviderPreference, providersFor, type ExecutionProvider } from '../../../model/ort/providers';
 import type { TrackItem } from '../../../model/inference/types';
-import { chooseModel, inferenceThreadEntry, progressBar, resolvePackRef } from '../../jobs/cli-support';
+import { loadRequestFor, resolveModel } from '../../models/registry';
+import { inferenceThreadEntry } from '../analysis-session';
+import { progressBar } from '../progress-bar';
 import { modelsDir } from '../../paths';
 import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
@@ -140,7 +142,7 @@ async function answerWithModel(
   const threads = Number(process.env['MUSILINGO_THREADS'] ?? 0);
   let req;
   try {
-    req = resolvePackRef(db, ctx.dataDir, chooseModel(db, ctx.dataDir, model), '', threads);
+    req = loadRequestFor(resolveModel(db, ctx.dataDir, model, ''), { threads });
   } catch (e) {
     throw new Error(
       `Model scoring needs a converted model pack. ${(e as Error).message} ` +
