@@ -143,7 +143,7 @@ export function defaultPack(db: Database.Database): InstalledPack {
   const why = packs.map((p) => `${p.id}: ${p.problem?.message ?? ''}`).join('; ');
   throw new ModelNotFoundError(
     'no-pack',
-    `No model pack is ready${why ? ` (${why})` : ''}. Install one with \`musilingo models download <model> --convert\`, or try the demo: \`musilingo models demo\`.`,
+    `${packs.length === 0 ? 'No model pack is installed' : `No model pack is ready (${why})`}. Install one with \`musilingo models download <model> --convert\`, or try the demo: \`musilingo models demo\`.`,
   );
 }
 
