@@ -214,6 +214,17 @@ export interface AdapterInfo {
   heldoutLoss: number | null;
 }
 
+/** Tracks whose caption came from an older adapter of the active model (the re-caption offer). */
+export interface StaleCaptions {
+  /** Tracks to re-caption; tracks with a caption the user edited are never counted. */
+  count: number;
+  /** The adapter new captions would come from ('' = the model's own). */
+  adapterId: string;
+  adapterName: string | null;
+  /** The pack captions use, or null when no model is ready. */
+  modelId: string | null;
+}
+
 /**
  * Options for starting a training run. The run always learns from every tag of the library (genre, mood,
  * instruments, BPM, key, comments, turned into captions and Q&A pairs) and from captions the user edited.
@@ -302,6 +313,10 @@ export interface Invoke {
   'training:loss': (runId: string) => LossPoint[];
   'training:adapters': () => AdapterInfo[];
   'training:activate': (adapterId: string) => void;
+  /** How many tracks have a caption from an older adapter of the active model. */
+  'training:staleCaptions': () => StaleCaptions;
+  /** Queues a new caption for each of them with the active adapter; returns how many were queued. */
+  'training:recaptionStale': () => { queued: number };
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -363,6 +378,8 @@ export const INVOKE = {
   'training:loss': 1,
   'training:adapters': 1,
   'training:activate': 1,
+  'training:staleCaptions': 1,
+  'training:recaptionStale': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */

@@ -4,10 +4,11 @@
  * does the work; this file turns its events into contract events and the contract's calls into queue rows.
  */
 import type Database from 'better-sqlite3';
-import type { CaptionEntry, JobRow, QaMessage } from '../../preload/contract';
+import type { CaptionEntry, JobRow, QaMessage, StaleCaptions } from '../../preload/contract';
 import { captionsForTrack, upsertUserCaption } from '../db/captions';
 import { applyToAll, cancelJob, getJob, listJobs, pauseJob, resumeJob, type Job } from '../db/jobs';
 import { qaThread, qaThreads } from '../db/qa';
+import { staleCaptionTrackIds } from '../db/stale-captions';
 import { NoEmbeddingError, similarTracks } from '../db/windows';
 import { IpcError } from '../ipc/errors';
 import { loadRequestFor, ModelNotFoundError, resolveModel, type ResolvedModel } from '../models/registry';
@@ -51,6 +52,10 @@ export interface Analysis {
   detach(reason: string): void;
   /** Queues background captions of every uncaptioned track when a model is ready (deduplicated). */
   captionLibrary(): void;
+  /** Tracks whose caption came from an older adapter of the active model (the re-caption offer). */
+  staleCaptions(): StaleCaptions;
+  /** Queues a caption with the active adapter for each stale track; returns how many were queued. */
+  recaptionStale(): { queued: number };
 }
 
 function label(job: Job, titleOf: (id: number) => string): string {
@@ -259,6 +264,26 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       }
       const { isNew } = enqueueGroup(db, { kind: 'caption-all', model: m.ref, adapter: m.adapter.id });
       if (isNew) runner.wake();
+    },
+    staleCaptions() {
+      let m: ResolvedModel;
+      try {
+        m = activeModel();
+      } catch {
+        return { count: 0, adapterId: '', adapterName: null, modelId: null };
+      }
+      const packId = `${m.pack.modelId}@${m.pack.variant ?? ''}`;
+      return { count: staleCaptionTrackIds(db, packId, m.adapter.id).length, adapterId: m.adapter.id, adapterName: m.adapter.name, modelId: packId };
+    },
+    recaptionStale() {
+      const m = activeModel();
+      const ids = staleCaptionTrackIds(db, `${m.pack.modelId}@${m.pack.variant ?? ''}`, m.adapter.id);
+      // One transaction: the offer's count and what is queued are the same set of tracks.
+      db.transaction(() => {
+        for (const trackId of ids) enqueueCaption(db, { trackId, model: m.ref, adapter: m.adapter.id, priority: JOB_PRIORITY.background });
+      })();
+      if (ids.length > 0) runner.wake();
+      return { queued: ids.length };
     },
   };
 }

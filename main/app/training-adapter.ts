@@ -5,10 +5,10 @@
  * runs, loss points and adapters in the database); main forwards new loss points as training:progress.
  */
 import type Database from 'better-sqlite3';
-import type { AdapterInfo, LossPoint, TrainingRun } from '../../preload/contract';
-import { listModelPacks } from '../db/models';
+import type { AdapterInfo, LossPoint, StaleCaptions, TrainingRun } from '../../preload/contract';
 import { activateAdapter, getAdapter, listAdapters, listPoints, listRuns, TrainingNotFoundError } from '../db/training';
 import { IpcError } from '../ipc/errors';
+import { ModelNotFoundError, resolvePack, type ResolvedPack } from '../models/registry';
 import type { EventHub } from './events';
 import type { TrainingFacade } from './facades';
 import type { CliRun, CliRunner } from './models-adapter';
@@ -20,9 +20,13 @@ export interface TrainingFacadeOptions {
   readonly events: EventHub;
   readonly log: AppLog;
   readonly runCli: CliRunner | null;
+  /** The data folder (pack folders named by folder name are looked up under it). */
+  readonly dataDir?: string;
   readonly pollMs?: number;
   /** How long start() waits for the trainer to record its run before giving up. */
   readonly startTimeoutMs?: number;
+  /** The analysis side's re-caption hooks (null when this build has no inference worker). */
+  readonly recaption?: { staleCaptions(): StaleCaptions; recaptionStale(): { queued: number } } | null;
 }
 
 function runNumber(runId: string): number {
@@ -77,13 +81,16 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
 
     async start(o) {
       if (!opts.runCli) throw new IpcError('unavailable', 'Training is not available in this build (the command-line tool is missing).');
-      const pack = listModelPacks(db)
-        .filter((p) => p.state === 'ready' && p.path && (p.id === o.modelId || p.modelId === o.modelId))
-        .sort((a, b) => b.updatedAt - a.updatedAt)[0];
-      if (!pack?.path) throw new IpcError('model-unavailable', `"${o.modelId}" has no converted model pack: download and convert it on the Models page first.`);
+      let pack: ResolvedPack;
+      try {
+        pack = resolvePack(db, opts.dataDir ?? '', o.modelId || undefined);
+      } catch (e) {
+        if (e instanceof ModelNotFoundError) throw new IpcError('model-unavailable', `${e.message} (Models page: download and convert one.)`);
+        throw e;
+      }
       const before = Math.max(0, ...listRuns(db).map((r) => r.id));
       const lines: string[] = [];
-      const args = ['train', '--from-tags', '--model', pack.path, '--steps', String(o.steps), '--lr', String(o.learningRate), ...(o.activate ? ['--activate'] : [])];
+      const args = ['train', '--from-tags', '--model', pack.packId ?? pack.packDir, '--steps', String(o.steps), '--lr', String(o.learningRate), ...(o.activate ? ['--activate'] : [])];
       const run = opts.runCli(args, (line) => {
         lines.push(line);
         log('info', `[train] ${line}`);
@@ -127,13 +134,25 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
     },
 
     activate(adapterId) {
+      let runId: number | null;
       try {
-        getAdapter(db, adapterId);
+        runId = getAdapter(db, adapterId).runId;
         activateAdapter(db, adapterId);
       } catch (e) {
         if (e instanceof TrainingNotFoundError) throw new IpcError('not-found', e.message);
         throw e;
       }
+      // Captions now come from another adapter: the re-caption offer and the adapter list reload.
+      events.emit('training:changed', { runId: runId === null ? '' : String(runId) });
+    },
+
+    staleCaptions(): StaleCaptions {
+      return opts.recaption?.staleCaptions() ?? { count: 0, adapterId: '', adapterName: null, modelId: null };
+    },
+
+    recaptionStale() {
+      if (!opts.recaption) throw new IpcError('unavailable', 'Captions are not available in this build.');
+      return opts.recaption.recaptionStale();
     },
 
     close() {
