@@ -35,6 +35,7 @@ import { checkpointFiles, expandSources, inferLlamaConfig } from '../../models/c
 import { readPackManifest } from '../../models/pack';
 import { ModelNotFoundError, resolvePack, type ResolvedPack } from '../../models/registry';
 import { ExecutionProviderError, parseProviderList } from '../../../model/ort/providers';
+import { isPackDir } from '../../../trainer/graph/pack-source';
 import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
 const USAGE = `Usage:
@@ -133,17 +134,22 @@ async function resolveModel(db: Database.Database, arg: string | undefined, data
   if (pack) {
     const m = await readPackManifest(pack.packDir);
     // The row's source (a download, or a folder listing imported folders) first; then what the manifest names.
-    const src = [pack.sourcePath, m.source.path].find((p): p is string => typeof p === 'string' && p !== '' && existsSync(p));
-    if (!src) {
-      throw new Error(
-        `Model pack ${pack.packId ?? pack.packDir} no longer has the checkpoint it was converted from (${pack.sourcePath ?? m.source.path ?? 'unknown'}), which training reads the frozen decoder from; training from the pack's own weights is not built yet. Download or import the checkpoint again (\`musilingo models download ${pack.modelId}\`).`,
-      );
+    let src: string | undefined;
+    for (const p of [pack.sourcePath, m.source.path]) {
+      if (typeof p === 'string' && p !== '' && existsSync(p) && (await hasCheckpointFiles(p))) {
+        src = p;
+        break;
+      }
     }
     const tok = m.tokenizer ? [dirname(join(pack.packDir, m.tokenizer.model))] : [];
     // The pack records the decoder config the converter used (from config.json or, failing that, shapes);
     // the source folder need not hold a config.json of its own.
     const { from: _from, ...packConfig } = m.decoder.config as unknown as LlamaConfig & { from?: string };
-    return { modelId: m.modelId, ...(await decoderOf(src, packConfig)), ownAdapterPath: join(pack.packDir, m.adapter.file), tokenizerDirs: [...tok, src] };
+    const ownAdapterPath = join(pack.packDir, m.adapter.file);
+    // The checkpoint it was converted from when it is still there (exact weights); else the pack's own decoder
+    // graph (see [Note: Decoder weights from a pack]). The run's model_path records which one was used.
+    if (!src) return { modelId: m.modelId, checkpointDir: pack.packDir, files: [pack.packDir], dims: packConfig, ownAdapterPath, tokenizerDirs: tok };
+    return { modelId: m.modelId, ...(await decoderOf(src, packConfig)), ownAdapterPath, tokenizerDirs: [...tok, src] };
   }
   const dir = resolve(arg as string);
   if (!existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'musilingo-sources.json')) && !readdirSync(dir).some((f) => f.endsWith('.safetensors'))) {
@@ -159,6 +165,10 @@ async function resolveModel(db: Database.Database, arg: string | undefined, data
  * it), else tensor shapes.
  */
 async function decoderOf(dir: string, known?: LlamaConfig): Promise<{ checkpointDir: string; files: string[]; dims: LlamaConfig }> {
+  if (isPackDir(dir)) {
+    if (!known) throw new Error(`Run of pack ${dir} has no recorded decoder config; start a new run.`);
+    return { checkpointDir: dir, files: [dir], dims: known };
+  }
   const files = await checkpointFiles(dir);
   const dirs = await expandSources(dir);
   const ck = await openCheckpoint(files.filter((f) => !/(^|\/)(adapter|llama_proj)\.safetensors$/.test(f)));
@@ -197,6 +207,19 @@ async function loadStartAdapter(db: Database.Database, arg: string | undefined, 
     return { adapter: { ...a, weight: a.weight.slice(), bias: a.bias.slice() }, path: file, parentId: null };
   } finally {
     await ck.close();
+  }
+}
+
+/**
+ * True when `dir` still holds the weights it was converted from: a deleted download leaves nothing, and an
+ * imported model's sources file may list folders that are gone.
+ */
+async function hasCheckpointFiles(dir: string): Promise<boolean> {
+  if (isPackDir(dir)) return false;
+  try {
+    return (await checkpointFiles(dir)).length > 0;
+  } catch {
+    return false;
   }
 }
 
@@ -421,8 +444,9 @@ export const command: CliCommand = {
       config: JSON.stringify(config), dataReport: null, totalSteps: steps, checkpointPath: null,
     });
     updateRun(db, runId, { checkpointPath: join(ctx.dataDir, 'training', `run-${runId}`, 'checkpoint.safetensors') });
-    if (!json) ctx.stdout.write(`Run ${runId}: model ${model.modelId}, encoder windows "${encoder}", ${steps} steps.\n`);
-    else ctx.stdout.write(`${JSON.stringify({ event: 'started', runId })}\n`);
+    const decoderFrom = isPackDir(model.checkpointDir) ? 'pack' : 'checkpoint';
+    if (!json) ctx.stdout.write(`Run ${runId}: model ${model.modelId}, encoder windows "${encoder}", ${steps} steps; frozen decoder from the ${decoderFrom === 'pack' ? `pack ${model.checkpointDir}` : `checkpoint ${model.checkpointDir}`}.\n`);
+    else ctx.stdout.write(`${JSON.stringify({ event: 'started', runId, decoderFrom, decoderPath: model.checkpointDir })}\n`);
     return runOrResume(ctx, runId, json);
   },
 };

@@ -134,5 +134,17 @@ describe.skipIf(!HAS_TOOLS)('the fine-tune journey (CLI)', () => {
     const last = (await cli(['train', '--list', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { modelId: string; modelPath: string });
     expect(last.every((r) => r.modelId === 'demo')).toBe(true);
     expect(existsSync(last[0]!.modelPath)).toBe(true);
+    expect(last[0]!.modelPath).not.toBe(packDir); // the download was there: its exact weights were used
+
+    // The source download deleted: training reads the frozen decoder from the pack alone and says so.
+    rmSync(join(home, 'models', 'downloads', 'musilingo-demo'), { recursive: true, force: true });
+    const alone = await cli(['train', '--from-tags', '--steps', '3', '--json']);
+    expect(alone.stderr).not.toMatch(/Error/);
+    expect(alone.code).toBe(0);
+    const events = alone.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; decoderFrom?: string; decoderPath?: string; adapterId?: string });
+    expect(events.find((e) => e.event === 'started')).toMatchObject({ decoderFrom: 'pack', decoderPath: packDir });
+    expect(events.at(-1)?.event).toBe('done');
+    const runsNow = (await cli(['train', '--list', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { modelId: string; modelPath: string });
+    expect(runsNow[0]).toMatchObject({ modelId: 'demo', modelPath: packDir });
   });
 });
