@@ -24,7 +24,8 @@ export function trainThreadEntry(): URL {
   const override = process.env['MUSILINGO_TRAIN_THREAD'];
   if (override) return new URL(`file://${resolve(override)}`);
   const here = new URL('.', import.meta.url);
-  const candidates = ['./train.thread.mjs', '../train.thread.mjs', '../../out/cli/train.thread.mjs', '../../../out/cli/train.thread.mjs'];
+  // Beside the CLI bundle (out/cli, out/cli/chunks), from the app's bundle (out/main), or from the source tree.
+  const candidates = ['./train.thread.mjs', '../train.thread.mjs', '../cli/train.thread.mjs', '../../out/cli/train.thread.mjs', '../../../out/cli/train.thread.mjs'];
   for (const rel of candidates) {
     const u = new URL(rel, here);
     try {
