@@ -314,9 +314,9 @@ export interface Invoke {
   'training:adapters': () => AdapterInfo[];
   'training:activate': (adapterId: string) => void;
   /** How many tracks have a caption from an older adapter of the active model. */
-  'training:staleCaptions': () => StaleCaptions;
+  'training:stale-captions': () => StaleCaptions;
   /** Queues a new caption for each of them with the active adapter; returns how many were queued. */
-  'training:recaptionStale': () => { queued: number };
+  'training:recaption-stale': () => { queued: number };
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -378,8 +378,8 @@ export const INVOKE = {
   'training:loss': 1,
   'training:adapters': 1,
   'training:activate': 1,
-  'training:staleCaptions': 1,
-  'training:recaptionStale': 1,
+  'training:stale-captions': 1,
+  'training:recaption-stale': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */

@@ -68,7 +68,7 @@ export function createHandlers(s: AppServices): Handlers {
     'training:loss': async (id) => training().loss(id),
     'training:adapters': async () => training().adapters(),
     'training:activate': async (id) => training().activate(id),
-    'training:staleCaptions': async () => training().staleCaptions(),
-    'training:recaptionStale': async () => training().recaptionStale(),
+    'training:stale-captions': async () => training().staleCaptions(),
+    'training:recaption-stale': async () => training().recaptionStale(),
   };
 }

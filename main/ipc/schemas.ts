@@ -79,6 +79,6 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'training:loss': z.tuple([text(200).min(1)]),
   'training:adapters': z.tuple([]),
   'training:activate': z.tuple([text(200)]),
-  'training:staleCaptions': z.tuple([]),
-  'training:recaptionStale': z.tuple([]),
+  'training:stale-captions': z.tuple([]),
+  'training:recaption-stale': z.tuple([]),
 };
