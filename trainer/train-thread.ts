@@ -15,11 +15,19 @@ export type TrainThreadMessage =
 const port = parentPort;
 if (!port) throw new Error('train.thread must run as a worker thread.');
 const controller = new AbortController();
-port.on('message', (m: { type?: string }) => {
+// Fault injection for the worker-fault tests: { type: 'crash-at', kind: 'step' | 'checkpoint', step } ends the
+// thread right after that event, between two ONNX Runtime calls (ending it during one aborts the process, which
+// no test can survive).
+let crashAt: { kind: string; step: number } | null = null;
+port.on('message', (m: { type?: string; kind?: string; step?: number }) => {
   if (m?.type === 'cancel') controller.abort();
+  if (m?.type === 'crash-at' && typeof m.kind === 'string' && typeof m.step === 'number') crashAt = { kind: m.kind, step: m.step };
 });
 const job = (workerData as { job: TrainJob }).job;
-runTrainJob(job, (event) => port.postMessage({ type: 'event', event } satisfies TrainThreadMessage), controller.signal).then(
+runTrainJob(job, (event) => {
+  port.postMessage({ type: 'event', event } satisfies TrainThreadMessage);
+  if (crashAt && event.type === 'progress' && event.progress.kind === crashAt.kind && event.progress.step === crashAt.step) process.exit(70);
+}, controller.signal).then(
   (outcome) => port.postMessage({ type: 'finished', outcome } satisfies TrainThreadMessage),
   (e: unknown) => port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e) } satisfies TrainThreadMessage),
 );

@@ -11,7 +11,8 @@ import { activateAdapter, getAdapter, listAdapters, listPoints, listRuns, Traini
 import { IpcError } from '../ipc/errors';
 import { ModelNotFoundError } from '../models/registry';
 import { runTraining, startTraining, TrainingRequestError, type TrainExecutor, type TrainingEvent } from '../training/service';
-import { workerThreadExecutor } from '../training/worker-thread';
+import { TrainerExitedError, workerThreadExecutor } from '../training/worker-thread';
+import { createSupervisor, type Supervisor } from '../workers/supervisor';
 import { defaultTrainOptions } from '../../trainer/run/train-loop';
 import type { EventHub } from './events';
 import type { TrainingFacade } from './facades';
@@ -30,6 +31,9 @@ export interface TrainingFacadeOptions {
   readonly dataDir: string;
   /** The analysis side's re-caption hooks (null when this build has no inference worker). */
   readonly recaption?: { staleCaptions(): StaleCaptions; recaptionStale(): { queued: number } } | null;
+  /** Crashes of a run's trainer thread the supervisor restarts from (default 3), and its base backoff. */
+  readonly maxRestarts?: number;
+  readonly restartDelayMs?: number;
 }
 
 function runNumber(runId: string): number {
@@ -48,21 +52,71 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
     return listPoints(db, runId).map((p) => ({ step: p.step, loss: p.loss, split: p.kind === 'train' ? 'train' : 'heldout' }));
   }
 
-  /** Runs `runId` through the service and forwards its events; ends with training:changed. */
+  /**
+   * Runs `runId` through the service under a "trainer" supervisor (main/workers/supervisor.ts, the one that
+   * keeps the inference worker): a trainer thread that dies mid-run is reported (workers:changed, status
+   * restarting with the reason) and started again with backoff, and the run resumes from its last checkpoint
+   * in the same run row; after `maxRestarts` crashes the supervisor gives up (status failed) and the run stays
+   * failed, resumable by hand. A run that ends (done, cancelled, a real error) stops its supervisor.
+   */
   function launch(runId: number, execute: TrainExecutor): void {
     const controller = new AbortController();
     running.set(runId, controller);
+    let isFinished = false;
+    const finish = (): void => {
+      if (isFinished) return;
+      isFinished = true;
+      running.delete(runId);
+      events.emit('training:changed', { runId: String(runId) });
+    };
     const onEvent = (e: TrainingEvent): void => {
       if (e.event === 'step') events.emit('training:progress', { runId: String(runId), step: e.step, loss: e.loss, split: 'train' });
       else if (e.event === 'eval') events.emit('training:progress', { runId: String(runId), step: e.step, loss: e.heldOutLoss, split: 'heldout' });
       else if (e.event === 'log') log('info', `[train] ${e.line}`);
     };
-    void runTraining(ctx, runId, { execute, onEvent, signal: controller.signal })
-      .catch((e: unknown) => log('error', `Training run ${runId} failed: ${e instanceof Error ? e.message : String(e)}`))
-      .finally(() => {
-        running.delete(runId);
-        events.emit('training:changed', { runId: String(runId) });
-      });
+    const supervisor: Supervisor<null> = createSupervisor<null>({
+      name: 'trainer',
+      maxRestarts: opts.maxRestarts ?? 3,
+      baseDelayMs: opts.restartDelayMs ?? 500,
+      launch: () => {
+        let exitListener: ((code: number | null) => void) | null = null;
+        let exitCode: number | null | undefined;
+        const exit = (code: number | null): void => {
+          if (exitListener) exitListener(code);
+          else exitCode = code;
+        };
+        const end = (code: number): void => {
+          void supervisor.stop(0);
+          exit(code);
+          finish();
+        };
+        void runTraining(ctx, runId, { execute, onEvent, signal: controller.signal }).then(
+          () => end(0),
+          (e: unknown) => {
+            if (e instanceof TrainerExitedError && !controller.signal.aborted) {
+              exit(e.code); // a crash: the supervisor reports it and starts the run again (it resumes)
+              return;
+            }
+            log('error', `Training run ${runId} failed: ${e instanceof Error ? e.message : String(e)}`);
+            end(1);
+          },
+        );
+        return {
+          port: null,
+          kill: () => controller.abort(),
+          onExit: (listener) => {
+            exitListener = listener;
+            if (exitCode !== undefined) listener(exitCode);
+          },
+        };
+      },
+      onStatus: (status) => {
+        events.emit('workers:changed', status);
+        if (status.state === 'restarting' || status.state === 'failed') log('error', status.lastError ?? `trainer ${status.state}`);
+        if (status.state === 'failed') finish();
+      },
+    });
+    supervisor.start();
   }
 
   return {

@@ -2,16 +2,19 @@
  * @file Worker faults of the training service: the trainer thread killed mid-run → the service reports it (the
  * run is marked failed with the reason, the lock is released), and running the same run again resumes from its
  * checkpoint to the adapter an uninterrupted run makes, in the same run row (no duplicate). A second process
- * cannot take a run whose lock a live process holds. Uses the bundled thread (out/cli/train.thread.mjs).
+ * cannot take a run whose lock a live process holds. In the app, the run's supervisor reports a crashed thread
+ * and restarts it. Uses the bundled thread (out/cli/train.thread.mjs).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventHub } from '../../../main/app/events';
+import { createTrainingFacade } from '../../../main/app/training-adapter';
 import { openDatabase } from '../../../main/db/open';
 import { getRun, listRuns } from '../../../main/db/training';
-import { runTraining, startTraining, TrainingRequestError, type TrainingContext, type TrainingEvent } from '../../../main/training/service';
+import { runTraining, startTraining, TrainingRequestError, type TrainExecutor, type TrainingContext, type TrainingEvent } from '../../../main/training/service';
 import { TrainerExitedError, workerThreadExecutor } from '../../../main/training/worker-thread';
 import { mulberry32 } from '../../../model/random';
 import { writeSafetensors } from '../../../model/safetensors';
@@ -76,12 +79,8 @@ describe.skipIf(!existsSync(ENTRY))('training service in a worker thread', () =>
     // The same run, its thread killed after the step-4 checkpoint.
     const run = await startTraining(ctx, { ...request, model: modelDir });
     const rowsBefore = listRuns(db).length;
-    let kill: (() => void) | undefined;
     const err = await runTraining(ctx, run.runId, {
-      execute: workerThreadExecutor(ENTRY, (w) => (kill = () => void w.terminate())),
-      onEvent: (e) => {
-        if (e.event === 'checkpoint' && e.step === 4) kill?.();
-      },
+      execute: workerThreadExecutor(ENTRY, (w) => w.postMessage({ type: 'crash-at', kind: 'checkpoint', step: 4 })),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainerExitedError);
     expect(getRun(db, run.runId)).toMatchObject({ state: 'failed' });
@@ -99,6 +98,31 @@ describe.skipIf(!existsSync(ENTRY))('training service in a worker thread', () =>
     const [a, b] = [await readAdapterFile(refDone.adapterPath), await readAdapterFile(done.adapterPath)];
     expect(Array.from(b.adapter.weight)).toEqual(Array.from(a.adapter.weight));
     await expect(runTraining(ctx, run.runId, { execute: workerThreadExecutor(ENTRY) })).rejects.toBeInstanceOf(TrainingRequestError); // done is done
+  });
+
+  it('the app supervises a run: a crashed trainer thread is reported and restarted, and the run finishes in its row', async () => {
+    const events = createEventHub();
+    const seen: { channel: string; payload: unknown }[] = [];
+    events.subscribe((channel, payload) => seen.push({ channel, payload }));
+    let attempt = 0;
+    const execute: TrainExecutor = (job, emit, signal) =>
+      workerThreadExecutor(ENTRY, (w) => {
+        if (attempt++ === 0) w.postMessage({ type: 'crash-at', kind: 'step', step: 3 });
+      })(job, emit, signal);
+    const facade = createTrainingFacade({ db, dbPath: ctx.dbPath, events, log: () => {}, dataDir: ctx.dataDir, execute, restartDelayMs: 10 });
+    const rowsBefore = listRuns(db).length;
+    const { runId } = await facade.start({ modelId: modelDir, steps: 6, learningRate: 1e-3, activate: false });
+    await expect.poll(async () => (await facade.runs()).find((r) => r.id === runId)?.state, { timeout: 60_000 }).toBe('done');
+    expect(attempt).toBe(2);
+    expect(listRuns(db).length).toBe(rowsBefore + 1); // one row for the run, whatever happened to its thread
+    const statuses = seen.filter((e) => e.channel === 'workers:changed').map((e) => e.payload as { name: string; state: string; lastError: string | null });
+    expect(statuses.every((st) => st.name === 'trainer')).toBe(true);
+    expect(statuses.find((st) => st.state === 'restarting')?.lastError).toMatch(/trainer worker exited unexpectedly/);
+    expect(statuses.at(-1)?.state).toBe('stopped');
+    const progress = seen.filter((e) => e.channel === 'training:progress').map((e) => (e.payload as { step: number }).step);
+    expect(progress.at(-1)).toBe(6);
+    expect(seen.some((e) => e.channel === 'training:changed' && (e.payload as { runId: string }).runId === runId)).toBe(true);
+    expect(existsSync(join(ctx.dataDir, 'training', `run-${runId}`, 'run.lock'))).toBe(false);
   });
 
   it('refuses a run whose lock a live process holds, naming it', async () => {
