@@ -24,6 +24,7 @@ export default defineConfig({
         musilingo: 'main/cli/index.ts',
         'inference.thread': 'model/inference-thread.ts',
         'train.thread': 'trainer/train-thread.ts',
+        'convert.thread': 'main/models/convert-thread.ts',
       },
       external,
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },

@@ -19,14 +19,16 @@ export class TrainerExitedError extends Error {
   }
 }
 
-/** Where the bundled trainer thread is: $MUSILINGO_TRAIN_THREAD, or beside the CLI bundle (or one level up). */
-export function trainThreadEntry(): URL {
-  const override = process.env['MUSILINGO_TRAIN_THREAD'];
+/**
+ * Where a thread entry of the CLI bundle is (`train.thread.mjs`, `convert.thread.mjs`): $`envVar`, beside the
+ * CLI bundle (out/cli, out/cli/chunks), from the app's bundle (out/main), or from the source tree. Null when
+ * it is not built.
+ */
+export function findThreadEntry(file: string, envVar?: string): URL | null {
+  const override = envVar ? process.env[envVar] : undefined;
   if (override) return new URL(`file://${resolve(override)}`);
   const here = new URL('.', import.meta.url);
-  // Beside the CLI bundle (out/cli, out/cli/chunks), from the app's bundle (out/main), or from the source tree.
-  const candidates = ['./train.thread.mjs', '../train.thread.mjs', '../cli/train.thread.mjs', '../../out/cli/train.thread.mjs', '../../../out/cli/train.thread.mjs'];
-  for (const rel of candidates) {
+  for (const rel of [`./${file}`, `../${file}`, `../cli/${file}`, `../../out/cli/${file}`, `../../../out/cli/${file}`]) {
     const u = new URL(rel, here);
     try {
       if (statSync(fileURLToPath(u)).isFile()) return u;
@@ -34,7 +36,14 @@ export function trainThreadEntry(): URL {
       // try the next place
     }
   }
-  throw new Error('The trainer worker (train.thread.mjs) is missing beside the CLI bundle. Rebuild it: npm run build:cli');
+  return null;
+}
+
+/** Where the bundled trainer thread is ($MUSILINGO_TRAIN_THREAD overrides). */
+export function trainThreadEntry(): URL {
+  const u = findThreadEntry('train.thread.mjs', 'MUSILINGO_TRAIN_THREAD');
+  if (!u) throw new Error('The trainer worker (train.thread.mjs) is missing beside the CLI bundle. Rebuild it: npm run build:cli');
+  return u;
 }
 
 /** Runs each job in a new worker thread started from `entry`; `onThread` sees it (tests kill it). */
