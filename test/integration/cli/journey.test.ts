@@ -3,7 +3,7 @@
  * (MUSILINGO_HOME in a temp dir): `models demo` → `scan` (files of several formats made with sox and ffmpeg,
  * three of them tagged) → `caption --all` → two captions edited → `train --from-tags --steps 20` with no model
  * flags → `adapters list` shows the run → `adapters activate` → `caption --stale` re-captions exactly the
- * non-edited tracks, each recorded with the new adapter id → `train --model demo@float32` and
+ * non-edited tracks, each recorded with the new adapter id (and an answer too) → `train --model demo@float32` and
  * `--model <pack folder>` name the same pack. The CLI bundle is built by the test setup.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -123,6 +123,11 @@ describe.skipIf(!HAS_TOOLS)('the fine-tune journey (CLI)', () => {
     expect(lastJson<{ total: number }>((await cli(['caption', '--stale', '--json'])).stdout).total).toBe(0);
     const one = await cli(['caption', String(ids[0]), '--force', '--json']);
     expect(lastJson<{ captions: { adapterId: string }[] }>(one.stdout).captions.map((c) => c.adapterId)).toContain(done.adapterId);
+    // An answer records the adapter it came from too.
+    expect((await cli(['ask', String(ids[2]), 'What instruments are playing?', '--json'])).code).toBe(0);
+    conn = db();
+    expect(conn.prepare("SELECT adapter_id AS a FROM qa_messages WHERE role = 'assistant'").all()).toEqual([{ a: done.adapterId }]);
+    conn.close();
 
     // The same pack by pack id and by folder; the run records the source it read the decoder from.
     const packDir = join(home, 'models', 'packs', 'demo@float32');
