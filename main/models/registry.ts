@@ -198,6 +198,20 @@ export function resolvePack(db: Database.Database, dataDir: string, ref?: string
 }
 
 /**
+ * A fine-tuned adapter of any model by id, name (as `adapters list` shows it) or unique id prefix, or throws
+ * `no-adapter` / `ambiguous`. For `adapters activate|show|export`, which name an adapter without a model.
+ */
+export function findAdapter(db: Database.Database, ref: string): AdapterRow {
+  const all = listAdapters(db);
+  let hits = all.filter((a) => a.id === ref);
+  if (hits.length === 0) hits = all.filter((a) => a.name === ref);
+  if (hits.length === 0) hits = all.filter((a) => a.id.startsWith(ref));
+  if (hits.length > 1) throw new ModelNotFoundError('ambiguous', `Adapter "${ref}" matches ${hits.length} adapters (${hits.slice(0, 3).map((a) => a.id).join(', ')}…); give its full id (see \`musilingo adapters list\`).`);
+  if (!hits[0]) throw new ModelNotFoundError('no-adapter', `No adapter "${ref}". See \`musilingo adapters list\`.`);
+  return hits[0];
+}
+
+/**
  * An adapter of `modelId` by id, unique id prefix or name (as `adapters list` shows them), or a .safetensors
  * file. 'none' (or 'own') is the model's own adapter. Throws `no-adapter`, `ambiguous` or `adapter-mismatch`.
  */

@@ -12,7 +12,7 @@ import { upsertModelPack, updateModelPack, type ModelVariant } from '../../../..
 import { openDatabase } from '../../../../main/db/open';
 import { activateAdapter, insertAdapter } from '../../../../main/db/training';
 import { DEMO_LABEL } from '../../../../main/models/demo-label';
-import { defaultPack, installedPacks, loadRequestFor, ModelNotFoundError, resolveModel, type ModelNotFoundCode } from '../../../../main/models/registry';
+import { defaultPack, findAdapter, installedPacks, loadRequestFor, ModelNotFoundError, resolveModel, type ModelNotFoundCode } from '../../../../main/models/registry';
 import { PACK_FORMAT_VERSION } from '../../../../model/pack-manifest';
 
 let dir: string;
@@ -141,6 +141,16 @@ describe('adapter references', () => {
     expect(resolveModel(db, dir, 'demo', loose).adapter).toEqual({ id: loose, path: loose, name: null });
     rmSync(p1);
     expect(codeOf(() => resolveModel(db, dir, 'demo', 'adp-1'))).toBe('no-adapter');
+  });
+
+  it('finds an adapter of any model by id, name or unique prefix (adapters activate|show|export)', () => {
+    adapter('adp-a1', 'demo', 'Run 1 (20 steps)');
+    adapter('adp-b2', 'tiny', 'Run 2 (5 steps)');
+    expect(findAdapter(db, 'adp-a1').modelId).toBe('demo');
+    expect(findAdapter(db, 'Run 2 (5 steps)').id).toBe('adp-b2');
+    expect(findAdapter(db, 'adp-b').id).toBe('adp-b2');
+    expect(codeOf(() => findAdapter(db, 'adp-'))).toBe('ambiguous');
+    expect(codeOf(() => findAdapter(db, 'Run 3'))).toBe('no-adapter');
   });
 
   it('gives the inference service the pack folder and the adapter id captions record', () => {
