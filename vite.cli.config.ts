@@ -23,6 +23,8 @@ export default defineConfig({
       input: {
         musilingo: 'main/cli/index.ts',
         'inference.thread': 'model/inference-thread.ts',
+        'train.thread': 'trainer/train-thread.ts',
+        'convert.thread': 'main/models/convert-thread.ts',
       },
       external,
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },

@@ -225,6 +225,17 @@ export interface AdapterInfo {
   heldoutLoss: number | null;
 }
 
+/** Tracks whose caption came from an older adapter of the active model (the re-caption offer). */
+export interface StaleCaptions {
+  /** Tracks to re-caption; tracks with a caption the user edited are never counted. */
+  count: number;
+  /** The adapter new captions would come from ('' = the model's own). */
+  adapterId: string;
+  adapterName: string | null;
+  /** The pack captions use, or null when no model is ready. */
+  modelId: string | null;
+}
+
 /**
  * Options for starting a training run. The run always learns from every tag of the library (genre, mood,
  * instruments, BPM, key, comments, turned into captions and Q&A pairs) and from captions the user edited.
@@ -416,6 +427,10 @@ export interface Invoke {
   'eval:run': (q: EvalRequest) => EvalResult;
   /** The paper's own rows, to print beside measured ones. */
   'eval:paper': () => EvalPaperRow[];
+  /** How many tracks have a caption from an older adapter of the active model. */
+  'training:stale-captions': () => StaleCaptions;
+  /** Queues a new caption for each of them with the active adapter; returns how many were queued. */
+  'training:recaption-stale': () => { queued: number };
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -489,6 +504,8 @@ export const INVOKE = {
   'training:activate': 1,
   'eval:run': 1,
   'eval:paper': 1,
+  'training:stale-captions': 1,
+  'training:recaption-stale': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */

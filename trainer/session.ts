@@ -7,13 +7,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openCheckpoint } from '../model/safetensors';
+import { openCheckpoint, type Checkpoint } from '../model/safetensors';
 import type { AdapterWeights } from './adapter';
 import { buildDataset, type DataReport, type LibraryTrack } from './data/dataset';
 import type { LlamaDims } from './reference/llama-reference';
 import { cachedEmbedLookup, tokenizeExample, type Encode } from './data/sequence';
 import { createOrtEngine } from './engine';
 import { checkpointEmbedder, checkpointWeightSource, readLlamaDims } from './graph/checkpoint-source';
+import { isPackDir, openPackDecoder, type PackDecoder } from './graph/pack-source';
 import { buildLlamaTrainingGraph, type WeightStorage } from './graph/llama-train-graph';
 import { writeAdapterFile } from './run/checkpoint';
 import { runTraining, TrainingSetupError, type TrainOptions, type TrainProgress, type TrainRunResult } from './run/train-loop';
@@ -69,6 +70,19 @@ export async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
 }
 
+/** Where the frozen decoder's weights come from: checkpoint shards or a pack (same shape as a PackDecoder). */
+type DecoderFiles = PackDecoder;
+
+/** The checkpoint shards as a {@link DecoderFiles}. */
+function checkpointFiles(ck: Checkpoint): DecoderFiles {
+  return {
+    files: ck.files,
+    weightSource: (dims) => checkpointWeightSource(ck, dims),
+    embedder: (hidden) => checkpointEmbedder(ck, hidden),
+    close: () => ck.close(),
+  };
+}
+
 /** Trains an adapter on the library; see the file header. */
 export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainSessionResult> {
   const log = input.log ?? (() => {});
@@ -91,7 +105,10 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
       `Nothing to train on: ${ds.report.tracksSeen} track(s) seen, none usable (${Object.entries(ds.report.skippedByReason).map(([k, n]) => `${k} ${n}`).join(', ') || 'empty library'}).`,
     );
   }
-  const ck = await openCheckpoint(input.checkpoint);
+  // A pack folder instead of checkpoint files: the frozen decoder is read from the pack's own graph (see
+  // [Note: Decoder weights from a pack]); the embedder reads its embed.safetensors.
+  const sources = typeof input.checkpoint === 'string' ? [input.checkpoint] : input.checkpoint;
+  const ck: DecoderFiles = sources.length === 1 && isPackDir(sources[0]!) ? await openPackDecoder(sources[0]!) : checkpointFiles(await openCheckpoint(input.checkpoint));
   const g = input.graph ?? {};
   let graphPath: string | undefined;
   try {
@@ -111,7 +128,7 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
         await mkdir(tmpDir);
         try {
           const tmpPath = join(tmpDir, `train-${tag}.onnx`);
-          const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: tmpPath });
+          const b = await buildLlamaTrainingGraph(ck.weightSource(dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense', outPath: tmpPath });
           try {
             await b.save();
           } catch (e) {
@@ -127,7 +144,7 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
       }
       model = graphPath;
     } else {
-      const b = await buildLlamaTrainingGraph(checkpointWeightSource(ck, dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense' });
+      const b = await buildLlamaTrainingGraph(ck.weightSource(dims), { dtype: g.dtype ?? 'float32', weights: g.weights ?? 'dense' });
       model = b.toBytes('unused.data');
     }
     log(`[trainer] training graph ${tag} ready in ${Date.now() - t0} ms`);
@@ -137,7 +154,7 @@ export async function trainFromLibrary(input: TrainSessionInput): Promise<TrainS
       label: `onnxruntime ${(g.executionProviders ?? ['cpu']).join('/')} ${tag}`,
     });
     try {
-      const embed = cachedEmbedLookup(checkpointEmbedder(ck, dims.hiddenSize), dims.hiddenSize);
+      const embed = cachedEmbedLookup(ck.embedder(dims.hiddenSize), dims.hiddenSize);
       const run = await runTraining({
         engine,
         embed,

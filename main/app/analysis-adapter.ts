@@ -4,15 +4,16 @@
  * does the work; this file turns its events into contract events and the contract's calls into queue rows.
  */
 import type Database from 'better-sqlite3';
-import type { CaptionEntry, JobRow, QaMessage } from '../../preload/contract';
+import type { CaptionEntry, JobRow, QaMessage, StaleCaptions } from '../../preload/contract';
 import { captionsForTrack, upsertUserCaption } from '../db/captions';
 import { applyToAll, cancelJob, getJob, groupCounts, listJobs, pauseJob, resumeJob, retryJob, type Job } from '../db/jobs';
 import { clearFinishedJobs } from '../db/jobs-clear';
 import { enqueueSelectionCaptions, SELECTION_GROUP_KIND } from '../jobs/selection';
 import { qaThread, qaThreads } from '../db/qa';
+import { staleCaptionTrackIds } from '../db/stale-captions';
 import { NoEmbeddingError, similarTracks } from '../db/windows';
 import { IpcError } from '../ipc/errors';
-import { chooseModel, ModelNotFoundError, resolvePackRef } from '../jobs/cli-support';
+import { loadRequestFor, ModelNotFoundError, resolveModel, type ResolvedModel } from '../models/registry';
 import { enqueueAsk, enqueueCaption, enqueueGroup, JOB_PRIORITY } from '../jobs/kinds';
 import { createJobRunner, type InferenceClient, type JobRunner, type RunnerEvent } from '../jobs/runner';
 import { rpcClient, type RpcPort } from '../../model/inference/protocol';
@@ -53,6 +54,10 @@ export interface Analysis {
   detach(reason: string): void;
   /** Queues background captions of every uncaptioned track when a model is ready (deduplicated). */
   captionLibrary(): void;
+  /** Tracks whose caption came from an older adapter of the active model (the re-caption offer). */
+  staleCaptions(): StaleCaptions;
+  /** Queues a caption with the active adapter for each stale track; returns how many were queued. */
+  recaptionStale(): { queued: number };
 }
 
 function label(job: Job, titleOf: (id: number) => string): string {
@@ -163,17 +168,20 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
   const runner = createJobRunner({
     db,
     client: () => client,
-    resolvePack: (model, adapter) => resolvePackRef(db, opts.dataDir, model, adapter, opts.threads ?? 0),
+    resolvePack: (model, adapter) => loadRequestFor(resolveModel(db, opts.dataDir, model, adapter), { threads: opts.threads ?? 0 }),
     onEvent: onRunnerEvent,
     log: (level, message) => log(level === 'error' ? 'error' : 'info', message),
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
   });
   let isStarted = false;
 
-  /** The model captions and answers use, or a 'model-unavailable' error that says how to get one. */
-  function activeModel(): string {
+  /**
+   * The model and adapter captions and answers use (the chosen pack, its model's active adapter), or a
+   * 'model-unavailable' error that says how to get one.
+   */
+  function activeModel(): ResolvedModel {
     try {
-      return chooseModel(db, opts.dataDir, opts.settings.getActiveModel() ?? undefined);
+      return resolveModel(db, opts.dataDir, opts.settings.getActiveModel() || undefined);
     } catch (e) {
       if (e instanceof ModelNotFoundError) {
         throw new IpcError('model-unavailable', 'No model is ready yet. Download and convert one on the Models page first.');
@@ -184,7 +192,8 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
 
   const inference: InferenceFacade = {
     requestCaption(trackId) {
-      const { id } = enqueueCaption(db, { trackId, model: activeModel(), priority: JOB_PRIORITY.userCaption });
+      const m = activeModel();
+      const { id } = enqueueCaption(db, { trackId, model: m.ref, adapter: m.adapter.id, priority: JOB_PRIORITY.userCaption });
       runner.wake();
       events.emit('library:changed', { reason: 'caption', trackIds: [trackId] });
       return { jobId: id };
@@ -198,12 +207,12 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       if (trackIds === null) {
         // The whole library: one group job fans out to the tracks (all of them when redoing).
         const queued = libraryCount(redo ? null : false);
-        if (queued > 0) enqueueGroup(db, { kind: 'caption-all', model, force: redo });
+        if (queued > 0) enqueueGroup(db, { kind: 'caption-all', model: model.ref, adapter: model.adapter.id, force: redo });
         runner.wake();
         events.emit('jobs:changed', { job: null });
         return { queued };
       }
-      const { queued } = enqueueSelectionCaptions(db, { trackIds, model, redo });
+      const { queued } = enqueueSelectionCaptions(db, { trackIds, model: model.ref, adapter: model.adapter.id, redo });
       runner.wake();
       events.emit('jobs:changed', { job: null });
       events.emit('library:changed', { reason: 'caption', trackIds: null });
@@ -227,7 +236,8 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
     },
     ask({ trackId, threadId, question }) {
       if (!table.rowsByIds([trackId]).length) throw new IpcError('not-found', `Track ${trackId} is not in the library.`);
-      const { jobId } = enqueueAsk(db, { trackId, threadId, question, model: activeModel() });
+      const m = activeModel();
+      const { jobId } = enqueueAsk(db, { trackId, threadId, question, model: m.ref, adapter: m.adapter.id });
       askJobs.set(jobId, { trackId, threadId });
       runner.wake();
       return { jobId };
@@ -236,7 +246,7 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       const model = activeModel();
       const present = table.rowsByIds(trackIds);
       for (const r of present) {
-        const { jobId, threadId } = enqueueAsk(db, { trackId: r.id, question, model });
+        const { jobId, threadId } = enqueueAsk(db, { trackId: r.id, question, model: model.ref, adapter: model.adapter.id });
         askJobs.set(jobId, { trackId: r.id, threadId });
       }
       runner.wake();
@@ -306,14 +316,34 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       client = null;
     },
     captionLibrary() {
-      let model: string;
+      let m: ResolvedModel;
       try {
-        model = activeModel();
+        m = activeModel();
       } catch {
         return; // no model yet: nothing to queue
       }
-      const { isNew } = enqueueGroup(db, { kind: 'caption-all', model });
+      const { isNew } = enqueueGroup(db, { kind: 'caption-all', model: m.ref, adapter: m.adapter.id });
       if (isNew) runner.wake();
+    },
+    staleCaptions() {
+      let m: ResolvedModel;
+      try {
+        m = activeModel();
+      } catch {
+        return { count: 0, adapterId: '', adapterName: null, modelId: null };
+      }
+      const packId = `${m.pack.modelId}@${m.pack.variant ?? ''}`;
+      return { count: staleCaptionTrackIds(db, packId, m.adapter.id).length, adapterId: m.adapter.id, adapterName: m.adapter.name, modelId: packId };
+    },
+    recaptionStale() {
+      const m = activeModel();
+      const ids = staleCaptionTrackIds(db, `${m.pack.modelId}@${m.pack.variant ?? ''}`, m.adapter.id);
+      // One transaction: the offer's count and what is queued are the same set of tracks.
+      db.transaction(() => {
+        for (const trackId of ids) enqueueCaption(db, { trackId, model: m.ref, adapter: m.adapter.id, priority: JOB_PRIORITY.background });
+      })();
+      if (ids.length > 0) runner.wake();
+      return { queued: ids.length };
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * @file Runs the bundled CLI as a child process (main process, E2E bridge), for long work that must not block
- * main: model conversion (see [Note: Conversion runs in its own process]). Plain Node.
+ * main. Conversion and training no longer use it (see [Note: Conversion runs in its own thread] and
+ * main/app/training-adapter.ts). Plain Node.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

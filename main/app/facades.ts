@@ -11,6 +11,7 @@ import type {
   Invoke,
   JobsSnapshot,
   LossPoint,
+  StaleCaptions,
   ModelEntry,
   QaMessage,
   ScanErrorRow,
@@ -79,4 +80,6 @@ export interface TrainingFacade {
   loss(runId: string): Awaitable<LossPoint[]>;
   adapters(): Awaitable<AdapterInfo[]>;
   activate(adapterId: string): Awaitable<void>;
+  staleCaptions(): Awaitable<StaleCaptions>;
+  recaptionStale(): Awaitable<{ queued: number }>;
 }

@@ -4,28 +4,31 @@
  */
 import type Database from 'better-sqlite3';
 import type { Events } from '../../preload/contract';
-import { getModelPack, listModelPacks, packId, type ModelPackRow, type ModelVariant } from '../db/models';
+import { listModelPacks, packId, type ModelPackRow, type ModelVariant } from '../db/models';
 import { IpcError } from '../ipc/errors';
 import { runDoctor } from '../models/doctor';
 import type { HubConfig } from '../models/hub';
 import { catalogEntry } from '../models/catalog';
 import { defaultVariant, downloadModel, listModels, type ModelProgress } from '../models/manager';
 import { toModelEntries, toUiDoctorReport } from '../models/ui';
-import { modelsDir } from '../paths';
+import { defaultDbPath, modelsDir } from '../paths';
+import { Worker } from 'node:worker_threads';
+import type { ConvertThreadData, ConvertThreadMessage } from '../models/convert-thread';
+import { findThreadEntry } from '../training/worker-thread';
 import type { EventHub } from './events';
 import type { ModelsFacade } from './facades';
 import type { AppLog } from './services';
 import type { SettingsStore } from './settings';
 
-// [Note: Conversion runs in its own process]
+// [Note: Conversion runs in its own thread]
 // Converting a 7B checkpoint takes minutes of CPU and ONNX Runtime calls that block their thread, so it never
-// runs in main (STYLE B2). The app starts the bundled CLI (`musilingo models convert <id> --variant v`) as a
-// child process — an Electron utility process in the app, a Node child process in the E2E bridge — with the
-// same data folder. The CLI writes the pack row's state and progress as it goes (the models table is built
-// for several processes: WAL, busy timeout); main polls that one row twice a second and forwards it as
-// models:progress. Downloads are network and disk I/O, so they run in main's event loop.
+// runs on main's event loop (STYLE B2). The app starts the bundled converter thread (out/cli/convert.thread.mjs,
+// main/models/convert-thread.ts) with the data folder: it runs the model manager's convertModel on its own
+// database connection (the models table is built for several writers: WAL, busy timeout) and posts typed
+// progress messages, which main forwards as models:progress. Downloads are network and disk I/O, so they run
+// in main's event loop.
 
-/** A started CLI process (see [Note: Conversion runs in its own process]). */
+/** A started CLI process (the app's runner for the bundled CLI, main/app/cli-runner.ts). */
 export interface CliRun {
   /** Resolves with the exit code. */
   readonly exited: Promise<number | null>;
@@ -47,8 +50,10 @@ export interface ModelsFacadeOptions {
   readonly runCli: CliRunner | null;
   /** The Hub to download from (default: HF_ENDPOINT / huggingface.co, from the environment). */
   readonly hub?: HubConfig;
-  /** Poll interval of a running conversion's row. */
-  readonly pollMs?: number;
+  /** The library database file (the converter thread opens its own connection). Default `<dataDir>/library.sqlite`. */
+  readonly dbPath?: string;
+  /** The converter thread entry; default the bundled out/cli/convert.thread.mjs; null = conversion unavailable. */
+  readonly convertThread?: URL | null;
 }
 
 /** The model id of a stored reference (a pack id `model@variant` or a model id). */
@@ -60,7 +65,7 @@ function modelIdOf(ref: string): string {
 export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { close(): void } {
   const { db, events, log } = opts;
   const downloads = new Map<string, AbortController>();
-  const conversions = new Map<string, CliRun>();
+  const conversions = new Map<string, { cancel(): void }>();
 
   function emitRow(row: ModelPackRow, phase: Events['models:progress']['phase'], message: string): void {
     events.emit('models:progress', { modelId: row.modelId, phase, progress: row.progress, message, failed: row.state === 'failed' });
@@ -126,32 +131,45 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
     },
 
     convert({ modelId, variant }) {
-      if (!opts.runCli) throw new IpcError('unavailable', 'Converting models is not available in this build (the command-line tool is missing).');
+      const entry = opts.convertThread === undefined ? findThreadEntry('convert.thread.mjs', 'MUSILINGO_CONVERT_THREAD') : opts.convertThread;
+      if (!entry) throw new IpcError('unavailable', 'Converting models is not available in this build (the converter is missing).');
       const id = packId(modelId, variant as ModelVariant);
       if (conversions.has(id)) return;
       if (!listModelPacks(db).some((p) => p.modelId === modelId && p.sourcePath)) {
         throw new IpcError('invalid-argument', `"${modelId}" has no downloaded checkpoint yet: download it first.`);
       }
-      const run = opts.runCli(['models', 'convert', modelId, '--variant', variant], (line) => log('info', `[convert] ${line}`));
-      conversions.set(id, run);
+      // [Note: Conversion runs in its own thread] The converter thread writes the pack row (the manager's job)
+      // and posts typed progress; main forwards it as models:progress. Nothing is polled.
+      const data: ConvertThreadData = { dbPath: opts.dbPath ?? defaultDbPath(opts.dataDir), modelsDir: modelsDir(opts.dataDir), modelId, variant: variant as ModelVariant };
+      const worker = new Worker(entry, { workerData: data });
+      conversions.set(id, { cancel: () => worker.postMessage({ type: 'cancel' }) });
       events.emit('models:progress', { modelId, phase: 'convert', progress: 0, message: 'Starting the converter…' });
-      const timer = setInterval(() => {
-        const row = getModelPack(db, id);
-        if (row?.state === 'converting') emitRow(row, 'convert', 'Converting…');
-      }, opts.pollMs ?? 500);
-      void run.exited.then((code) => {
-        clearInterval(timer);
+      let isOver = false;
+      const end = (message: string): void => {
+        if (isOver) return;
+        isOver = true;
         conversions.delete(id);
-        const row = getModelPack(db, id);
-        if (code !== 0 || row?.state !== 'ready') log('error', `Conversion of ${id} ended with code ${code ?? 'none'}: ${row?.error ?? 'no pack was written'}`);
-        events.emit('models:progress', {
-          modelId,
-          phase: 'convert',
-          progress: 1,
-          message: row?.state === 'ready' ? 'Ready.' : `Conversion failed: ${row?.error ?? `the converter exited with code ${code ?? 'none'}`}`,
-          failed: row?.state !== 'ready',
-        });
+        events.emit('models:progress', { modelId, phase: 'convert', progress: 1, message, failed: message !== 'Ready.' });
+      };
+      let lastFraction = -1;
+      worker.on('message', (m: ConvertThreadMessage) => {
+        if (m.type === 'progress' && m.progress.kind === 'convert') {
+          const c = m.progress.progress;
+          if (Math.floor(c.fraction * 100) === Math.floor(lastFraction * 100) && c.stage === 'decoder') return;
+          lastFraction = c.fraction;
+          events.emit('models:progress', { modelId, phase: 'convert', progress: Math.min(0.999, c.fraction), message: `Converting: ${c.stage}${c.detail ? ` ${c.detail}` : ''}` });
+        } else if (m.type === 'finished') {
+          end('Ready.');
+        } else if (m.type === 'failed') {
+          log('error', `Conversion of ${id} failed: ${m.message}`);
+          end(`Conversion failed: ${m.message}`);
+        }
       });
+      worker.on('error', (e) => {
+        log('error', `Conversion of ${id} failed: ${e.message}`);
+        end(`Conversion failed: ${e.message}`);
+      });
+      worker.on('exit', (code) => end(`Conversion failed: the converter stopped unexpectedly (code ${code}); start it again and it resumes.`));
     },
 
     activate(modelId) {
@@ -165,7 +183,7 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
 
     close() {
       for (const ac of downloads.values()) ac.abort();
-      for (const run of conversions.values()) run.kill();
+      for (const c of conversions.values()) c.cancel();
     },
   };
 }

@@ -145,9 +145,9 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     });
     void libraryFacade.ready.then(() => analysis.captionLibrary());
   }
-  const modelsFacade = createModelsFacade({ db, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}) });
+  const modelsFacade = createModelsFacade({ db, dbPath, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}) });
   const models: ModelsFacade | null = modelsFacade;
-  const trainingFacade = createTrainingFacade({ db, events, log: ctx.log, runCli: ctx.runCli });
+  const trainingFacade = createTrainingFacade({ db, dbPath, events, log: ctx.log, dataDir: ctx.dataDir, recaption: analysis, ...(ctx.runCli ? {} : { execute: null }) });
   const training: TrainingFacade | null = trainingFacade;
 
   workers.inference?.start();

@@ -1,28 +1,39 @@
 /**
- * @file Wires adapter training (trainer/, main/db/training.ts) to the IPC contract (main process, E2E bridge):
- * runs, live loss points, adapters and the active one. A run is the bundled CLI's `train --from-tags` in its
- * own process (see [Note: Conversion runs in its own process]: the same reasons, and the CLI already records
- * runs, loss points and adapters in the database); main forwards new loss points as training:progress.
+ * @file Wires adapter training to the IPC contract (main process, E2E bridge): runs, live loss points, adapters
+ * and the active one. A run goes through the training service (main/training/service.ts), the same one
+ * `musilingo train` uses: the run row exists before any work (its id is returned at once), the job runs in a
+ * worker thread off main's event loop, and its typed events become training:progress / training:changed
+ * pushes as they arrive (main writes them to the database in transactions). Nothing is polled or parsed.
  */
 import type Database from 'better-sqlite3';
-import type { AdapterInfo, LossPoint, TrainingRun } from '../../preload/contract';
-import { listModelPacks } from '../db/models';
+import type { AdapterInfo, LossPoint, StaleCaptions, TrainingRun } from '../../preload/contract';
 import { activateAdapter, getAdapter, listAdapters, listPoints, listRuns, TrainingNotFoundError } from '../db/training';
 import { IpcError } from '../ipc/errors';
+import { ModelNotFoundError } from '../models/registry';
+import { runTraining, startTraining, TrainingRequestError, type TrainExecutor, type TrainingEvent } from '../training/service';
+import { TrainerExitedError, workerThreadExecutor } from '../training/worker-thread';
+import { createSupervisor, type Supervisor } from '../workers/supervisor';
+import { defaultTrainOptions } from '../../trainer/run/train-loop';
 import type { EventHub } from './events';
 import type { TrainingFacade } from './facades';
-import type { CliRun, CliRunner } from './models-adapter';
 import type { AppLog } from './services';
 
 /** Options of {@link createTrainingFacade}. */
 export interface TrainingFacadeOptions {
   readonly db: Database.Database;
+  /** The library database file (the trainer opens it read-only). */
+  readonly dbPath: string;
   readonly events: EventHub;
   readonly log: AppLog;
-  readonly runCli: CliRunner | null;
-  readonly pollMs?: number;
-  /** How long start() waits for the trainer to record its run before giving up. */
-  readonly startTimeoutMs?: number;
+  /** Runs a job; default: a worker thread on the bundled out/cli/train.thread.mjs. Null when training is unavailable. */
+  readonly execute?: TrainExecutor | null;
+  /** The data folder (runs, adapters and graph caches live under it). */
+  readonly dataDir: string;
+  /** The analysis side's re-caption hooks (null when this build has no inference worker). */
+  readonly recaption?: { staleCaptions(): StaleCaptions; recaptionStale(): { queued: number } } | null;
+  /** Crashes of a run's trainer thread the supervisor restarts from (default 3), and its base backoff. */
+  readonly maxRestarts?: number;
+  readonly restartDelayMs?: number;
 }
 
 /** A run id as the renderer holds it: decimal digits only (Number() would also take '0x10', '1e3', ' 7 '). */
@@ -35,30 +46,78 @@ function runNumber(runId: string): number {
 /** Creates the Training page facade. */
 export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacade & { close(): void } {
   const { db, events, log } = opts;
-  const running = new Map<number, CliRun>();
-  const pollMs = opts.pollMs ?? 500;
+  const running = new Map<number, AbortController>();
+  const ctx = { db, dbPath: opts.dbPath, dataDir: opts.dataDir };
 
   function toLossPoints(runId: number): LossPoint[] {
     return listPoints(db, runId).map((p) => ({ step: p.step, loss: p.loss, split: p.kind === 'train' ? 'train' : 'heldout' }));
   }
 
-  /** Forwards loss points recorded since the last look (the trainer process writes them). */
-  function follow(runId: number, run: CliRun): void {
-    let seen = 0;
-    const forward = (): void => {
-      const points = toLossPoints(runId);
-      for (const p of points.slice(seen)) events.emit('training:progress', { runId: String(runId), ...p });
-      seen = points.length;
-    };
-    const timer = setInterval(forward, pollMs);
-    void run.exited.then(() => {
-      clearInterval(timer);
-      forward();
+  /**
+   * Runs `runId` through the service under a "trainer" supervisor (main/workers/supervisor.ts, the one that
+   * keeps the inference worker): a trainer thread that dies mid-run is reported (workers:changed, status
+   * restarting with the reason) and started again with backoff, and the run resumes from its last checkpoint
+   * in the same run row; after `maxRestarts` crashes the supervisor gives up (status failed) and the run stays
+   * failed, resumable by hand. A run that ends (done, cancelled, a real error) stops its supervisor.
+   */
+  function launch(runId: number, execute: TrainExecutor): void {
+    const controller = new AbortController();
+    running.set(runId, controller);
+    let isFinished = false;
+    const finish = (): void => {
+      if (isFinished) return;
+      isFinished = true;
       running.delete(runId);
       events.emit('training:changed', { runId: String(runId) });
-      const last = listRuns(db).find((r) => r.id === runId);
-      if (last?.state === 'running') log('error', `Training run ${runId} ended without finishing; resume it with \`musilingo train --resume ${runId}\`.`);
+    };
+    const onEvent = (e: TrainingEvent): void => {
+      if (e.event === 'step') events.emit('training:progress', { runId: String(runId), step: e.step, loss: e.loss, split: 'train' });
+      else if (e.event === 'eval') events.emit('training:progress', { runId: String(runId), step: e.step, loss: e.heldOutLoss, split: 'heldout' });
+      else if (e.event === 'log') log('info', `[train] ${e.line}`);
+    };
+    const supervisor: Supervisor<null> = createSupervisor<null>({
+      name: 'trainer',
+      maxRestarts: opts.maxRestarts ?? 3,
+      baseDelayMs: opts.restartDelayMs ?? 500,
+      launch: () => {
+        let exitListener: ((code: number | null) => void) | null = null;
+        let exitCode: number | null | undefined;
+        const exit = (code: number | null): void => {
+          if (exitListener) exitListener(code);
+          else exitCode = code;
+        };
+        const end = (code: number): void => {
+          void supervisor.stop(0);
+          exit(code);
+          finish();
+        };
+        void runTraining(ctx, runId, { execute, onEvent, signal: controller.signal }).then(
+          () => end(0),
+          (e: unknown) => {
+            if (e instanceof TrainerExitedError && !controller.signal.aborted) {
+              exit(e.code); // a crash: the supervisor reports it and starts the run again (it resumes)
+              return;
+            }
+            log('error', `Training run ${runId} failed: ${e instanceof Error ? e.message : String(e)}`);
+            end(1);
+          },
+        );
+        return {
+          port: null,
+          kill: () => controller.abort(),
+          onExit: (listener) => {
+            exitListener = listener;
+            if (exitCode !== undefined) listener(exitCode);
+          },
+        };
+      },
+      onStatus: (status) => {
+        events.emit('workers:changed', status);
+        if (status.state === 'restarting' || status.state === 'failed') log('error', status.lastError ?? `trainer ${status.state}`);
+        if (status.state === 'failed') finish();
+      },
     });
+    supervisor.start();
   }
 
   return {
@@ -81,41 +140,31 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
     },
 
     async start(o) {
-      if (!opts.runCli) throw new IpcError('unavailable', 'Training is not available in this build (the command-line tool is missing).');
-      const pack = listModelPacks(db)
-        .filter((p) => p.state === 'ready' && p.path && (p.id === o.modelId || p.modelId === o.modelId))
-        .sort((a, b) => b.updatedAt - a.updatedAt)[0];
-      if (!pack?.path) throw new IpcError('model-unavailable', `"${o.modelId}" has no converted model pack: download and convert it on the Models page first.`);
-      const before = Math.max(0, ...listRuns(db).map((r) => r.id));
-      const lines: string[] = [];
-      const args = ['train', '--from-tags', '--model', pack.path, '--steps', String(o.steps), '--lr', String(o.learningRate), ...(o.activate ? ['--activate'] : [])];
-      const run = opts.runCli(args, (line) => {
-        lines.push(line);
-        log('info', `[train] ${line}`);
-      });
-      let hasExited = false;
-      void run.exited.then(() => (hasExited = true));
-      const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-      for (;;) {
-        const created = listRuns(db).find((r) => r.id > before);
-        if (created) {
-          running.set(created.id, run);
-          follow(created.id, run);
-          return { runId: String(created.id) };
-        }
-        if (hasExited || Date.now() > deadline) {
-          run.kill();
-          const why = lines.filter((l) => /error|cannot|no |not /i.test(l)).at(-1) ?? lines.at(-1) ?? 'the trainer stopped before it started a run';
-          throw new IpcError('invalid-argument', `Training could not start: ${why}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
+      const execute = opts.execute === undefined ? workerThreadExecutor() : opts.execute;
+      if (!execute) throw new IpcError('unavailable', 'Training is not available in this build.');
+      let started;
+      try {
+        started = await startTraining(ctx, {
+          model: o.modelId || undefined,
+          options: defaultTrainOptions(o.steps, { peakLr: o.learningRate, minLr: Math.min(1e-5, o.learningRate), warmupStartLr: Math.min(1e-6, o.learningRate) }),
+          graph: { dtype: 'float32', weights: 'dense', executionProviders: ['cpu'], threads: 1 },
+          heldOutFraction: 0.1,
+          activate: o.activate,
+        });
+      } catch (e) {
+        if (e instanceof ModelNotFoundError) throw new IpcError('model-unavailable', `${e.message} (Models page: download and convert one.)`);
+        if (e instanceof TrainingRequestError) throw new IpcError('invalid-argument', `Training could not start: ${e.message}`);
+        throw e;
       }
+      launch(started.runId, execute);
+      events.emit('training:changed', { runId: String(started.runId) });
+      return { runId: String(started.runId) };
     },
 
     cancel(runId) {
       const run = running.get(runNumber(runId));
       if (!run) throw new IpcError('invalid-argument', `Training run ${runId} is not running.`);
-      run.interrupt();
+      run.abort(); // the trainer writes a checkpoint and the run becomes 'cancelled'
     },
 
     loss: (runId) => toLossPoints(runNumber(runId)),
@@ -132,17 +181,29 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
     },
 
     activate(adapterId) {
+      let runId: number | null;
       try {
-        getAdapter(db, adapterId);
+        runId = getAdapter(db, adapterId).runId;
         activateAdapter(db, adapterId);
       } catch (e) {
         if (e instanceof TrainingNotFoundError) throw new IpcError('not-found', e.message);
         throw e;
       }
+      // Captions now come from another adapter: the re-caption offer and the adapter list reload.
+      events.emit('training:changed', { runId: runId === null ? '' : String(runId) });
+    },
+
+    staleCaptions(): StaleCaptions {
+      return opts.recaption?.staleCaptions() ?? { count: 0, adapterId: '', adapterName: null, modelId: null };
+    },
+
+    recaptionStale() {
+      if (!opts.recaption) throw new IpcError('unavailable', 'Captions are not available in this build.');
+      return opts.recaption.recaptionStale();
     },
 
     close() {
-      for (const run of running.values()) run.interrupt();
+      for (const run of running.values()) run.abort();
     },
   };
 }

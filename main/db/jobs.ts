@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { statementsPerConnection } from './statements';
+import { batchKeyOf, trackDedupeKeyParts } from '../jobs/identity';
 
 /** A job's state (0010's CHECK constraint). */
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
@@ -577,8 +578,7 @@ export interface FanOutSpec {
  * (the dedupe index). Returns how many children were created.
  */
 export function fanOutTrackJobs(db: Database.Database, parentId: number, spec: FanOutSpec, now: number = Date.now()): number {
-  const prefix = spec.childKind === 'caption-one' ? 'caption' : 'embed';
-  const keyTail = spec.childKind === 'caption-one' ? `:${spec.model}:${spec.adapter}:${spec.windowKey}` : `:${spec.model}`;
+  const { prefix, tail: keyTail } = trackDedupeKeyParts(spec.childKind, spec.model, spec.adapter, spec.windowKey);
   const lacking =
     spec.childKind === 'caption-one'
       ? `NOT EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id AND c.model_id = @modelId AND c.adapter_id = @adapterId AND c.source = 'model')`
@@ -598,7 +598,7 @@ export function fanOutTrackJobs(db: Database.Database, parentId: number, spec: F
       model: spec.model,
       adapter: spec.adapter,
       window: JSON.stringify(spec.window),
-      batchKey: `${spec.model}|${spec.adapter}`,
+      batchKey: batchKeyOf(spec.model, spec.adapter),
       priority: spec.priority,
       parentId,
       prefix,

@@ -37,8 +37,8 @@ interface Row {
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare(
-      `INSERT INTO qa_messages (track_id, thread_id, role, text, model_id, created_at)
-       VALUES (@trackId, @threadId, @role, @text, @modelId, @now) RETURNING id`,
+      `INSERT INTO qa_messages (track_id, thread_id, role, text, model_id, adapter_id, created_at)
+       VALUES (@trackId, @threadId, @role, @text, @modelId, @adapterId, @now) RETURNING id`,
     ),
     thread: db.prepare<[number, string], Row>(
       'SELECT * FROM qa_messages WHERE track_id = ? AND thread_id = ? ORDER BY id',
@@ -60,10 +60,11 @@ export function newThreadId(): string {
 /** Appends a message to a thread and returns its id. */
 export function appendQaMessage(
   db: Database.Database,
-  m: { trackId: number; threadId: string; role: 'user' | 'assistant'; text: string; modelId?: string | null },
+  m: { trackId: number; threadId: string; role: 'user' | 'assistant'; text: string; modelId?: string | null; adapterId?: string },
   now: number = Date.now(),
 ): number {
-  const r = returningRow<{ id: number }>(db, statements(db).insert, { ...m, modelId: m.modelId ?? null, now });
+  // adapterId: the adapter an answer came from ('' = the model's own; 0060), as captions record it.
+  const r = returningRow<{ id: number }>(db, statements(db).insert, { ...m, modelId: m.modelId ?? null, adapterId: m.adapterId ?? '', now });
   if (!r) throw new Error(`The message was not stored in ${db.name}.`);
   return r.id;
 }

@@ -81,5 +81,7 @@ export function createHandlers(s: AppServices): Handlers {
     'training:activate': async (id) => training().activate(id),
     'eval:run': async (q) => s.evaluation.run(q),
     'eval:paper': async () => s.evaluation.paper(),
+    'training:stale-captions': async () => training().staleCaptions(),
+    'training:recaption-stale': async () => training().recaptionStale(),
   };
 }

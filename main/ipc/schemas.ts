@@ -114,4 +114,6 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   ]),
   'eval:paper': z.tuple([]),
   'training:activate': z.tuple([text(200)]),
+  'training:stale-captions': z.tuple([]),
+  'training:recaption-stale': z.tuple([]),
 };

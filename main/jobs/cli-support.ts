@@ -1,168 +1,24 @@
 /**
- * @file What the analysis CLI commands (caption, ask, similar, jobs) share: model pack resolution, starting
- * the inference worker thread and the job runner, argument parsing helpers and a progress bar. CLI only.
+ * @file Former home of what the analysis CLI commands shared; split by meaning into main/models/registry.ts
+ * (model references), main/cli/track-args.ts (track and window arguments), main/cli/analysis-session.ts (the
+ * CLI's inference thread and job runner) and main/cli/progress-bar.ts. Only re-exports remain, so code written
+ * against the old module still builds; new code imports from those modules. Nothing in main/app imports this.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
-import { findTrackId } from '../db/captions';
-import { listModelPacks } from '../db/models';
-import { modelsDir } from '../paths';
-import { UsageError, type CliContext } from '../cli/command';
-import { startInferenceThread, type InferenceConnection } from '../../model/inference/client';
-import type { LoadRequest, WindowSpec } from '../../model/inference/types';
-import { createJobRunner, type JobRunner, type RunnerEvent } from './runner';
+import type { LoadRequest } from '../../model/inference/types';
+import { loadRequestFor, resolveModel } from '../models/registry';
 
-/** A model pack reference could not be resolved. */
-export class ModelNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelNotFoundError';
-  }
-}
+export { ModelNotFoundError } from '../models/registry';
+export { parseWindow, requireTrack } from '../cli/track-args';
+export { inferenceThreadEntry, startCliAnalysis, type CliAnalysis } from '../cli/analysis-session';
+export { progressBar } from '../cli/progress-bar';
 
-/**
- * The pack a CLI run uses: `--model` as a pack folder path, a pack id from the models table
- * ('musilingo-long@int4'), a model id (its newest ready pack) or a folder name under the models folder; without
- * `--model`, the newest ready pack. Returns the reference stored in jobs (a pack id or an absolute path).
- */
+/** The model reference a CLI run stores in its jobs (see main/models/registry.ts resolveModel). */
 export function chooseModel(db: Database.Database, dataDir: string, model: string | undefined): string {
-  const packs = listModelPacks(db).filter((p) => p.state === 'ready' && p.path !== null);
-  if (model === undefined) {
-    const newest = [...packs].sort((a, b) => b.updatedAt - a.updatedAt)[0];
-    if (newest) return newest.id;
-    throw new ModelNotFoundError(
-      'No model pack is installed. Install one with `musilingo models download <model>` (or `musilingo models import <folder>`), or name a pack folder with --model.',
-    );
-  }
-  if (model.includes('/') || model.includes('\\') || model.startsWith('.')) return resolve(model);
-  if (packs.some((p) => p.id === model)) return model;
-  const ofModel = packs.filter((p) => p.modelId === model).sort((a, b) => b.updatedAt - a.updatedAt)[0];
-  if (ofModel) return ofModel.id;
-  if (existsSync(join(modelsDir(dataDir), model, 'manifest.json'))) return model;
-  throw new ModelNotFoundError(
-    `Model pack "${model}" is not installed. Installed: ${packs.map((p) => p.id).join(', ') || 'none'}. ` +
-      'Install it with `musilingo models`, or name a pack folder with --model.',
-  );
+  return resolveModel(db, dataDir, model, '').ref;
 }
 
-/** Turns a stored model reference (see {@link chooseModel}) and adapter into what the service loads. */
+/** Turns a stored model reference and adapter ('' = the model's own) into what the service loads. */
 export function resolvePackRef(db: Database.Database, dataDir: string, model: string, adapter: string, threads = 0): LoadRequest {
-  let packDir: string | undefined;
-  if (model.startsWith('/') || /^[A-Za-z]:[\\/]/.test(model)) packDir = model;
-  else {
-    const row = listModelPacks(db).find((p) => p.id === model);
-    packDir = row?.path ?? join(modelsDir(dataDir), model);
-  }
-  if (!existsSync(join(packDir, 'manifest.json'))) {
-    throw new ModelNotFoundError(`Model pack "${model}" is missing: ${packDir} has no manifest.json. Install or convert it again with \`musilingo models\`.`);
-  }
-  if (adapter && !existsSync(adapter)) throw new ModelNotFoundError(`Adapter file ${adapter} does not exist.`);
-  return { packDir, ...(adapter ? { adapterPath: adapter, adapterId: adapter } : {}), executionProvider: process.env['MUSILINGO_EP'] ?? 'auto', threads };
-}
-
-/** Parses `--window`: 'default', 'all', or a start time in seconds or m:ss (a 30 s window from there). */
-export function parseWindow(value: string | undefined): WindowSpec {
-  if (value === undefined || value === 'default') return { kind: 'default' };
-  if (value === 'all') return { kind: 'all' };
-  const m = /^(?:(\d+):)?(\d+(?:\.\d+)?)$/.exec(value);
-  if (!m) throw new UsageError(`--window "${value}" is not valid. Expected one of: default, all, <seconds>, <m:ss>.`);
-  const seconds = Number(m[1] ?? 0) * 60 + Number(m[2]);
-  return { kind: 'at', startMs: Math.round(seconds * 1000) };
-}
-
-/** Resolves a track argument (id or path) or throws a UsageError naming it. */
-export function requireTrack(db: Database.Database, ref: string): number {
-  const id = findTrackId(db, ref) ?? (ref.match(/^\d+$/) ? undefined : findTrackId(db, resolve(ref)));
-  if (id === undefined) throw new UsageError(`No track "${ref}" in the library. Give a track id (see \`musilingo search\`) or the path of a scanned file.`);
-  return id;
-}
-
-/** Where the bundled worker-thread entry is (beside the CLI bundle, or one level up from a chunk). */
-export function inferenceThreadEntry(): URL {
-  const override = process.env['MUSILINGO_INFERENCE_THREAD'];
-  if (override) return new URL(`file://${resolve(override)}`);
-  for (const rel of ['./inference.thread.mjs', '../inference.thread.mjs']) {
-    const u = new URL(rel, import.meta.url);
-    try {
-      if (statSync(fileURLToPath(u)).isFile()) return u;
-    } catch {
-      // try the next place
-    }
-  }
-  throw new Error('The inference worker (inference.thread.mjs) is missing beside the CLI bundle. Rebuild it: npm run build:cli');
-}
-
-/** A running CLI analysis session: the worker thread (restarted if it dies) and the runner. */
-export interface CliAnalysis {
-  readonly runner: JobRunner;
-  stop(): Promise<void>;
-}
-
-/** Starts the inference worker thread and a job runner on the CLI's database. */
-export function startCliAnalysis(ctx: CliContext, opts: { onEvent?: (e: RunnerEvent) => void; maxBatch?: number; verbose?: boolean } = {}): CliAnalysis {
-  const db = ctx.db();
-  const threads = Number(process.env['MUSILINGO_THREADS'] ?? 0);
-  let conn: InferenceConnection | null = null;
-  let isStopping = false;
-  const log = (level: string, message: string): void => {
-    if (opts.verbose || level !== 'info') ctx.stderr.write(`${message}\n`);
-  };
-  const launch = (): void => {
-    conn = startInferenceThread(inferenceThreadEntry(), { threads }, {
-      onLog: log,
-      onExit: (code) => {
-        if (isStopping) return;
-        log('warn', `[jobs] the inference worker stopped (code ${code}); starting a new one`);
-        conn = null;
-        setTimeout(launch, 500).unref();
-      },
-    });
-  };
-  launch();
-  const runner = createJobRunner({
-    db,
-    client: () => conn?.client ?? null,
-    resolvePack: (model, adapter) => resolvePackRef(db, ctx.dataDir, model, adapter, threads),
-    ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
-    ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-    log,
-  });
-  runner.start();
-  return {
-    runner,
-    async stop() {
-      isStopping = true;
-      await runner.stop();
-      await conn?.close();
-    },
-  };
-}
-
-/** A one-line progress bar on a TTY (redrawn in place), or a line every few seconds otherwise. */
-export function progressBar(out: NodeJS.WritableStream & { isTTY?: boolean }, label: string): { update(done: number, total: number, note?: string): void; end(): void } {
-  let last = 0;
-  let lastLine = '';
-  const started = Date.now();
-  return {
-    update(done, total, note = '') {
-      const now = Date.now();
-      const frac = total > 0 ? done / total : 0;
-      const eta = done > 0 && total > done ? Math.round(((now - started) / done) * (total - done) / 1000) : 0;
-      const width = 24;
-      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-      const line = `${label} [${bar}] ${done}/${total}${eta ? ` ~${eta}s left` : ''}${note ? `  ${note}` : ''}`;
-      if (out.isTTY) {
-        out.write(`\r${line.slice(0, 120).padEnd(Math.min(120, lastLine.length))}`);
-        lastLine = line;
-      } else if (now - last > 2000 || done === total) {
-        out.write(`${line}\n`);
-        last = now;
-      }
-    },
-    end() {
-      if (out.isTTY && lastLine) out.write('\n');
-    },
-  };
+  return loadRequestFor(resolveModel(db, dataDir, model, adapter), { threads });
 }

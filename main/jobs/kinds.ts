@@ -1,12 +1,12 @@
 /**
- * @file Job kinds of the analysis queue, their payloads (validated with zod when claimed), priorities and
- * de-duplication keys. Main process and CLI.
+ * @file Job kinds of the analysis queue, their priorities and the functions that enqueue them. A job's
+ * identity (payload schemas, de-duplication and batch keys) is ./identity.ts. Main process and CLI.
  */
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
 import { enqueueJob } from '../db/jobs';
 import { appendQaMessage, newThreadId } from '../db/qa';
 import type { WindowSpec } from '../../model/inference/types';
+import { batchKeyOf, captionDedupeKey, embedDedupeKey, groupDedupeKey } from './identity';
 
 /** Job kinds run by the analysis runner (main/jobs/runner.ts). */
 export const ANALYSIS_KINDS = ['ask', 'caption-one', 'embed', 'caption-all', 'embed-all'] as const;
@@ -22,42 +22,14 @@ export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
  */
 export const JOB_PRIORITY = { ask: 100, userCaption: 50, group: 20, background: 0 } as const;
 
-const WindowSpecSchema = z.union([
-  z.object({ kind: z.literal('default') }),
-  z.object({ kind: z.literal('all') }),
-  z.object({ kind: z.literal('at'), startMs: z.number().int().nonnegative(), lengthMs: z.number().int().positive().optional() }),
-]).transform((w): WindowSpec =>
-  w.kind === 'at' ? { kind: 'at', startMs: w.startMs, ...(w.lengthMs !== undefined ? { lengthMs: w.lengthMs } : {}) } : w,
-);
-
-/** The model pack and adapter a job uses, as the user named them (resolved by the runner's resolvePack). */
-const ModelRef = { model: z.string().min(1), adapter: z.string().default('') };
-
-/** caption-one: caption one track's window(s). */
-export const CaptionOnePayload = z.object({ trackId: z.number().int().positive(), ...ModelRef, window: WindowSpecSchema, batchKey: z.string() });
-/** embed: store every window's embedding of one track (no captions). */
-export const EmbedPayload = z.object({ trackId: z.number().int().positive(), ...ModelRef, window: WindowSpecSchema, batchKey: z.string() });
-/** caption-all / embed-all: fan out to one child job per track that lacks the result. */
-export const GroupPayload = z.object({ ...ModelRef, window: WindowSpecSchema, force: z.boolean().default(false) });
-/** ask: answer the user message `messageId` of a thread. */
-export const AskPayload = z.object({
-  trackId: z.number().int().positive(),
-  threadId: z.string().min(1),
-  messageId: z.number().int().positive(),
-  question: z.string().min(1),
-  ...ModelRef,
-  window: WindowSpecSchema,
-});
-
-/** A window spec as a short stable string for keys: 'default', 'all', 'at:<startMs>:<lengthMs>'. */
-export function windowKey(w: WindowSpec): string {
-  return w.kind === 'at' ? `at:${w.startMs}:${w.lengthMs ?? 30_000}` : w.kind;
-}
-
-/** The key that groups jobs into one decoder batch: same pack and adapter. */
-export function batchKeyOf(model: string, adapter: string): string {
-  return `${model}|${adapter}`;
-}
+export {
+  AskPayload,
+  batchKeyOf,
+  CaptionOnePayload,
+  EmbedPayload,
+  GroupPayload,
+  windowKey,
+} from './identity';
 
 /** Enqueues captioning of one track; the pending job is reused if there is one. */
 export function enqueueCaption(
@@ -70,7 +42,7 @@ export function enqueueCaption(
     kind: 'caption-one',
     payload: { trackId: req.trackId, model: req.model, adapter, window, batchKey: batchKeyOf(req.model, adapter) },
     priority: req.priority ?? JOB_PRIORITY.userCaption,
-    dedupeKey: `caption:${req.trackId}:${req.model}:${adapter}:${windowKey(window)}`,
+    dedupeKey: captionDedupeKey(req.trackId, req.model, adapter, window),
   });
 }
 
@@ -84,7 +56,7 @@ export function enqueueEmbed(
     kind: 'embed',
     payload: { trackId: req.trackId, model: req.model, adapter, window: { kind: 'all' }, batchKey: batchKeyOf(req.model, adapter) },
     priority: req.priority ?? JOB_PRIORITY.userCaption,
-    dedupeKey: `embed:${req.trackId}:${req.model}`,
+    dedupeKey: embedDedupeKey(req.trackId, req.model),
   });
 }
 
@@ -99,7 +71,7 @@ export function enqueueGroup(
     kind: req.kind,
     payload: { model: req.model, adapter, window, force: req.force ?? false },
     priority: JOB_PRIORITY.group,
-    dedupeKey: `${req.kind}:${req.model}:${adapter}:${windowKey(window)}`,
+    dedupeKey: groupDedupeKey(req.kind, req.model, adapter, window),
     maxAttempts: 5,
   });
 }

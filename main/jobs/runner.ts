@@ -295,7 +295,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     });
     let messageId = 0;
     const isOurs = completeJob(db, job.id, owner, { text: answer.text, startMs: answer.startMs, turnsKept: answer.turnsKept }, () => {
-      messageId = appendQaMessage(db, { trackId: p.trackId, threadId: p.threadId, role: 'assistant', text: answer.text, modelId: info.modelId });
+      messageId = appendQaMessage(db, { trackId: p.trackId, threadId: p.threadId, role: 'assistant', text: answer.text, modelId: info.modelId, adapterId: info.adapterId });
       upsertWindow(db, { trackId: p.trackId, modelId: info.encoderId, startMs: answer.startMs, lengthMs: answer.lengthMs, rows: answer.embedding.rows, dim: answer.embedding.dim, data: answer.embedding.data });
     });
     if (isOurs) emit({ type: 'answer', jobId: job.id, trackId: p.trackId, threadId: p.threadId, messageId, text: answer.text });

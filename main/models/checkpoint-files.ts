@@ -55,16 +55,92 @@ export async function checkpointFiles(sources: string | readonly string[]): Prom
       const entries = (await readdir(src)).sort();
       const index = entries.find((f) => f.endsWith('.safetensors.index.json'));
       if (index) out.push(...(await verifyIndex(join(src, index))).shards);
-      else {
-        const files = entries.filter((f) => f.endsWith('.safetensors'));
-        if (files.length === 0) throw new BadCheckpointError(`No .safetensors files in ${src}`);
-        out.push(...files.map((f) => join(src, f)));
-      }
+      else out.push(...(await selectCheckpointFiles(src, entries)).taken);
     } else if (src.endsWith('.json')) {
       out.push(...(await verifyIndex(src)).shards);
     } else {
       out.push(src);
     }
+  }
+  return out;
+}
+
+/**
+ * Tensor names that belong to a model this app converts: MERT (HuBERT layout), Llama (decoder layers, embeddings,
+ * head, final norm) or the llama_proj adapter, under any wrapper prefix. Anything else in a folder (the golden
+ * outputs of a test checkpoint, an optimizer state, another model's weights) is not a checkpoint file.
+ */
+const MODEL_TENSOR = /(^|\.)(feature_extractor|feature_projection|encoder\.(layers|layer_norm|pos_conv_embed)|embed_tokens|lm_head|layers\.\d+\.(self_attn|mlp|input_layernorm|post_attention_layernorm)|norm|llama_proj|masked_spec_embed)\b/;
+
+/** Files of one checkpoint folder: what is taken, and what is listed and ignored (with why). */
+export interface FolderSelection {
+  readonly dir: string;
+  readonly taken: readonly string[];
+  readonly ignored: readonly { readonly file: string; readonly reason: string }[];
+}
+
+/** Files a conversion reads beside the weights; never reported as ignored. */
+const SIDE_FILES = new Set(['config.json', 'preprocessor_config.json', 'generation_config.json', 'tokenizer.model', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', SOURCES_FILE, 'download.json']);
+
+/**
+ * The .safetensors files of a folder without an index that hold model weights (see {@link MODEL_TENSOR}); the
+ * other files are listed as ignored, so that an import takes a test checkpoint or a Hub snapshot folder as it
+ * is (goldens, READMEs, .bin copies beside the safetensors) instead of failing later at convert.
+ */
+export async function selectCheckpointFiles(dir: string, entries?: readonly string[]): Promise<FolderSelection> {
+  const names = [...(entries ?? (await readdir(dir)))].sort();
+  const taken: string[] = [];
+  const ignored: { file: string; reason: string }[] = [];
+  for (const f of names) {
+    const path = join(dir, f);
+    if (!f.endsWith('.safetensors')) {
+      if (!SIDE_FILES.has(f) && !f.startsWith('.') && (await stat(path).catch(() => undefined))?.isFile()) ignored.push({ file: path, reason: 'not a weights file this app reads' });
+      continue;
+    }
+    let ck: Checkpoint;
+    try {
+      ck = await openCheckpoint(path);
+    } catch (e) {
+      throw new BadCheckpointError(`${path} is not a readable safetensors file: ${(e as Error).message}`);
+    }
+    try {
+      if (ck.names().some((n) => MODEL_TENSOR.test(n))) taken.push(path);
+      else ignored.push({ file: path, reason: 'holds no MERT, Llama or adapter tensors' });
+    } finally {
+      await ck.close();
+    }
+  }
+  if (taken.length === 0) {
+    throw new BadCheckpointError(
+      names.some((f) => f.endsWith('.safetensors'))
+        ? `No model weights in ${dir}: none of its .safetensors files holds MERT, Llama or adapter tensors`
+        : `No .safetensors files in ${dir}`,
+    );
+  }
+  return { dir, taken, ignored };
+}
+
+/** What {@link checkpointFiles} takes from each source, and what it leaves (for the import summary). */
+export async function describeCheckpoint(sources: string | readonly string[]): Promise<FolderSelection[]> {
+  const out: FolderSelection[] = [];
+  for (const src of await expandSources(sources)) {
+    const st = await stat(src).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      out.push({ dir: src, taken: await checkpointFiles(src), ignored: [] });
+      continue;
+    }
+    const entries = (await readdir(src)).sort();
+    const index = entries.find((f) => f.endsWith('.safetensors.index.json'));
+    if (!index) {
+      out.push(await selectCheckpointFiles(src, entries));
+      continue;
+    }
+    const shards = (await verifyIndex(join(src, index))).shards;
+    const ignored = entries
+      .map((f) => join(src, f))
+      .filter((p) => !shards.includes(p) && !p.endsWith(index) && !SIDE_FILES.has(p.slice(src.length + 1)) && !p.slice(src.length + 1).startsWith('.'))
+      .map((file) => ({ file, reason: file.endsWith('.safetensors') ? `not listed in ${index}` : 'not a weights file this app reads' }));
+    out.push({ dir: src, taken: shards, ignored });
   }
   return out;
 }

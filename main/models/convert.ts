@@ -29,7 +29,7 @@ import type { ModelVariant } from '../db/models';
 import { checkpointFiles, expandSources, findConfigs } from './checkpoint-files';
 import { BadCheckpointError, BadPackError, CancelledError, ModelError } from './errors';
 import { MANIFEST_FILE, PACK_FORMAT_VERSION, type PackManifest } from './pack';
-import { readSentencePieces } from './sentencepiece';
+import { checkTokenizer } from './tokenizer-check';
 
 /** The app version written into manifests. */
 export const CREATED_BY = 'musilingo-desktop 0.1.0';
@@ -271,15 +271,9 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
     const spPath = join(tokDir, 'tokenizer.model');
     const spBytes = await readFile(spPath).catch(() => undefined);
     if (spBytes) {
-      let pieces;
-      try {
-        pieces = readSentencePieces(spBytes);
-      } catch (e) {
-        throw new BadCheckpointError(`${spPath} is not a SentencePiece model: ${(e as Error).message}`);
-      }
-      if (pieces[1]?.piece !== '<s>' || pieces[2]?.piece !== '</s>') {
-        throw new BadCheckpointError(`${spPath}: expected bos "<s>" = 1 and eos "</s>" = 2, found ${JSON.stringify(pieces[1]?.piece)} and ${JSON.stringify(pieces[2]?.piece)}`);
-      }
+      // Loaded and run on a test string with inference's own tokenizer code, so that a pack is never Ready
+      // with a tokenizer the first caption cannot use.
+      await checkTokenizer(tokDir);
       for (const f of ['tokenizer.model', 'tokenizer_config.json', 'special_tokens_map.json']) {
         const src = join(tokDir, f);
         if (!(await stat(src).catch(() => undefined))) continue;

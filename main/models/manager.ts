@@ -24,6 +24,7 @@ import {
 } from '../db/models';
 import { CATALOG, catalogEntry, type CatalogEntry } from './catalog';
 import { checkpointFiles, SOURCES_FILE } from './checkpoint-files';
+import { checkTokenizer } from './tokenizer-check';
 import { convertCheckpoint, type ConvertProgress, type Provenance } from './convert';
 import { recommendVariant } from './doctor';
 import { downloadRepo, NODE_IO, type DownloadIo, type DownloadProgress } from './download';
@@ -174,12 +175,16 @@ export async function importModel(
   if (opts.tokenizerDir && !existsSync(join(tokDir, 'tokenizer.model'))) {
     throw new BadCheckpointError(`No tokenizer.model in ${tokDir}: pass the folder that holds Vicuna's tokenizer.model.`);
   }
+  let usedTokDir = tokDir;
   if (!existsSync(join(tokDir, 'tokenizer.model'))) {
     const fallback = downloadDir(ctx.modelsDir, 'lmsys/vicuna-7b-delta-v0');
     if (!existsSync(join(fallback, 'tokenizer.model'))) {
       throw new BadCheckpointError(`No tokenizer.model in ${tokDir}: pass the folder of Vicuna's tokenizer, or download it with \`musilingo models download vicuna-tokenizer\`.`);
     }
+    usedTokDir = fallback;
   }
+  // Loaded and run now, not at the first caption: see main/models/tokenizer-check.ts.
+  await checkTokenizer(usedTokDir);
   const first = dirs[0]!;
   const modelId = opts.modelId ?? `local-${basename(first).toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`;
   let sourcePath = first;

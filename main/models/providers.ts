@@ -13,19 +13,25 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import {
+  EXECUTION_PROVIDERS,
+  parseProviderPreference,
+  probeProvider,
+  PROVIDER_PREFERENCES,
+  type ExecutionProvider,
+  type ProviderPreference,
+} from '../../model/ort/providers';
 
-/** Providers the app knows, best first. */
-export const PROVIDER_ORDER = ['cuda', 'webgpu', 'cpu'] as const;
+/** Providers the app knows, best first (the one list: model/ort/providers.ts). */
+export const PROVIDER_ORDER = EXECUTION_PROVIDERS;
 
 /** One execution provider name. */
-export type ProviderName = (typeof PROVIDER_ORDER)[number];
+export type ProviderName = ExecutionProvider;
 
 /** Accepted override values. */
-export const PROVIDER_OVERRIDES = ['auto', ...PROVIDER_ORDER] as const;
+export const PROVIDER_OVERRIDES = PROVIDER_PREFERENCES;
 
 /** What we found out about one provider. */
 export interface ProviderStatus {
@@ -113,48 +119,12 @@ export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEn
   return out;
 }
 
-/** Parses an override ('auto' | 'cuda' | 'webgpu' | 'cpu'); throws naming the allowed values. */
-export function parseProviderOverride(value: string | undefined): 'auto' | ProviderName {
-  const v = (value ?? 'auto').trim().toLowerCase() || 'auto';
-  if ((PROVIDER_OVERRIDES as readonly string[]).includes(v)) return v as 'auto' | ProviderName;
-  throw new Error(`Unsupported execution provider "${value}". Expected one of: ${PROVIDER_OVERRIDES.join(', ')}`);
+/** Parses an override ('auto' | 'cuda' | 'webgpu' | 'cpu', any case); throws naming the allowed values. */
+export function parseProviderOverride(value: string | undefined, source = ''): ProviderPreference {
+  return parseProviderPreference(value, source);
 }
 
-/**
- * Opens a one-node session on `ep` alone (through model/ort/session.ts, the sessions' own factory) and runs it;
- * rejects with ORT's message when the provider cannot run.
- */
-export async function probeProvider(ep: ProviderName): Promise<void> {
-  const ort = await import('onnxruntime-node');
-  const { createSession } = await import('../../model/ort/session');
-  const { GraphBuilder } = await import('../../model/onnx/graph-builder');
-  const dir = await mkdtemp(join(tmpdir(), 'musilingo-ep-'));
-  try {
-    const g = new GraphBuilder({ name: 'probe' });
-    g.input('x', 'float32', [4]);
-    g.op('Add', ['x', g.constF32([1, 2, 3, 4])], {}, { output: 'y' });
-    g.output('y', 'float32', [4]);
-    const path = join(dir, 'probe.onnx');
-    await g.save(path);
-    let created;
-    try {
-      created = await createSession(path, { providers: [ep] });
-    } catch (e) {
-      const skipped = (e as { skipped?: Array<{ reason: string }> }).skipped;
-      throw new Error(skipped?.[0]?.reason ?? (e as Error).message);
-    }
-    const session = created.session;
-    try {
-      const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [4]) });
-      const y = out.y?.data as Float32Array | undefined;
-      if (!y || y[3] !== 5) throw new Error('the probe graph gave a wrong result');
-    } finally {
-      await session.release();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+export { probeProvider };
 
 /** Options of {@link chooseExecutionProvider}. */
 export interface ChooseOptions {
@@ -171,7 +141,7 @@ export interface ChooseOptions {
  */
 export async function chooseExecutionProvider(opts: ChooseOptions = {}): Promise<ProviderChoice> {
   const pe = opts.environment ?? currentProviderEnvironment();
-  const override = parseProviderOverride(pe.env['MUSILINGO_EP'] ?? opts.setting);
+  const override = pe.env['MUSILINGO_EP'] ? parseProviderOverride(pe.env['MUSILINGO_EP'], 'MUSILINGO_EP') : parseProviderOverride(opts.setting, 'the execution-provider setting');
   const probe = opts.probe === false ? undefined : typeof opts.probe === 'function' ? opts.probe : probeProvider;
   const statuses = staticProviderStatus(pe);
   const order: ProviderName[] = override === 'auto' ? [...PROVIDER_ORDER] : [override, ...PROVIDER_ORDER.filter((p) => p !== override)];

@@ -5,6 +5,7 @@
 import type { DoctorReport as UiDoctorReport, ModelEntry } from '../../preload/contract';
 import type { ModelPackRow } from '../db/models';
 import { formatBytes, licenseSummary } from './catalog';
+import { modelLabel } from './demo-label';
 import type { DoctorReport } from './doctor';
 import type { ModelListing } from './manager';
 
@@ -17,12 +18,15 @@ const STATE_RANK: Record<ModelPackRow['state'], number> = { converting: 5, downl
 export function toModelEntries(listings: readonly ModelListing[], activeModelId: string | null): ModelEntry[] {
   return listings.map((l) => {
     const top = [...l.packs].sort((a, b) => STATE_RANK[b.state] - STATE_RANK[a.state])[0];
+    const label = modelLabel(l.modelId);
     const description = l.entry
       ? `${l.entry.goodFor} Licence: ${licenseSummary(l.entry)}. Download approx. ${formatBytes(l.entry.approxSizeBytes)}.`
-      : `Imported from ${l.packs[0]?.sourcePath ?? 'a local folder'}.`;
+      : label
+        ? `A tiny model with random weights for trying every feature offline (\`musilingo models demo\`): its captions and answers are gibberish.`
+        : `Imported from ${l.packs[0]?.sourcePath ?? 'a local folder'}.`;
     return {
       id: l.modelId,
-      name: l.entry?.title ?? l.modelId,
+      name: l.entry?.title ?? label ?? l.modelId,
       description,
       sizeBytes: l.entry?.approxSizeBytes ?? null,
       state: top?.state ?? 'available',

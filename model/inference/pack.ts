@@ -13,6 +13,7 @@ import { checkpointEmbedder, generateTokens, MUSILINGO_STOP_SEQUENCES, type Deco
 import { createSession, presentOutputNames, type ExecutionProvider } from '../ort/session';
 import { openCheckpoint, type Checkpoint } from '../safetensors';
 import { loadLlamaTokenizer } from '../tokenizer/llama-tokenizer';
+import { ExecutionProviderError, parseProviderPreference, providersFor as providersForPreference, PROVIDER_PREFERENCES } from '../ort/providers';
 import { InferenceError } from './protocol';
 import type { InferencePack, LoadRequest } from './types';
 
@@ -31,22 +32,16 @@ export interface PackLoaderOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The execution providers behind a preference. */
-export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+/** The execution-provider preferences a load request may carry (the one list: model/ort/providers.ts). */
+export const EXECUTION_PROVIDERS = PROVIDER_PREFERENCES;
 
-/** ORT execution providers for a preference, in the order they are tried. */
+/** ORT execution providers for a preference (any case), in the order they are tried. */
 export function providersFor(ep: string): string[] {
-  switch (ep) {
-    case 'auto':
-      return ['cuda', 'webgpu', 'cpu'];
-    case 'cpu':
-      return ['cpu'];
-    case 'webgpu':
-      return ['webgpu'];
-    case 'cuda':
-      return ['cuda'];
-    default:
-      throw new InferenceError('invalid-argument', `Unsupported execution provider "${ep}". Expected one of: ${EXECUTION_PROVIDERS.join(', ')}`);
+  try {
+    return providersForPreference(parseProviderPreference(ep, 'the load request'));
+  } catch (e) {
+    if (e instanceof ExecutionProviderError) throw new InferenceError('invalid-argument', e.message);
+    throw e;
   }
 }
 
@@ -108,14 +103,14 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
   const log = opts.log ?? (() => undefined);
   const m = await readManifest(dir);
   await verifySizes(dir, m.files);
-  const ep = req.executionProvider ?? 'auto';
+  const providers = providersFor(req.executionProvider ?? 'auto'); // throws InferenceError for an unknown name
+  const ep = parseProviderPreference(req.executionProvider);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: ep === 'auto' ? ['cpu'] : providersFor(ep),
     intraOpNumThreads: req.threads ?? 0,
     graphOptimizationLevel: 'all',
     enableCpuMemArena: true,
   };
-  const providers = providersFor(ep);
   const skipped: string[] = [];
   let runsOn = ep === 'auto' ? 'cpu' : ep;
   // [Note: Execution provider choice] Without an injected factory, sessions come from model/ort/session.ts:

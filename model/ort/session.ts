@@ -17,11 +17,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-/** Execution providers in preference order. */
-export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from './providers';
 
-/** One execution provider. */
-export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+/** Execution providers in preference order (the one list lives in ./providers.ts). */
+export { EXECUTION_PROVIDERS, type ExecutionProvider };
 
 /** Why an EP was not used. */
 export interface SkippedProvider {

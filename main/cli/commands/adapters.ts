@@ -5,6 +5,7 @@ import { copyFile, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { sha256File } from '../../../trainer/session';
 import { activateAdapter, getAdapter, listAdapters, type AdapterRow } from '../../db/training';
+import { findAdapter } from '../../models/registry';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage:
@@ -14,7 +15,7 @@ const USAGE = `Usage:
   musilingo adapters activate --none --model <id>   go back to the model's own adapter
   musilingo adapters export <id> <file.safetensors>
 
-<id> may be a unique prefix of an adapter id.`;
+<id> may be an adapter id, its name (as listed) or a unique prefix of its id.`;
 
 function describe(a: AdapterRow): string {
   const loss = a.heldOutLoss === null ? '-' : a.heldOutLoss.toFixed(4);
@@ -41,7 +42,7 @@ export const command: CliCommand = {
       }
       case 'show': {
         if (!rest[0]) throw new UsageError('adapters show needs an adapter id');
-        let a: AdapterRow | null = getAdapter(db, rest[0]);
+        let a: AdapterRow | null = findAdapter(db, rest[0]);
         const chain: AdapterRow[] = [];
         while (a && chain.length < 100) {
           chain.push(a);
@@ -59,15 +60,15 @@ export const command: CliCommand = {
           ctx.stdout.write(`Model ${model} uses its own adapter again.\n`);
           return 0;
         }
-        if (!rest[0]) throw new UsageError('adapters activate needs an adapter id (or --none --model <id>)');
-        const a = activateAdapter(db, rest[0]);
+        if (!rest[0]) throw new UsageError('adapters activate needs an adapter id or name (or --none --model <id>)');
+        const a = activateAdapter(db, findAdapter(db, rest[0]).id);
         ctx.stdout.write(`Active adapter for ${a!.modelId}: ${a!.id}\n`);
         return 0;
       }
       case 'export': {
         const [id, dest] = rest;
         if (!id || !dest) throw new UsageError('adapters export needs an adapter id and a destination file');
-        const a = getAdapter(db, id);
+        const a = findAdapter(db, id);
         const sha = await sha256File(a.path).catch((e: unknown) => {
           throw new Error(`Adapter file ${a.path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         });

@@ -4,7 +4,9 @@
  */
 import { getJob } from '../../db/jobs';
 import { qaThread, qaThreads } from '../../db/qa';
-import { chooseModel, parseWindow, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
+import { startCliAnalysis } from '../analysis-session';
+import { parseWindow, requireTrack } from '../track-args';
+import { resolveModel } from '../../models/registry';
 import { enqueueAsk } from '../../jobs/kinds';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
@@ -18,7 +20,7 @@ Options:
   --thread <id>       continue this thread
   --window <w>        default (30 s from 35% of the track) or a start as <s> or <m:ss>
   --model <pack>      model pack id, model id or pack folder (default: the newest installed pack)
-  --adapter <file>    a fine-tuned adapter instead of the pack's own
+  --adapter <a>       adapter id or name, a .safetensors file, or none (default: the model's active adapter)
   --json              print {threadId, question, answer, …} as JSON`;
 
 /** `musilingo ask`. */
@@ -42,14 +44,15 @@ export const command: CliCommand = {
     if (window.kind === 'all') throw new UsageError('--window all is for captions; a question is about one window.');
     const db = ctx.db();
     const trackId = requireTrack(db, trackRef);
-    const model = chooseModel(db, ctx.dataDir, values.model);
-    resolvePackRef(db, ctx.dataDir, model, values.adapter ?? ''); // fail now, naming the pack
+    // Fails now, naming the pack or adapter; without --adapter the model's active adapter answers.
+    const resolved = resolveModel(db, ctx.dataDir, values.model, values.adapter);
+    const model = resolved.ref;
     let threadId = values.thread;
     if (values.continue && !threadId) threadId = qaThreads(db, trackId)[0]?.threadId;
     if (threadId && values.thread && qaThread(db, trackId, threadId).length === 0) {
       throw new UsageError(`Track ${trackId} has no thread "${threadId}".`);
     }
-    const ask = enqueueAsk(db, { trackId, question, model, adapter: values.adapter ?? '', window, ...(threadId ? { threadId } : {}) });
+    const ask = enqueueAsk(db, { trackId, question, model, adapter: resolved.adapter.id, window, ...(threadId ? { threadId } : {}) });
     let printed = '';
     const analysis = startCliAnalysis(ctx, {
       verbose: values.verbose ?? false,

@@ -5,21 +5,29 @@
  */
 import { captionsForTrack } from '../../db/captions';
 import { childJobs, getJob, groupCounts, resumeJob, type Job } from '../../db/jobs';
-import { chooseModel, parseWindow, progressBar, requireTrack, resolvePackRef, startCliAnalysis } from '../../jobs/cli-support';
-import { enqueueCaption, enqueueEmbed, enqueueGroup } from '../../jobs/kinds';
+import { staleCaptionTrackIds } from '../../db/stale-captions';
+import { startCliAnalysis } from '../analysis-session';
+import { progressBar } from '../progress-bar';
+import { parseWindow, requireTrack } from '../track-args';
+import { enqueueCaption, enqueueEmbed, enqueueGroup, JOB_PRIORITY } from '../../jobs/kinds';
+import { resolveModel } from '../../models/registry';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
-const USAGE = `Usage: musilingo caption [--all | <track>] [options]
+const USAGE = `Usage: musilingo caption [--all | --stale | <track>] [options]
 
 Captions one track (an id or a path) or every track of the library that has no caption from this model yet.
+Captions use the model's active adapter (see \`musilingo adapters activate\`) unless --adapter says otherwise.
 The work is kept in the job queue: stopping (Ctrl-C, a crash) loses nothing, and running the same command
 again resumes it. See \`musilingo jobs\`.
 
 Options:
   --all               every track without a caption (or without embeddings, with --embed)
+  --stale             every track whose caption came from an older adapter of this model (tracks with an
+                      edited caption are left alone)
   --window <w>        default (30 s from 35% of the track), all (every 30 s window), or a start as <s> or <m:ss>
-  --model <pack>      model pack id, model id or pack folder (default: the newest installed pack)
-  --adapter <file>    a fine-tuned adapter (.safetensors) instead of the pack's own
+  --model <pack>      pack id (demo@float32), model id (demo) or pack folder (default: this machine's pack)
+  --adapter <a>       adapter id, id prefix or name (see \`musilingo adapters list\`), a .safetensors file, or
+                      none for the model's own (default: the model's active adapter)
   --embed             store audio embeddings of every window (for \`similar\`) instead of captioning
   --force             caption again tracks that already have a caption
   --batch <n>         tracks per decoder batch (default 4)
@@ -35,6 +43,7 @@ export const command: CliCommand = {
   async run(argv, ctx) {
     const { values, positionals } = parseCommandArgs(argv, {
       all: { type: 'boolean' },
+      stale: { type: 'boolean' },
       window: { type: 'string' },
       model: { type: 'string' },
       adapter: { type: 'string' },
@@ -45,18 +54,22 @@ export const command: CliCommand = {
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
     });
-    if (values.all ? positionals.length > 0 : positionals.length !== 1) {
-      throw new UsageError('Give one track, or --all.');
+    if (values.all && values.stale) throw new UsageError('Give --all or --stale, not both.');
+    if (values.all || values.stale ? positionals.length > 0 : positionals.length !== 1) {
+      throw new UsageError('Give one track, or --all, or --stale.');
     }
+    if (values.stale && values.embed) throw new UsageError('--stale re-captions tracks; it does not go with --embed.');
     const batch = values.batch === undefined ? undefined : Number(values.batch);
     if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 64)) {
       throw new UsageError(`--batch "${values.batch}" must be a whole number from 1 to 64.`);
     }
     const window = parseWindow(values.window);
     const db = ctx.db();
-    const model = chooseModel(db, ctx.dataDir, values.model);
-    const adapter = values.adapter ?? '';
-    resolvePackRef(db, ctx.dataDir, model, adapter); // fail now, naming the pack, rather than in every job
+    // Fails now, naming the pack or adapter, rather than in every job.
+    const resolved = resolveModel(db, ctx.dataDir, values.model, values.adapter);
+    const model = resolved.ref;
+    const adapter = resolved.adapter.id;
+    if (values.stale) return captionStale();
 
     let jobId: number;
     let trackId: number | undefined;
@@ -113,6 +126,47 @@ export const command: CliCommand = {
       return 0;
     }
     return report(job);
+
+    /** `--stale`: one caption job per track written by an older adapter, waited for in turn. */
+    async function captionStale(): Promise<number> {
+      const ids = staleCaptionTrackIds(db, `${resolved.pack.modelId}@${resolved.pack.variant ?? ''}`, adapter);
+      const label = resolved.adapter.id ? `adapter ${resolved.adapter.id}` : "the model's own adapter";
+      if (ids.length === 0) {
+        ctx.stdout.write(values.json ? `${JSON.stringify({ total: 0, done: 0, failed: 0, trackIds: [] })}\n` : `No track has a caption from an older adapter (captions use ${label}).\n`);
+        return 0;
+      }
+      const jobs = ids.map((trackId) => ({ trackId, jobId: enqueueCaption(db, { trackId, model, adapter, window, priority: JOB_PRIORITY.userCaption }).id }));
+      if (values['no-wait']) {
+        ctx.stdout.write(values.json ? `${JSON.stringify({ jobIds: jobs.map((j) => j.jobId), queued: true })}\n` : `Queued ${jobs.length} job(s).\n`);
+        return 0;
+      }
+      const progress = values.json ? null : progressBar(ctx.stderr, 're-captioning');
+      const session = startCliAnalysis(ctx, { ...(batch ? { maxBatch: batch } : {}), verbose: values.verbose ?? false });
+      const failures: { trackId: number; error: string | null }[] = [];
+      try {
+        let n = 0;
+        for (const j of jobs) {
+          const done = await session.runner.waitFor(j.jobId, ctx.signal);
+          if (done.state !== 'done') failures.push({ trackId: j.trackId, error: done.error });
+          progress?.update(++n, jobs.length);
+        }
+      } catch (e) {
+        if (ctx.signal.aborted) {
+          ctx.stderr.write('Stopped. Run the same command again to resume.\n');
+          return 130;
+        }
+        throw e;
+      } finally {
+        await session.stop();
+        progress?.end();
+      }
+      if (values.json) ctx.stdout.write(`${JSON.stringify({ total: jobs.length, done: jobs.length - failures.length, failed: failures.length, trackIds: ids, adapterId: adapter, failures })}\n`);
+      else {
+        ctx.stdout.write(`Re-captioned ${jobs.length - failures.length} of ${jobs.length} track(s) with ${label}.\n`);
+        for (const f of failures) ctx.stdout.write(`  track ${f.trackId}: ${f.error ?? 'failed'}\n`);
+      }
+      return failures.length > 0 && failures.length === jobs.length ? 1 : 0;
+    }
 
     function report(j: Job): number {
       if (values.all) {

@@ -15,9 +15,11 @@ import { formatTable, matchPredictions, readPredictions } from '../../../model/e
 import { scorePairs, type BertScoreRecall, type Pair } from '../../../model/eval/score';
 import { DEFAULT_WORDNET_VERSION, defaultWordNetDir, WORDNET_VERSIONS, WordNet, type WordNetVersion } from '../../../model/eval/wordnet';
 import { startInferenceThread, type InferenceConnection } from '../../../model/inference/client';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../../model/ort/session';
+import { envProviderPreference, ExecutionProviderError, parseProviderPreference, providersFor, type ExecutionProvider } from '../../../model/ort/providers';
 import type { TrackItem } from '../../../model/inference/types';
-import { chooseModel, inferenceThreadEntry, progressBar, resolvePackRef } from '../../jobs/cli-support';
+import { loadRequestFor, resolveModel } from '../../models/registry';
+import { inferenceThreadEntry } from '../analysis-session';
+import { progressBar } from '../progress-bar';
 import { modelsDir } from '../../paths';
 import { parseCommandArgs, UsageError, type CliCommand, type CliContext } from '../command';
 
@@ -83,12 +85,13 @@ function defaultAnn(dataset: DatasetName, audioDir: string | undefined): string 
 }
 
 function parseEp(value: string | undefined): readonly ExecutionProvider[] | undefined {
-  const v = value ?? process.env['MUSILINGO_EP'];
-  if (v === undefined || v === 'auto') return undefined;
-  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(v)) {
-    throw new UsageError(`Unknown execution provider "${v}". Expected one of: auto, ${EXECUTION_PROVIDERS.join(', ')}`);
+  try {
+    const pref = value !== undefined ? parseProviderPreference(value, '--bertscore-ep') : envProviderPreference();
+    return pref === 'auto' ? undefined : providersFor(pref);
+  } catch (e) {
+    if (e instanceof ExecutionProviderError) throw new UsageError(e.message);
+    throw e;
   }
-  return [v as ExecutionProvider];
 }
 
 async function loadBertScore(
@@ -140,7 +143,7 @@ async function answerWithModel(
   const threads = Number(process.env['MUSILINGO_THREADS'] ?? 0);
   let req;
   try {
-    req = resolvePackRef(db, ctx.dataDir, chooseModel(db, ctx.dataDir, model), '', threads);
+    req = loadRequestFor(resolveModel(db, ctx.dataDir, model, ''), { threads });
   } catch (e) {
     throw new Error(
       `Model scoring needs a converted model pack. ${(e as Error).message} ` +

@@ -2,7 +2,10 @@
  * @file `musilingo models list|download|import|convert|remove|doctor`: model packs from the command line
  * (plain Node). Progress bars go to stderr on a terminal; `--json` prints one JSON result on stdout.
  */
+import { basename } from 'node:path';
 import { formatBytes, licenseSummary } from '../../models/catalog';
+import { describeCheckpoint, type FolderSelection } from '../../models/checkpoint-files';
+import { DEMO_LABEL, installDemoModel, modelLabel } from '../../models/demo';
 import { formatDoctor, runDoctor } from '../../models/doctor';
 import {
   checkPack,
@@ -25,7 +28,10 @@ Subcommands:
   list                         catalog models and packs on this machine (size, licence, state)
   download <id>                download a model and its tokenizer from the Hugging Face Hub (resumes)
   import <dir> [<dir>…]        use a local checkpoint folder (shards + model.safetensors.index.json), or
-                               separate MERT, Llama and adapter folders together
+                               separate MERT, Llama and adapter folders together; files a model does not
+                               need are listed and ignored
+  demo                         install the demo pack "demo" (tiny, random weights, writes gibberish):
+                               try every feature offline in seconds
   convert <id>                 convert a downloaded/imported model into an ONNX model pack
   remove <id>                  delete a pack (<model>@<variant> or <model>); --download also its checkpoint
   doctor                       GPUs, execution providers, memory, and what would run
@@ -92,6 +98,16 @@ function progressPrinter(ctx: CliContext, isJson: boolean): { onProgress: (p: Mo
   };
 }
 
+/** The import summary: which files each folder gives, and which it leaves out and why. */
+function formatSelection(selection: readonly FolderSelection[]): string {
+  let text = '';
+  for (const s of selection) {
+    text += `${s.dir}\n  taking: ${s.taken.map((f) => basename(f)).join(', ')}\n`;
+    for (const i of s.ignored) text += `  ignoring ${basename(i.file)}: ${i.reason}\n`;
+  }
+  return text;
+}
+
 function rowLine(r: ModelPackRow): string {
   const extra = r.state === 'failed' ? `: ${r.error ?? ''}` : r.state === 'ready' ? `  ${formatBytes(r.sizeBytes ?? 0)}  ${r.path ?? ''}` : r.state === 'downloading' || r.state === 'converting' ? ` ${(r.progress * 100).toFixed(0)}%` : '';
   return `    ${r.id.padEnd(28)} ${r.state}${extra}`;
@@ -100,7 +116,7 @@ function rowLine(r: ModelPackRow): string {
 /** `musilingo models …`. */
 export const command: CliCommand = {
   name: 'models',
-  summary: 'download, import and convert model packs; check GPUs (models doctor)',
+  summary: 'download, import and convert model packs; install the demo; check GPUs (models doctor)',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCommandArgs(argv, {
@@ -136,7 +152,7 @@ export const command: CliCommand = {
         for (const l of listModels(m)) for (const p of l.packs) await checkPack(m, p.id);
         const listing = listModels(m);
         if (isJson) {
-          out(listing.map((l) => ({ modelId: l.modelId, title: l.entry?.title, repo: l.entry?.repo, approxSizeBytes: l.entry?.approxSizeBytes, licenses: l.entry?.licenses, goodFor: l.entry?.goodFor, packs: l.packs })));
+          out(listing.map((l) => ({ modelId: l.modelId, title: l.entry?.title ?? modelLabel(l.modelId), repo: l.entry?.repo, approxSizeBytes: l.entry?.approxSizeBytes, licenses: l.entry?.licenses, goodFor: l.entry?.goodFor, packs: l.packs })));
           return 0;
         }
         for (const l of listing) {
@@ -144,7 +160,7 @@ export const command: CliCommand = {
             ctx.stdout.write(`${l.entry.id}  ${l.entry.title}  (${l.entry.repo}, approx. ${formatBytes(l.entry.approxSizeBytes)} download)\n`);
             ctx.stdout.write(`    ${l.entry.goodFor}\n    Licence: ${licenseSummary(l.entry)}\n`);
           } else {
-            ctx.stdout.write(`${l.modelId}  (imported folder)\n`);
+            ctx.stdout.write(`${l.modelId}  (${modelLabel(l.modelId) ?? 'imported folder'})\n`);
           }
           for (const p of l.packs) ctx.stdout.write(`${rowLine(p)}\n`);
           if (l.packs.length === 0) ctx.stdout.write('    not downloaded\n');
@@ -168,6 +184,8 @@ export const command: CliCommand = {
       case 'import': {
         if (!arg) throw new UsageError('import needs a folder');
         const variant = await variantOr();
+        const selection = await describeCheckpoint(positionals.slice(1));
+        if (!isJson) ctx.stdout.write(formatSelection(selection));
         let row = await importModel(mctx(), positionals.slice(1), variant, { ...(values.id ? { modelId: values.id } : {}), ...(values.tokenizer ? { tokenizerDir: values.tokenizer } : {}) });
         try {
           if (values.convert) row = await convertModel(mctx(), row.modelId, variant, act ? { activationDtype: act } : {});
@@ -199,6 +217,17 @@ export const command: CliCommand = {
         else ctx.stdout.write(`Removed ${arg}${values.download ? ' and its download' : ''}\n`);
         return 0;
       }
+      case 'demo': {
+        let row: ModelPackRow;
+        try {
+          row = await installDemoModel(mctx());
+        } finally {
+          printer.end();
+        }
+        if (isJson) out({ ...row, label: DEMO_LABEL });
+        else ctx.stdout.write(`Ready: ${row.id} (${DEMO_LABEL}) in ${row.path ?? ''}\nTry it: musilingo scan <folder>, then musilingo caption --all\n`);
+        return 0;
+      }
       case 'doctor': {
         const report = await runDoctor({ probe: values['no-probe'] !== true });
         if (isJson) out(report);
@@ -206,7 +235,7 @@ export const command: CliCommand = {
         return 0;
       }
       default:
-        throw new UsageError(sub ? `Unknown subcommand "${sub}". Expected one of: list, download, import, convert, remove, doctor` : 'Missing subcommand');
+        throw new UsageError(sub ? `Unknown subcommand "${sub}". Expected one of: list, download, import, demo, convert, remove, doctor` : 'Missing subcommand');
     }
   },
 };

@@ -4,7 +4,7 @@
  */
 import { trackForAnalysis } from '../../db/captions';
 import { NoEmbeddingError, similarTracks } from '../../db/windows';
-import { requireTrack } from '../../jobs/cli-support';
+import { requireTrack } from '../track-args';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo similar <track> [--limit <n>] [--json]

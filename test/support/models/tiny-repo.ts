@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCheckpoint, writeSafetensors, type TensorToWrite } from '../../../model/safetensors';
 import { writeSentencePieces } from '../../../main/models/sentencepiece';
+import { encodeSentencePieceModel, PieceType } from '../../../model/tokenizer/sentencepiece-proto';
 
 /** test/fixtures. */
 export const FIXTURES = fileURLToPath(new URL('../../fixtures', import.meta.url));
@@ -45,8 +46,26 @@ export async function mergedConfig(): Promise<Uint8Array> {
   return Buffer.from(JSON.stringify({ model_type: 'musilingo', architectures: ['MusiLingo'], mert_config: mert, llama_config: llama }));
 }
 
-/** A SentencePiece model with LLaMA's special pieces (<unk> 0, <s> 1, </s> 2) and a few words. */
+/**
+ * A BPE SentencePiece model (LLaMA's type, which the app's tokenizer runs) with LLaMA's special pieces
+ * (<unk> 0, <s> 1, </s> 2) and a few words.
+ */
 export function tinyTokenizerModel(): Uint8Array {
+  const words = ['▁the', '▁music', '▁is', '▁slow', '▁piano', 'a', 'b'];
+  return encodeSentencePieceModel({
+    pieces: [
+      { piece: '<unk>', score: 0, type: PieceType.UNKNOWN },
+      { piece: '<s>', score: 0, type: PieceType.CONTROL },
+      { piece: '</s>', score: 0, type: PieceType.CONTROL },
+      ...words.map((w, i) => ({ piece: w, score: -i, type: PieceType.NORMAL })),
+    ],
+    modelType: 2, byteFallback: false, unkId: 0, bosId: 1, eosId: 2, padId: -1,
+    normalizerName: 'identity', addDummyPrefix: true, removeExtraWhitespaces: false, escapeWhitespaces: true,
+  });
+}
+
+/** The same pieces as a UNIGRAM model (SentencePiece's default type), which the app cannot run. */
+export function unigramTokenizerModel(): Uint8Array {
   const words = ['▁the', '▁music', '▁is', '▁slow', '▁piano', 'a', 'b'];
   return writeSentencePieces([
     { piece: '<unk>', score: 0, type: 2 },

@@ -23,7 +23,7 @@ function facades() {
   const events = createEventHub();
   const log = (_level: 'info' | 'error', message: string): void => void logged.push(message);
   const models = createModelsFacade({ db, dataDir: '/nonexistent-data', events, settings: createSettingsStore(db), log, runCli: null, hub: { endpoint: 'http://127.0.0.1:9' } });
-  const training = createTrainingFacade({ db, events, log, runCli: null });
+  const training = createTrainingFacade({ db, dbPath: ':memory:', dataDir: '/nonexistent-data', events, log, execute: null });
   return { models, training };
 }
 

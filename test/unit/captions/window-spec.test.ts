@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../main/cli/command';
-import { parseWindow } from '../../../main/jobs/cli-support';
+import { parseWindow } from '../../../main/cli/track-args';
 import { windowKey } from '../../../main/jobs/kinds';
 import { resolveWindows } from '../../../model/inference/service';
 
