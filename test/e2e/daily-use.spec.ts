@@ -189,7 +189,7 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await page.getByRole('combobox', { name: /Dataset/ }).selectOption('musiccaps');
     await page.getByRole('button', { name: 'Run evaluation' }).click();
     await page.getByTestId('eval-table').waitFor({ timeout: 60_000 });
-    expect(await page.getByTestId('eval-paper-row').textContent()).toContain('Table 1');
+    expect(await page.getByTestId('eval-paper-row').textContent()).toContain('Table 2, MusicCaps captioning');
     const measured = await page.getByTestId('eval-measured-row').locator('td').allTextContents();
     // B-U, M-R and R-L are measured (BERT-S was not asked for).
     expect(measured.slice(0, 3).every((v) => /^\d+\.\d\d$/.test(v))).toBe(true);

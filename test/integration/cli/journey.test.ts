@@ -49,8 +49,8 @@ function db(): Database.Database {
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'ml-journey-'));
-  music = join(home, 'music');
-  mkdirSync(music);
+  // A music folder outside the data folder: folders inside it are refused (main/library/folder-path.ts).
+  music = mkdtempSync(join(tmpdir(), 'ml-journey-music-'));
   if (!HAS_TOOLS) return;
   const ff = (args: string[]): void => void execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
   execFileSync('sox', ['-n', '-r', '44100', join(music, 'a-plain.wav'), 'synth', '4', 'sine', '440']);
@@ -59,7 +59,10 @@ beforeAll(() => {
   ff(['-f', 'lavfi', '-i', 'sine=f=550:d=4', '-c:a', 'libvorbis', '-metadata', 'genre=Ambient', join(music, 'd-ambient.ogg')]);
   ff(['-f', 'lavfi', '-i', 'sine=f=660:d=4', '-c:a', 'aac', join(music, 'e-plain.m4a')]);
 });
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(home, { recursive: true, force: true });
+  rmSync(music, { recursive: true, force: true });
+});
 
 describe.skipIf(!HAS_TOOLS)('the fine-tune journey (CLI)', () => {
   it('goes from the demo model to re-captioned tracks', async () => {

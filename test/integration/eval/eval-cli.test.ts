@@ -118,7 +118,7 @@ describe('musilingo eval --predictions', () => {
     expect(s.paper.bertScore).toBeCloseTo(0.5, 5);
     const badEp = await cli(['--predictions', p, '--bertscore', roberta, '--bertscore-ep', 'tpu']);
     expect(badEp.code).toBe(2);
-    expect(badEp.stderr).toContain('Unknown execution provider "tpu". Expected one of: auto, cuda, webgpu, cpu');
+    expect(badEp.stderr).toContain('Unsupported execution provider "tpu" in --bertscore-ep. Expected one of: auto, cuda, webgpu, cpu');
     const noLayers = await cli(['--predictions', p, '--bertscore', roberta]);
     expect(noLayers.code).toBe(1);
     expect(noLayers.stderr).toContain('no default BERTScore layer');
