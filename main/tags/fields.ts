@@ -54,13 +54,23 @@ const CUSTOM: Record<Exclude<TagField, 'genre' | 'mood' | 'caption'>, string> = 
   tempo: 'MUSILINGO_TEMPO',
 };
 
-/** The slots `field` is written to in `family`. */
-export function slotsFor(family: TagFamily, field: TagField): TagSlot[] {
-  const multi = MULTI_VALUE_FIELDS.has(field);
+/**
+ * The slots `field` is written to in `family`. `riffInfo`: the file is a WAV that also has a RIFF INFO chunk.
+ *
+ * [Note: Multi-value fields where the format has none]
+ * ID3v2.4 separates values with NUL, Vorbis comments and MP4 `----` atoms repeat the field. ID3v2.3 has no
+ * multi-value text (a NUL-separated v2.3 frame is read differently by different tools) and iTunes reads one
+ * `©gen`; there the values are joined with "; ", the separator the library scanner already splits genres on.
+ * A WAV's RIFF INFO `IGNR` gets the genre too, because ffprobe and Windows read INFO before the ID3 chunk.
+ */
+export function slotsFor(family: TagFamily, field: TagField, riffInfo = false): TagSlot[] {
+  const multi = MULTI_VALUE_FIELDS.has(field) && family !== 'id3v2.3';
   const id3 = family === 'id3v2.4' || family === 'id3v2.3';
   switch (field) {
     case 'genre':
-      return [{ key: id3 ? 'TCON' : family === 'xiph' ? 'GENRE' : '©gen', multi }];
+      if (family === 'mp4') return [{ key: '©gen', multi: false }];
+      if (id3) return [{ key: 'TCON', multi }, ...(riffInfo ? [{ key: 'INFO:IGNR', multi: false }] : [])];
+      return [{ key: 'GENRE', multi }];
     case 'mood':
       // TMOO exists only in ID3v2.4; in a v2.3 tag Picard writes TXXX:MOOD.
       if (family === 'id3v2.4') return [{ key: 'TMOO', multi }];

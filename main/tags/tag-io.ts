@@ -23,8 +23,16 @@ import {
   Id3v2CommentsFrame,
   Id3v2TextInformationFrame,
   Id3v2UserTextInformationFrame,
+  Id3v2Settings,
+  InfoTag as RiffInfoTag,
 } from 'node-taglib-sharp';
 import type { TagFamily } from './fields';
+
+// Genres are written as the text given: no ID3v1 numeric codes ("(17)" for Rock) in v2.3, and no splitting of a
+// v2.3 TCON on ";" or "/" when reading, so what is journaled is what the frame holds.
+Id3v2Settings.useNumericGenres = false;
+Id3v2Settings.useNonStandardV2V3GenreSeparators = false;
+Id3v2Settings.useNonStandardV2V3NumericGenres = false;
 
 /** Container formats the tagger writes, by lower-case extension. Anything else is "unsupported for writing". */
 const FORMAT_BY_EXT: Readonly<Record<string, 'id3' | 'xiph' | 'mp4'>> = {
@@ -55,6 +63,8 @@ export type SlotValue = readonly string[] | null;
 /** An open file's tags. Call {@link TagDocument.dispose} when done. */
 export interface TagDocument {
   readonly family: TagFamily;
+  /** A WAV with a RIFF INFO chunk (slots 'INFO:xxxx' then exist); see [Note: Multi-value fields where the format has none]. */
+  readonly hasRiffInfo: boolean;
   read(key: string): SlotValue;
   /** Sets a slot; null or [] removes it. */
   write(key: string, values: SlotValue): void;
@@ -63,13 +73,17 @@ export interface TagDocument {
   dispose(): void;
 }
 
-/** Opens `path` for tag reading/writing. Throws an Error naming the file for unsupported or unreadable files. */
-export function openTags(path: string): TagDocument {
-  const kind = FORMAT_BY_EXT[extname(path).toLowerCase()];
-  if (!kind) throw new Error(`"${path}" is not a format the tagger writes (supported: ${WRITABLE_EXTENSIONS.join(', ')})`);
+/**
+ * Opens `path` for tag reading/writing; its format comes from the extension of `namedAs` (a temporary copy is
+ * opened under the original's name). Throws an Error naming the file for unsupported or unreadable files.
+ */
+export function openTags(path: string, namedAs: string = path): TagDocument {
+  const ext = extname(namedAs).toLowerCase();
+  const kind = FORMAT_BY_EXT[ext];
+  if (!kind) throw new Error(`"${namedAs}" is not a format the tagger writes (supported: ${WRITABLE_EXTENSIONS.join(', ')})`);
   let file: File;
   try {
-    file = File.createFromPath(path);
+    file = File.createFromPath(path, `taglib/${ext.slice(1)}`);
   } catch (e) {
     throw new Error(`"${path}" could not be opened for tagging: ${(e as Error).message}`);
   }
@@ -77,15 +91,35 @@ export function openTags(path: string): TagDocument {
   const wanted = kind === 'id3' ? TagTypes.Id3v2 : kind === 'xiph' ? TagTypes.Xiph : TagTypes.Apple;
   // The library creates each format's default tags (ID3v1 next to ID3v2 for MP3, RIFF INFO for WAV) on open.
   // Saving them would add tags the file never had; drop every type that was not on disk and is not ours.
-  const extra = TagTypes.AllTags & ~onDisk & ~wanted;
+  // An ID3 tag the library created on open was filled with copies of the file's other tags (a WAV's RIFF INFO):
+  // that would write fields the user never asked for, and an undo would not know to remove them. Drop it too;
+  // getTag(…, true) below creates an empty one. (Xiph is left alone: Ogg reports no tag types on disk although
+  // its comment header always exists.)
+  const extra = TagTypes.AllTags & ~onDisk & ~(kind === 'id3' ? 0 : wanted);
   if (extra) file.removeTags(extra);
   const tag = file.getTag(wanted, true);
   if (!tag) {
     file.dispose();
     throw new Error(`"${path}" cannot hold the tag this format needs`);
   }
-  const base = { save: () => file.save(), dispose: () => file.dispose() };
-  if (tag instanceof Id3v2Tag) return { ...base, ...id3Slots(tag) };
+  const base = { save: () => file.save(), dispose: () => file.dispose(), hasRiffInfo: false };
+  if (tag instanceof Id3v2Tag) {
+    const info = onDisk & TagTypes.RiffInfo ? (file.getTag(TagTypes.RiffInfo, false) as RiffInfoTag | undefined) : undefined;
+    const id3 = id3Slots(tag);
+    if (!info) return { ...base, ...id3 };
+    return {
+      ...base,
+      hasRiffInfo: true,
+      family: id3.family,
+      // INFO strings are NUL-terminated on disk; the library keeps the NUL, music-metadata and ffprobe drop it.
+      read: (key) => (key.startsWith('INFO:') ? nonEmpty(info.getValuesAsStrings(key.slice(5)).map((v) => v.replace(/\0+$/, ''))) : id3.read(key)),
+      write(key, values) {
+        if (!key.startsWith('INFO:')) id3.write(key, values);
+        else if (values?.length) info.setValuesFromStrings(key.slice(5), [...values]);
+        else info.removeValue(key.slice(5));
+      },
+    };
+  }
   if (tag instanceof XiphComment) return { ...base, ...xiphSlots(tag) };
   if (tag instanceof Mpeg4AppleTag) return { ...base, ...mp4Slots(tag) };
   file.dispose();
