@@ -147,8 +147,10 @@ const statements = statementsPerConnection((db) => ({
      ON CONFLICT (track_id, field, value, source) DO UPDATE SET state = 'accepted', decided_at = @now`,
   ),
   suggestionsOf: db.prepare<[number], SuggestionRow>('SELECT * FROM tag_suggestions WHERE track_id = ? ORDER BY field, id'),
-  setStateOfField: db.prepare<[string, number, number, string]>(
-    `UPDATE tag_suggestions SET state = ?, decided_at = ? WHERE track_id = ? AND field = ?`,
+  // Accepting a whole field accepts what is pending (not what the user rejected before); rejecting rejects all.
+  setStateOfField: db.prepare<[{ state: string; now: number; trackId: number; field: string }]>(
+    `UPDATE tag_suggestions SET state = @state, decided_at = @now WHERE track_id = @trackId AND field = @field
+       AND state != @state AND (state = 'pending' OR @state = 'rejected')`,
   ),
   setStateOfValue: db.prepare<[string, number, number, string, string]>(
     `UPDATE tag_suggestions SET state = ?, decided_at = ? WHERE track_id = ? AND field = ? AND value = ?`,
@@ -223,7 +225,7 @@ export function decideSuggestions(
   value?: string,
 ): number {
   const s = statements(db);
-  return value === undefined ? s.setStateOfField.run(state, now, trackId, field).changes : s.setStateOfValue.run(state, now, trackId, field, value).changes;
+  return value === undefined ? s.setStateOfField.run({ state, now, trackId, field }).changes : s.setStateOfValue.run(state, now, trackId, field, value).changes;
 }
 
 /** Tracks that have a non-rejected suggestion for `field`. */
