@@ -189,7 +189,7 @@ const statements = statementsPerConnection((db) => ({
   ),
   batchById: db.prepare<[string], { id: string; kind: string; undone_by: string | null }>('SELECT id, kind, undone_by FROM tag_batches WHERE id = ?'),
   lastUndoable: db.prepare<[], { id: string }>(
-    "SELECT id FROM tag_batches WHERE kind = 'write' AND undone_by IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    "SELECT id FROM tag_batches b WHERE kind = 'write' AND undone_by IS NULL AND EXISTS (SELECT 1 FROM tag_journal j WHERE j.batch_id = b.id AND j.state = 'written') ORDER BY created_at DESC, rowid DESC LIMIT 1",
   ),
 }));
 
@@ -321,7 +321,7 @@ export function getBatch(db: Database.Database, id: string): { id: string; kind:
   return r ? { id: r.id, kind: r.kind as 'write' | 'undo', undoneBy: r.undone_by } : undefined;
 }
 
-/** The newest write batch that has not been undone. */
+/** The newest write batch that changed a file and has not been undone. */
 export function lastUndoableBatch(db: Database.Database): string | undefined {
   return statements(db).lastUndoable.get()?.id;
 }
