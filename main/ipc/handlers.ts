@@ -5,6 +5,7 @@
  */
 import type { Invoke } from '../../preload/contract';
 import type { AppServices } from '../app/services';
+import { tagsFacadeFor } from '../app/tags-adapter';
 import { unavailable } from './errors';
 
 /** A mapped type forces exactly one handler per channel (STYLE B3). */
@@ -22,6 +23,7 @@ export function createHandlers(s: AppServices): Handlers {
   const jobs = (): NonNullable<AppServices['jobs']> => need(s.jobs, 'The job queue');
   const models = (): NonNullable<AppServices['models']> => need(s.models, 'Model management');
   const training = (): NonNullable<AppServices['training']> => need(s.training, 'Adapter training');
+  const tags = () => tagsFacadeFor(s.db, s.events);
 
   return {
     'app:info': async () => s.info(),
@@ -68,5 +70,15 @@ export function createHandlers(s: AppServices): Handlers {
     'training:loss': async (id) => training().loss(id),
     'training:adapters': async () => training().adapters(),
     'training:activate': async (id) => training().activate(id),
+
+    'tags:get': async (trackId) => tags().get(trackId),
+    'tags:suggest': async (ids) => tags().suggest(ids),
+    'tags:decide': async (q) => tags().decide(q),
+    'tags:set': async (q) => tags().set(q),
+    'tags:bulk-accept': async (q) => tags().bulkAccept(q),
+    'tags:preview': async (ids) => tags().preview(ids),
+    'tags:write': async (ids) => tags().write(ids),
+    'tags:undo': async (batchId) => tags().undo(batchId),
+    'tags:history': async () => tags().history(),
   };
 }
