@@ -24,8 +24,8 @@ import {
   Id3v2TextInformationFrame,
   Id3v2UserTextInformationFrame,
   Id3v2Settings,
-  InfoTag as RiffInfoTag,
 } from 'node-taglib-sharp';
+import type { InfoTag as RiffInfoTag } from 'node-taglib-sharp';
 import type { TagFamily } from './fields';
 
 // Genres are written as the text given: no ID3v1 numeric codes ("(17)" for Rock) in v2.3, and no splitting of a
