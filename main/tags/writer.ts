@@ -12,7 +12,8 @@
  *  4. the copy is read back with music-metadata and every written slot is checked; a mismatch fails the file
  *     and the original is left as it was (checking the copy rather than the renamed file means a bad write
  *     never replaces the original);
- *  5. the copy is renamed over the original and the folder is fsynced;
+ *  5. the original is checked to be still the file that was copied (not deleted or changed meanwhile), the copy
+ *     is renamed over it and the folder is fsynced;
  *  6. the library row gets the new size, mtime, fingerprint and tags in the same transaction that closes the
  *     journal row, so the watcher's later event for this path finds an unchanged identity: same track id,
  *     captions kept.
@@ -446,6 +447,12 @@ export class TagWriter {
         }
       }
       await d.beforeRename?.(path);
+      // The original must still be the file we copied: a rename would otherwise resurrect a file the user just
+      // deleted, or drop an edit another program made meanwhile. (A change in the instant between this check and
+      // the rename is not caught; the journal still holds the old values.)
+      const now = await fsp.stat(path).catch(() => null);
+      if (!now) return await fail(`"${path}" vanished while it was being written`);
+      if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) return await fail(`"${path}" changed while it was being written; the original is unchanged`);
       // 5. Atomic replace.
       await d.ops.rename(tmp, path);
       await d.ops.fsyncDir(dirname(path));

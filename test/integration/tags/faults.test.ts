@@ -4,7 +4,7 @@
  * original stays intact (or is completed exactly), the error names the file and the batch goes on.
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Database from 'better-sqlite3';
@@ -61,6 +61,23 @@ describe('tag write faults', () => {
     const r = await new TagWriter({ db, tracks: lib.tracks }).write(items('c.ogg', 'a.flac'), ['genre']);
     expect(r.files[0]).toMatchObject({ status: 'skipped', message: expect.stringMatching(/c\.ogg" changed on disk since the last scan/) as unknown });
     expect(r.files[1]).toMatchObject({ status: 'written' });
+  });
+
+  it('a file that vanished, or vanishes after its copy was made, is reported by name and not resurrected', async () => {
+    const gone = join(tmp.dir, 'c.ogg');
+    rmSync(gone);
+    const late = join(tmp.dir, 'b.mp3');
+    // b.mp3 disappears after its copy was checked, right before the rename would replace it.
+    const writer = new TagWriter({ db, tracks: lib.tracks, beforeRename: (p) => (p === late ? rmSync(late) : undefined) });
+    const r = await writer.write(items('c.ogg', 'b.mp3', 'a.flac'), ['genre']);
+    expect(r.files.map((f) => [f.status, f.message])).toEqual([
+      ['failed', `"${gone}" vanished while it was being written`],
+      ['failed', `"${late}" vanished while it was being written`],
+      ['written', null],
+    ]);
+    expect(existsSync(gone)).toBe(false);
+    expect(existsSync(late)).toBe(false);
+    expect(existsSync(tempPathFor(late))).toBe(false);
   });
 
   it('a full disk (ENOSPC while copying) fails the file with a clear cause, no temp file left, original intact', async () => {
