@@ -8,7 +8,7 @@
  * Also prints the precision of caption-derived genre/instrument suggestions on held-out MusicCaps rows
  * against their aspect lists (a vocabulary quality figure; nothing here is a threshold).
  *
- * Usage: npm run bench -- tag-write [files=2000]   (TAG_WRITE_CONCURRENCY=n: files written at once, default 4)
+ * Usage: npm run bench -- tag-write [files=2000]   (TAG_WRITE_CONCURRENCY=n: files written at once, default 16)
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,7 +78,7 @@ try {
   const lib = new LibraryService(db);
   await lib.scan(ours);
   const tracks = lib.tracks.list({ limit: N });
-  const concurrency = Number(process.env['TAG_WRITE_CONCURRENCY'] ?? 4);
+  const concurrency = Number(process.env['TAG_WRITE_CONCURRENCY'] ?? 16);
   const writer = new TagWriter({ db, tracks: lib.tracks, concurrency });
   let t = performance.now();
   const r = await writer.write(tracks.map((track) => ({ track, values: { genre: ['Jazz'], mood: ['calm'], caption: [CAPTION] } })), ['genre', 'mood', 'caption']);

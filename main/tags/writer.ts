@@ -91,7 +91,7 @@ export interface TagWriterDeps {
   readonly tracks: TracksRepo;
   readonly now?: () => number;
   readonly ops?: TagFileOps;
-  /** Files written at once (default 4); see [Note: Overlapping fsyncs]. */
+  /** Files written at once (default 16); see [Note: Overlapping fsyncs]. */
   readonly concurrency?: number;
   /** Test hook: runs after the copy is written and checked, right before the rename. */
   readonly beforeRename?: (path: string) => Promise<void> | void;
@@ -226,7 +226,7 @@ export class TagWriter {
   readonly #d: Required<Omit<TagWriterDeps, 'beforeRename'>> & Pick<TagWriterDeps, 'beforeRename'>;
 
   constructor(deps: TagWriterDeps) {
-    this.#d = { now: Date.now, ops: nodeTagFileOps, concurrency: 4, ...deps };
+    this.#d = { now: Date.now, ops: nodeTagFileOps, concurrency: 16, ...deps };
   }
 
   /**
