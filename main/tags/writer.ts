@@ -236,6 +236,38 @@ export class TagWriter {
    * file still follows [Note: The safe tag write] on its own, and the journal rows are written by the one
    * connection in whatever order the files reach step 2. Results keep the order of the input.
    */
+  /**
+   * Group commit for folder fsyncs: files of one folder renamed while an fsync of that folder runs share the
+   * next one, which starts after all their renames. Every caller still returns only after an fsync that began
+   * after its own rename, so each rename is durable when its journal row is closed.
+   */
+  #dirSyncs = new Map<string, { running: Promise<void>; next: Promise<void> | null }>();
+
+  async #syncDir(dir: string): Promise<void> {
+    const ops = this.#d.ops;
+    const state = this.#dirSyncs.get(dir);
+    if (!state) {
+      const running = ops.fsyncDir(dir).finally(() => {
+        const s = this.#dirSyncs.get(dir);
+        if (s && s.running === running && !s.next) this.#dirSyncs.delete(dir);
+      });
+      this.#dirSyncs.set(dir, { running, next: null });
+      return running;
+    }
+    if (!state.next) {
+      const next = state.running.then(() => {
+        const run = ops.fsyncDir(dir);
+        this.#dirSyncs.set(dir, { running: run, next: null });
+        return run.finally(() => {
+          const s = this.#dirSyncs.get(dir);
+          if (s && s.running === run && !s.next) this.#dirSyncs.delete(dir);
+        });
+      });
+      state.next = next;
+    }
+    return state.next;
+  }
+
   async #each<T>(items: readonly T[], fn: (item: T) => Promise<FileOutcome>): Promise<FileOutcome[]> {
     const out: FileOutcome[] = new Array<FileOutcome>(items.length);
     let next = 0;
@@ -455,7 +487,7 @@ export class TagWriter {
       if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) return await fail(`"${path}" changed while it was being written; the original is unchanged`);
       // 5. Atomic replace.
       await d.ops.rename(tmp, path);
-      await d.ops.fsyncDir(dirname(path));
+      await this.#syncDir(dirname(path));
       // 6. Library row and journal in one transaction.
       await this.#commitLibrary(track.id, path, journalId, meta, d.now());
       return { ...base, status: 'written', message: null };

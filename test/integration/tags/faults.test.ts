@@ -125,6 +125,27 @@ describe('tag write faults', () => {
     expect(await mutagenTags(p)).toEqual(before.map((l) => l.replace(/^[a-z_]+=/, (k) => k.toUpperCase())).sort());
   });
 
+  it('folder fsyncs are shared by files renamed meanwhile, and every rename is followed by an fsync of its folder', async () => {
+    const events: string[] = [];
+    const ops = {
+      ...nodeTagFileOps,
+      rename: async (a: string, b: string) => {
+        await nodeTagFileOps.rename(a, b);
+        events.push(`rename ${b}`);
+      },
+      fsyncDir: async (dir: string) => {
+        events.push('sync start');
+        await new Promise((r) => setTimeout(r, 500)); // a slow disk, so renames pile up behind one fsync
+        await nodeTagFileOps.fsyncDir(dir);
+      },
+    };
+    const r = await new TagWriter({ db, tracks: lib.tracks, ops, concurrency: 3 }).write(items('a.flac', 'b.mp3', 'c.ogg'), ['genre']);
+    expect(r.files.map((f) => f.status)).toEqual(['written', 'written', 'written']);
+    const syncs = events.filter((e) => e === 'sync start').length;
+    expect(syncs).toBeLessThan(3);
+    for (const [i, e] of events.entries()) if (e.startsWith('rename')) expect(events.slice(i + 1)).toContain('sync start');
+  });
+
   it('cover art is kept byte for byte in MP3, FLAC and M4A', async () => {
     const cover = join(tmp.dir, 'cover.png');
     await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=1', '-frames:v', '1', cover]);
