@@ -356,6 +356,66 @@ export interface Settings {
   theme: 'system' | 'light' | 'dark';
 }
 
+/** The tag fields the tagger suggests and writes (main/tags/fields.ts owns their mapping into files). */
+export type TagFieldName = 'genre' | 'mood' | 'instruments' | 'vocals' | 'tempo' | 'caption';
+
+/** One suggested (or user-set) value; see docs/tagging.md. */
+export interface TagSuggestionInfo {
+  id: number;
+  field: TagFieldName;
+  value: string;
+  source: 'caption' | 'question' | 'user';
+  inVocabulary: boolean;
+  /** The caption span, or "question → answer". */
+  evidence: string | null;
+  state: 'pending' | 'accepted' | 'rejected';
+}
+
+/** A field of the Tags card: what the file holds, what is suggested, what will be written. */
+export interface TagFieldInfo {
+  field: TagFieldName;
+  fileValues: string[] | null;
+  suggestions: TagSuggestionInfo[];
+  /** True when accepted values wait to be written; `pending` null then means "remove the field". */
+  hasPending: boolean;
+  pending: string[] | null;
+}
+
+/** The Tags card of one track. */
+export interface TrackTagsInfo {
+  trackId: number;
+  path: string;
+  writable: boolean;
+  readError: string | null;
+  fields: TagFieldInfo[];
+}
+
+/** What writing would change in one file. */
+export interface TagPreviewFile {
+  trackId: number;
+  path: string;
+  error: string | null;
+  changes: { field: TagFieldName; key: string; oldValues: string[] | null; newValues: string[] | null }[];
+}
+
+/** The outcome of a write or undo batch. */
+export interface TagBatchResult {
+  batchId: string | null;
+  files: { trackId: number | null; path: string; status: 'written' | 'unchanged' | 'skipped' | 'failed'; message: string | null }[];
+}
+
+/** A write or undo batch, for history and "Undo last batch". */
+export interface TagBatchInfo {
+  id: string;
+  kind: 'write' | 'undo';
+  undoes: string | null;
+  undoneBy: string | null;
+  fields: string[];
+  createdAt: number;
+  written: number;
+  failed: number;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Channels
 // ---------------------------------------------------------------------------------------------------------
@@ -431,6 +491,20 @@ export interface Invoke {
   'training:stale-captions': () => StaleCaptions;
   /** Queues a new caption for each of them with the active adapter; returns how many were queued. */
   'training:recaption-stale': () => { queued: number };
+  /** The Tags card: file values, suggestions, pending edits (caption-derived suggestions are refreshed first). */
+  'tags:get': (trackId: number) => TrackTagsInfo;
+  /** Refreshes caption-derived suggestions (trackIds null = every present track); returns how many were stored. */
+  'tags:suggest': (trackIds: number[] | null) => { suggestions: number };
+  'tags:decide': (q: { trackId: number; field: TagFieldName; decision: 'accepted' | 'rejected'; value: string | null }) => TrackTagsInfo;
+  'tags:set': (q: { trackId: number; field: TagFieldName; values: string[] }) => TrackTagsInfo;
+  /** How many tracks a bulk accept of `field` would change (dryRun) or changed. */
+  'tags:bulk-accept': (q: { field: TagFieldName; whereEmpty: boolean; dryRun: boolean }) => { tracks: number };
+  /** What writing the accepted values would change; trackIds null = every track with accepted values. */
+  'tags:preview': (trackIds: number[] | null) => TagPreviewFile[];
+  'tags:write': (trackIds: number[] | null) => TagBatchResult;
+  /** Undoes a batch (null = the last write that changed a file). */
+  'tags:undo': (batchId: string | null) => TagBatchResult;
+  'tags:history': () => TagBatchInfo[];
 }
 
 /** Main -> renderer pushes (webContents.send). */
@@ -506,6 +580,15 @@ export const INVOKE = {
   'eval:paper': 1,
   'training:stale-captions': 1,
   'training:recaption-stale': 1,
+  'tags:get': 1,
+  'tags:suggest': 1,
+  'tags:decide': 1,
+  'tags:set': 1,
+  'tags:bulk-accept': 1,
+  'tags:preview': 1,
+  'tags:write': 1,
+  'tags:undo': 1,
+  'tags:history': 1,
 } as const satisfies Record<keyof Invoke, 1>;
 
 /** Event channels main may send and the preload lets through. */

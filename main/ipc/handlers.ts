@@ -6,6 +6,7 @@
 import type { Invoke } from '../../preload/contract';
 import type { AppServices } from '../app/services';
 import { createViewStore } from '../app/view-state';
+import { tagsFacadeFor } from '../app/tags-adapter';
 import { unavailable } from './errors';
 
 /** A mapped type forces exactly one handler per channel (STYLE B3). */
@@ -26,6 +27,7 @@ export function createHandlers(s: AppServices): Handlers {
   // Created on first use: handlers are also built over stub services that have no database (unit tests).
   let viewStore: ReturnType<typeof createViewStore> | undefined;
   const views = (): ReturnType<typeof createViewStore> => (viewStore ??= createViewStore(s.db));
+  const tags = () => tagsFacadeFor(s.db, s.events);
 
   return {
     'app:info': async () => s.info(),
@@ -83,5 +85,15 @@ export function createHandlers(s: AppServices): Handlers {
     'eval:paper': async () => s.evaluation.paper(),
     'training:stale-captions': async () => training().staleCaptions(),
     'training:recaption-stale': async () => training().recaptionStale(),
+
+    'tags:get': async (trackId) => tags().get(trackId),
+    'tags:suggest': async (ids) => tags().suggest(ids),
+    'tags:decide': async (q) => tags().decide(q),
+    'tags:set': async (q) => tags().set(q),
+    'tags:bulk-accept': async (q) => tags().bulkAccept(q),
+    'tags:preview': async (ids) => tags().preview(ids),
+    'tags:write': async (ids) => tags().write(ids),
+    'tags:undo': async (batchId) => tags().undo(batchId),
+    'tags:history': async () => tags().history(),
   };
 }

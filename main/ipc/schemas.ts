@@ -42,6 +42,9 @@ const trainOptions = z.object({
   activate: z.boolean(),
 });
 
+const tagField = z.enum(['genre', 'mood', 'instruments', 'vocals', 'tempo', 'caption']);
+const trackIds = z.array(id).max(100_000).nullable();
+
 /** A tuple schema whose parsed output is exactly the channel's parameter list. */
 type ArgsSchema<K extends keyof Invoke> = z.ZodType<Parameters<Invoke[K]>>;
 
@@ -116,4 +119,14 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
   'training:activate': z.tuple([text(200)]),
   'training:stale-captions': z.tuple([]),
   'training:recaption-stale': z.tuple([]),
+
+  'tags:get': z.tuple([id]),
+  'tags:suggest': z.tuple([trackIds]),
+  'tags:decide': z.tuple([z.object({ trackId: id, field: tagField, decision: z.enum(['accepted', 'rejected']), value: text(2000).nullable() })]),
+  'tags:set': z.tuple([z.object({ trackId: id, field: tagField, values: z.array(text(20_000).trim()).min(1).max(50) })]),
+  'tags:bulk-accept': z.tuple([z.object({ field: tagField, whereEmpty: z.boolean(), dryRun: z.boolean() })]),
+  'tags:preview': z.tuple([trackIds]),
+  'tags:write': z.tuple([trackIds]),
+  'tags:undo': z.tuple([text(100).min(1).nullable()]),
+  'tags:history': z.tuple([]),
 };

@@ -9,7 +9,7 @@ import type { WindowSpec } from '../../model/inference/types';
 import { batchKeyOf, captionDedupeKey, embedDedupeKey, groupDedupeKey } from './identity';
 
 /** Job kinds run by the analysis runner (main/jobs/runner.ts). */
-export const ANALYSIS_KINDS = ['ask', 'caption-one', 'embed', 'caption-all', 'embed-all'] as const;
+export const ANALYSIS_KINDS = ['ask', 'caption-one', 'embed', 'caption-all', 'embed-all', 'suggest-tags'] as const;
 /** One of {@link ANALYSIS_KINDS}. */
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
 

@@ -33,6 +33,7 @@ import { upsertWindow } from '../db/windows';
 import { InferenceError, type RpcClient } from '../../model/inference/protocol';
 import type { InferenceHandlers } from '../../model/inference/service';
 import type { LoadRequest, PackInfo, TokenEventData, TrackItem } from '../../model/inference/types';
+import { storeAnswerSuggestions, SUGGEST_KIND, SuggestTagsPayload, TAG_QUESTIONS } from '../tags/suggest';
 import { ANALYSIS_KINDS, AskPayload, CaptionOnePayload, EmbedPayload, GroupPayload, JOB_PRIORITY, windowKey } from './kinds';
 
 /** The inference client the runner talks to. */
@@ -302,6 +303,20 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
     emitJob(job.id);
   }
 
+  /** suggest-tags: the fixed tag questions about one track (main/tags/suggest.ts), answers stored as suggestions. */
+  async function runSuggestTags(job: Job, signal: AbortSignal): Promise<void> {
+    const p = SuggestTagsPayload.parse(job.payload);
+    const item = trackItem(job, p.trackId, { kind: 'default' });
+    if (!item) return;
+    const { client, info } = await ensurePack(p.model, p.adapter);
+    const answers: ((typeof TAG_QUESTIONS)[number] & { answer: string })[] = [];
+    for (const q of TAG_QUESTIONS) answers.push({ ...q, answer: (await client.call('ask', { item, question: q.question, history: [] }, { signal })).text });
+    completeJob(db, job.id, owner, { answers: answers.length, modelId: info.modelId }, () => {
+      storeAnswerSuggestions(db, p.trackId, answers, { modelId: info.modelId, adapterId: info.adapterId });
+    });
+    emitJob(job.id);
+  }
+
   async function runBatch(jobs: Job[]): Promise<void> {
     const abort = new AbortController();
     inFlight = { ids: jobs.map((j) => j.id), abort };
@@ -311,6 +326,7 @@ export function createJobRunner(opts: JobRunnerOptions): JobRunner {
       if (!head) return;
       if (head.kind === 'caption-all' || head.kind === 'embed-all') await runGroup(head);
       else if (head.kind === 'ask') await runAsk(head, abort.signal);
+      else if (head.kind === SUGGEST_KIND) await runSuggestTags(head, abort.signal);
       else if (head.kind === 'caption-one' || head.kind === 'embed') await runCaptionOrEmbed(jobs, abort.signal);
       else for (const j of jobs) fail(j, 'invalid-argument', `Unknown job kind "${j.kind}".`);
     } catch (e) {

@@ -1,0 +1,57 @@
+/**
+ * @file The watcher sees the tagger's own write as no change of identity: with the library watched, a write and
+ * an undo keep the track id, the captions and the track count, and leave no temporary file behind.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captionsForTrack, upsertModelCaption } from '../../../main/db/captions';
+import { openDatabase } from '../../../main/db/open';
+import { LibraryService } from '../../../main/library/library-service';
+import { TagWriter } from '../../../main/tags/writer';
+import { makeAudio, tempDir } from '../../helpers/library-audio';
+
+describe('the tag write under the file watcher', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let db: Database.Database;
+  let lib: LibraryService;
+
+  beforeEach(async () => {
+    tmp = tempDir('musilingo-tagwatch-');
+    await Promise.all([makeAudio(join(tmp.dir, 'a.flac'), 'flac', { title: 'A' }), makeAudio(join(tmp.dir, 'b.mp3'), 'mp3', { title: 'B' })]);
+    db = openDatabase(':memory:');
+    lib = new LibraryService(db, { watch: { debounceMs: 40, maxWaitMs: 500 } });
+    await lib.scan(tmp.dir);
+    await lib.watch();
+  });
+  afterEach(async () => {
+    await lib.stop();
+    db.close();
+    tmp.cleanup();
+  });
+
+  it('keeps ids, captions and the count through write and undo', async () => {
+    const before = lib.tracks.list().map((t) => [t.path, t.id]);
+    for (const t of lib.tracks.list()) upsertModelCaption(db, { trackId: t.id, startMs: 0, lengthMs: 500, modelId: 'm', adapterId: '', text: `caption ${t.id}` });
+    const writer = new TagWriter({ db, tracks: lib.tracks });
+    const r = await writer.write(lib.tracks.list().map((track) => ({ track, values: { genre: ['Jazz'], caption: ['A calm piece'] } })), ['genre', 'caption']);
+    expect(r.files.map((f) => f.status)).toEqual(['written', 'written']);
+    // Let the watcher see the renames and settle.
+    await new Promise((res) => setTimeout(res, 300));
+    lib.flushWatcher();
+    await lib.idle();
+    expect(lib.tracks.count()).toEqual({ present: 2, missing: 0 });
+    expect(lib.tracks.list().map((t) => [t.path, t.id])).toEqual(before);
+    expect(lib.tracks.list().map((t) => t.genres)).toEqual([['Jazz'], ['Jazz']]);
+    for (const [, id] of before) expect(captionsForTrack(db, id as number).map((c) => c.text)).toEqual([`caption ${String(id)}`]);
+
+    await writer.undo(r.batchId!);
+    await new Promise((res) => setTimeout(res, 300));
+    lib.flushWatcher();
+    await lib.idle();
+    expect(lib.tracks.list().map((t) => [t.path, t.id])).toEqual(before);
+    expect(lib.tracks.list().map((t) => t.genres)).toEqual([[], []]);
+    expect(readdirSync(tmp.dir).filter((n) => n.includes('musilingo-tag'))).toEqual([]);
+  });
+});
