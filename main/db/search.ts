@@ -3,6 +3,7 @@
  * process, CLI and tests. User text never reaches FTS5's query language unescaped; see [Note: FTS query text].
  */
 import type Database from 'better-sqlite3';
+import { Bm25Scorer, foldText, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -61,6 +62,13 @@ const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
  * Exported for tests and for other features (captions search) that build their own MATCH.
  */
 export function toFtsQuery(text: string, opts: { prefix?: boolean } = {}): string | null {
+  const phrases = toPhraseTokens(text, opts);
+  if (!phrases.length) return null;
+  return phrases.map((p) => `"${p.tokens.join(' ')}"${p.prefix ? '*' : ''}`).join(' ');
+}
+
+/** The phrases {@link toFtsQuery} quotes: the user's tokens as typed, the last one a prefix when open. */
+function toPhraseTokens(text: string, opts: { prefix?: boolean }): { tokens: string[]; prefix: boolean }[] {
   const prefix = opts.prefix ?? true;
   const phrases: string[][] = [];
   // Split into "quoted phrases" and bare chunks (whitespace-separated).
@@ -77,13 +85,16 @@ export function toFtsQuery(text: string, opts: { prefix?: boolean } = {}): strin
     phrases.pop();
     endsOpen = false;
   }
-  if (!phrases.length) return null;
-  return phrases
-    .map((tokens, i) => {
-      const quoted = `"${tokens.join(' ')}"`;
-      return endsOpen && i === phrases.length - 1 ? `${quoted}*` : quoted;
-    })
-    .join(' ');
+  return phrases.map((tokens, i) => ({ tokens, prefix: endsOpen && i === phrases.length - 1 }));
+}
+
+/** The phrases of `text` as the bm25 scorer sees them (folded tokens), restricted to `columns`. */
+function toPhrases(text: string, opts: { prefix?: boolean }, columns: readonly number[] | null): Phrase[] {
+  return toPhraseTokens(text, opts).map((p) => ({
+    tokens: p.tokens.flatMap((t) => tokenize(foldText(t))),
+    prefix: p.prefix,
+    columns,
+  }));
 }
 
 /** Escapes `%`, `_` and `\` for a LIKE pattern with ESCAPE '\'. */
@@ -151,36 +162,36 @@ const TAG_COLUMNS = '{title artist album genre tags}';
 
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #cutoff: Database.Statement<[Bind & { window: number }], { id: number }>;
-  readonly #cutoffUnfiltered: Database.Statement<[{ match: string; window: number }], { id: number }>;
-  readonly #ranked: Database.Statement<[Bind & { cut: number }], { id: number; score: number }>;
+  readonly #newest: Database.Statement<[Bind & { window: number }], number>;
+  readonly #texts: Database.Statement<[{ ids: string; caption: number }], unknown[]>;
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
   readonly #browseMatching: Database.Statement<[Bind], HitRow>;
+  readonly #scorer: Bm25Scorer;
   readonly #window: number;
 
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
     this.#window = Math.max(1, opts.rankWindow ?? 500);
-    const w = FTS_COLUMN_WEIGHTS.join(', ');
-    // The rowid of the window-th newest match (that passes the filters), or nothing when there are fewer.
-    this.#cutoff = db.prepare(`
+    this.#scorer = new Bm25Scorer(db, FTS_COLUMN_WEIGHTS);
+    // The newest `window` matches that pass the filters: one rowid-descending doclist walk, no ranking.
+    this.#newest = db.prepare<[Bind & { window: number }], number>(`
       SELECT t.id FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
       WHERE tracks_fts MATCH @match AND ${FILTERS}
-      ORDER BY tracks_fts.rowid DESC LIMIT 1 OFFSET @window - 1`);
-    // Without filters the cut-off needs no join: a doclist walk from the newest rowid.
-    this.#cutoffUnfiltered = db.prepare(`
-      SELECT rowid AS id FROM tracks_fts WHERE tracks_fts MATCH @match ORDER BY rowid DESC LIMIT 1 OFFSET @window - 1`);
+      ORDER BY tracks_fts.rowid DESC LIMIT @window`).pluck();
+    // The candidates' indexed text, for the bm25 scorer: FTS5's own content table (one rowid lookup each),
+    // in tracks_fts column order.
+    // The caption (c5, most of the bytes) only when a phrase may match it.
+    this.#texts = db.prepare<[{ ids: string; caption: number }], unknown[]>(`
+      SELECT c.id, c.c0, c.c1, c.c2, c.c3, c.c4, CASE WHEN @caption THEN c.c5 END, d.sz
+      FROM tracks_fts_content c JOIN tracks_fts_docsize d ON d.id = c.id
+      WHERE c.id IN (SELECT value FROM json_each(@ids))`).raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
-    // snippets in one pass each. snippet() re-tokenizes a caption, too costly for every match; and a
-    // `MATCH … AND rowid = ?` lookup per hit would walk the query's doclists from the start every time.
+    // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
+    // lookup per hit would walk the query's doclists from the start every time, so snippets are fetched per
+    // cluster of nearby rowids (see #snippetsFor).
     // CAST: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be bound as
     // REAL) and would silently return other rows.
-    this.#ranked = db.prepare(`
-      SELECT t.id, bm25(tracks_fts, ${w}) AS score
-      FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND tracks_fts.rowid >= CAST(@cut AS INTEGER) AND ${FILTERS}
-      ORDER BY score, t.id LIMIT @limit OFFSET @offset`);
     this.#snippets = db.prepare(`
       SELECT rowid AS id,
         CASE WHEN instr(snippet(tracks_fts, 5, '[', ']', '…', 16), '[') > 0
@@ -212,7 +223,8 @@ export class SearchRepo {
     if (q.yearFrom !== undefined && q.yearTo !== undefined && q.yearFrom > q.yearTo) {
       throw new Error(`Invalid year range ${q.yearFrom}-${q.yearTo}: the first year must not be after the second`);
     }
-    const textMatch = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
+    const textOpts = q.prefix === undefined ? {} : { prefix: q.prefix };
+    const textMatch = toFtsQuery(q.text, textOpts);
     // [Note: Filters through the index] Genre and artist filters are also added to the MATCH as column
     // filters, so FTS5 intersects doclists instead of the filter being tested on every text match (a genre
     // held by 1 track in 12 would otherwise make a query walk 12 times the rows). The SQL filters below still
@@ -223,6 +235,11 @@ export class SearchRepo {
     const filterMatch = [genreMatch && `genre : (${genreMatch})`, artistMatch && `{artist tags} : (${artistMatch})`].filter(
       (x): x is string => !!x,
     );
+    // The same phrases, in the same order, for the bm25 scorer (a ranked statement's phrases are all of its MATCH).
+    const filterPhrases = [
+      ...(genreMatch ? toPhrases(q.genre ?? '', { prefix: false }, [COL.genre]) : []),
+      ...(artistMatch ? toPhrases(q.artist ?? '', { prefix: true }, [COL.artist, COL.tags]) : []),
+    ];
     const match = textMatch === null ? null : [`(${textMatch})`, ...filterMatch].join(' AND ');
     const limit = Math.max(1, Math.min(q.limit ?? 50, 1000));
     const offset = Math.max(0, q.offset ?? 0);
@@ -239,36 +256,86 @@ export class SearchRepo {
     if (match === null) {
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
     }
-    const ranked = this.#rank(bind, match, [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '));
+    const ranked = this.#rank(bind, {
+      all: { match, phrases: [...toPhrases(q.text, textOpts, null), ...filterPhrases] },
+      tags: {
+        match: [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '),
+        phrases: [...toPhrases(q.text, textOpts, TAG_COLUMN_INDEXES), ...filterPhrases],
+      },
+    });
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
-    const lo = Math.min(...ranked.map((r) => r.id));
-    const hi = Math.max(...ranked.map((r) => r.id));
-    const snippets = new Map(this.#snippets.all({ match, ids, lo, hi }).map((r) => [r.id, r.snippet]));
+    const snippets = this.#snippetsFor(match, ranked.map((r) => r.id));
     return ranked.flatMap((r) => {
       const row = rows.get(r.id);
       return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
     });
   }
 
-  #rank(bind: Bind, match: string, tagMatch: string): { id: number; score: number }[] {
+  #rank(bind: Bind, q: { all: RankQuery; tags: RankQuery }): Scored[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
-    const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned === 1;
-    const cutoff = (m: string): { id: number } | undefined =>
-      filtered ? this.#cutoff.get({ ...bind, match: m, window }) : this.#cutoffUnfiltered.get({ match: m, window });
-    const cut = cutoff(match);
-    if (!cut) return this.#ranked.all({ ...bind, cut: 0 }); // few matches: exact ranking
-    // Bounded mode: tag matches first, then the newest window of all matches. Both passes fetch enough rows
+    const newest = this.#newest.all({ ...bind, match: q.all.match, window });
+    // Fewer matches than the window: all of them, ranked exactly.
+    if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, bind.offset + bind.limit);
+    // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
-    const want = { ...bind, limit: bind.offset + bind.limit, offset: 0 };
-    const tagCut = cutoff(tagMatch);
-    const first = this.#ranked.all({ ...want, match: tagMatch, cut: tagCut?.id ?? 0 });
+    const want = bind.offset + bind.limit;
+    const first = this.#order(this.#newest.all({ ...bind, match: q.tags.match, window }), q.tags.phrases).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
-    const rest = this.#ranked.all({ ...want, cut: cut.id }).filter((r) => !seen.has(r.id));
+    const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
   }
+
+  /** `ids` by bm25 (best first), ties by id, as `ORDER BY bm25(…), id` would. */
+  #order(ids: readonly number[], phrases: readonly Phrase[]): Scored[] {
+    if (!ids.length) return [];
+    const texts = new Map<number, RowText>();
+    const caption = phrases.some((p) => !p.columns || p.columns.includes(COL.caption)) ? 1 : 0;
+    for (const r of this.#texts.all({ ids: JSON.stringify(ids), caption })) {
+      texts.set(r[0] as number, { cols: r.slice(1, 7) as (string | null)[], sizes: r[7] as Buffer });
+    }
+    const scores = this.#scorer.score(phrases, texts);
+    return ids
+      .map((id) => ({ id, score: scores.get(id) ?? 0 }))
+      .sort((a, b) => a.score - b.score || a.id - b.id);
+  }
+
+  /**
+   * Caption snippets of `ids` that matched in the caption. One statement per cluster of nearby rowids: a
+   * rowid range bounds the doclist walk, and the hits of a page are mostly recent (the rank window) plus a few
+   * older tag matches, each of which then costs a short walk rather than stretching one range over the library.
+   */
+  #snippetsFor(match: string, ids: readonly number[]): Map<number, string | null> {
+    const out = new Map<number, string | null>();
+    const sorted = [...ids].sort((a, b) => a - b);
+    let start = 0;
+    for (let i = 1; i <= sorted.length; i++) {
+      if (i < sorted.length && sorted[i]! - sorted[i - 1]! <= SNIPPET_GAP) continue;
+      const part = sorted.slice(start, i);
+      for (const r of this.#snippets.all({ match, ids: JSON.stringify(part), lo: part[0]!, hi: part.at(-1)! })) out.set(r.id, r.snippet);
+      start = i;
+    }
+    return out;
+  }
+}
+
+/** Rowids further apart than this are looked up for snippets in separate ranges. */
+const SNIPPET_GAP = 2000;
+
+/** Column indexes in tracks_fts. */
+const COL = { title: 0, artist: 1, album: 2, genre: 3, tags: 4, caption: 5 } as const;
+const TAG_COLUMN_INDEXES = [COL.title, COL.artist, COL.album, COL.genre, COL.tags];
+
+interface RankQuery {
+  readonly match: string;
+  readonly phrases: readonly Phrase[];
+}
+
+interface Scored {
+  readonly id: number;
+  readonly score: number;
 }
 
 function toHit(r: HitRow): SearchHit {
