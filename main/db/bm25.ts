@@ -14,6 +14,8 @@ export interface Phrase {
 
 /** tracks_fts columns, in order. */
 export const FTS_COLUMNS = ['title', 'artist', 'album', 'genre', 'tags', 'caption'] as const;
+/** The first TAG_COLUMN_COUNT columns are the tag columns, which tracks_tags_fts indexes on their own. */
+export const TAG_COLUMN_COUNT = 5;
 
 // [Note: bm25 without the document-frequency walk]
 // FTS5's bm25() computes each phrase's IDF on its first row by walking the phrase's whole doclist (every row
@@ -62,6 +64,20 @@ export function tokenize(folded: string): string[] {
   return out;
 }
 
+/** The number of tokens {@link tokenize} would return, without making them. */
+export function countTokens(folded: string): number {
+  // eslint-disable-next-line no-control-regex
+  if (/[^\u0000-\u007f]/.test(folded)) return tokenize(folded).length;
+  let n = 0;
+  let inTok = false;
+  for (let i = 0; i < folded.length; i++) {
+    const isTok = isTokenCode(folded.charCodeAt(i));
+    if (isTok && !inTok) n++;
+    inTok = isTok;
+  }
+  return n;
+}
+
 /** Instances of `p` in a token list (every start position, overlapping ones included, as FTS5 counts them). */
 export function countPhrase(tokens: readonly string[], p: Phrase): number {
   const n = p.tokens.length;
@@ -79,20 +95,46 @@ export function countPhrase(tokens: readonly string[], p: Phrase): number {
   return hits;
 }
 
+function isTokenCode(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+}
+
+/**
+ * {@link countPhrase} over folded ASCII text without splitting it: finds the first token with indexOf and
+ * checks token boundaries and the following tokens in place (a caption is scanned without allocating).
+ */
+export function countPhraseAscii(text: string, p: Phrase): number {
+  const n = p.tokens.length;
+  const first = p.tokens[0];
+  if (!first) return 0;
+  let hits = 0;
+  for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, at + 1)) {
+    if (at > 0 && isTokenCode(text.charCodeAt(at - 1))) continue; // inside a token
+    let pos = at + first.length;
+    if (!(p.prefix && n === 1) && pos < text.length && isTokenCode(text.charCodeAt(pos))) continue;
+    let ok = true;
+    for (let j = 1; j < n && ok; j++) {
+      while (pos < text.length && !isTokenCode(text.charCodeAt(pos))) pos++;
+      const tok = p.tokens[j]!;
+      if (!text.startsWith(tok, pos)) ok = false;
+      else {
+        pos += tok.length;
+        if (!(p.prefix && j === n - 1) && pos < text.length && isTokenCode(text.charCodeAt(pos))) ok = false;
+      }
+    }
+    if (ok) hits++;
+  }
+  return hits;
+}
+
 /** The FTS5 expression matching exactly the rows that contain phrase `p` (in its columns). */
 export function phraseExpr(p: Phrase): string {
   const q = `"${p.tokens.map((t) => t.replace(/"/g, '""')).join(' ')}"${p.prefix ? '*' : ''}`;
   return p.columns ? `{${p.columns.map((c) => FTS_COLUMNS[c]).join(' ')}} : ${q}` : q;
 }
 
-/**
- * A candidate row: its stored text per tracks_fts column (null when empty, undefined when not fetched because
- * no phrase can match in that column) and FTS5's own token count per column (the docsize record).
- */
-export interface RowText {
-  readonly cols: readonly (string | null | undefined)[];
-  readonly sizes: Buffer;
-}
+/** A candidate row's stored text, one string (or null) per tracks_fts column. */
+export type RowText = readonly (string | null)[];
 
 interface Stats {
   rows: number;
@@ -107,6 +149,8 @@ export class Bm25Scorer {
   readonly #weights: readonly number[];
   readonly #nth: Database.Statement<[string, number], number>;
   readonly #count: Database.Statement<[string], number>;
+  readonly #nthTags: Database.Statement<[string, number], number>;
+  readonly #countTags: Database.Statement<[string], number>;
   readonly #averages: Database.Statement<[], Buffer | undefined>;
   readonly #bounds: Database.Statement<[], { lo: number | null; hi: number | null }>;
   readonly #changes: Database.Statement<[], number>;
@@ -120,9 +164,16 @@ export class Bm25Scorer {
     this.#db = db;
     this.#dfSample = Math.max(1, opts.dfSample ?? DF_SAMPLE);
     this.#weights = weights;
-    this.#nth = db.prepare<[string, number], number>(
-      'SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ? - 1').pluck();
-    this.#count = db.prepare<[string], number>('SELECT count(*) FROM tracks_fts WHERE tracks_fts MATCH ?').pluck();
+    // A phrase restricted to tag columns is counted in tracks_tags_fts (0110), whose doclists hold tag hits
+    // only: the same rows, without walking every caption that contains the word.
+    const nth = (table: string): Database.Statement<[string, number], number> =>
+      db.prepare<[string, number], number>(`SELECT rowid FROM ${table} WHERE ${table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ? - 1`).pluck();
+    const count = (table: string): Database.Statement<[string], number> =>
+      db.prepare<[string], number>(`SELECT count(*) FROM ${table} WHERE ${table} MATCH ?`).pluck();
+    this.#nth = nth('tracks_fts');
+    this.#count = count('tracks_fts');
+    this.#nthTags = nth('tracks_tags_fts');
+    this.#countTags = count('tracks_tags_fts');
     // The averages record (id 1 of the FTS5 data table): row count, then total tokens per column (varints).
     this.#averages = db.prepare<[], Buffer | undefined>('SELECT block FROM tracks_fts_data WHERE id = 1').pluck();
     // From the docsize table (a rowid table): min/max over the FTS5 table itself would scan it.
@@ -152,9 +203,10 @@ export class Bm25Scorer {
     const cached = this.#df.get(expr);
     if (cached !== undefined) return cached;
     const sample = this.#dfSample;
-    const nth = this.#nth.get(expr, sample);
+    const tagsOnly = p.columns !== null && p.columns.every((c) => c < TAG_COLUMN_COUNT);
+    const nth = (tagsOnly ? this.#nthTags : this.#nth).get(expr, sample);
     let n: number;
-    if (nth === undefined) n = this.#count.get(expr) ?? 0;
+    if (nth === undefined) n = (tagsOnly ? this.#countTags : this.#count).get(expr) ?? 0;
     else {
       // The newest `sample` matches span this many rowids; the phrase fills the whole range as densely.
       const span = Math.max(1, st.maxRowid - nth + 1);
@@ -181,22 +233,22 @@ export class Bm25Scorer {
     const freq = new Float64Array(phrases.length);
     for (const [id, row] of rows) {
       freq.fill(0);
-      const D = readVarints(row.sizes).reduce((a, b) => a + b, 0);
+      let D = 0; // the row's tokens over all columns, as FTS5's docsize record counts them
       for (let c = 0; c < FTS_COLUMNS.length; c++) {
-        const text = row.cols[c];
+        const text = row[c];
         if (!text) continue;
         const folded = foldText(text);
-        let toks: string[] | null = null;
+        // ASCII text (nearly all tags and captions) is searched in place; other text is tokenized.
+        // eslint-disable-next-line no-control-regex
+        const toks = /[^\u0000-\u007f]/.test(folded) ? tokenize(folded) : null;
         const w = c < this.#weights.length ? this.#weights[c]! : 1;
         for (let i = 0; i < phrases.length; i++) {
           const p = phrases[i]!;
           if (p.columns && !p.columns.includes(c)) continue;
-          // Most columns of a candidate lack most phrases: a substring test skips tokenizing them.
-          if (!folded.includes(p.tokens[0] ?? '')) continue;
-          toks ??= tokenize(folded);
-          const hits = countPhrase(toks, p);
+          const hits = toks ? countPhrase(toks, p) : countPhraseAscii(folded, p);
           if (hits) freq[i]! += w * hits;
         }
+        D += toks ? toks.length : countTokens(folded);
       }
       let score = 0;
       for (let i = 0; i < phrases.length; i++) {
@@ -210,6 +262,7 @@ export class Bm25Scorer {
 }
 
 /** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the buffer ends. */
+export
 function readVarints(b: Buffer): number[] {
   const out: number[] = [];
   let i = 0;

@@ -162,8 +162,8 @@ const TAG_COLUMNS = '{title artist album genre tags}';
 
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #newest: Database.Statement<[Bind & { window: number }], number>;
-  readonly #texts: Database.Statement<[{ ids: string; caption: number }], unknown[]>;
+  readonly #newest: Database.Statement<[Bind & { window: number }], unknown[]>;
+  readonly #newestTags: Database.Statement<[Bind & { window: number }], unknown[]>;
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
@@ -174,18 +174,20 @@ export class SearchRepo {
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
     this.#window = Math.max(1, opts.rankWindow ?? 500);
     this.#scorer = new Bm25Scorer(db, FTS_COLUMN_WEIGHTS);
-    // The newest `window` matches that pass the filters: one rowid-descending doclist walk, no ranking.
-    this.#newest = db.prepare<[Bind & { window: number }], number>(`
-      SELECT t.id FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
+    // The newest `window` matches that pass the filters, with their indexed text for the bm25 scorer: one
+    // rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order; a plain
+    // rowid lookup, cheaper than reading the columns through the FTS5 cursor).
+    this.#newest = db.prepare<[Bind & { window: number }], unknown[]>(`
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      FROM tracks_fts f JOIN tracks t ON t.id = f.rowid JOIN tracks_fts_content c ON c.id = f.rowid
       WHERE tracks_fts MATCH @match AND ${FILTERS}
-      ORDER BY tracks_fts.rowid DESC LIMIT @window`).pluck();
-    // The candidates' indexed text, for the bm25 scorer: FTS5's own content table (one rowid lookup each),
-    // in tracks_fts column order.
-    // The caption (c5, most of the bytes) only when a phrase may match it.
-    this.#texts = db.prepare<[{ ids: string; caption: number }], unknown[]>(`
-      SELECT c.id, c.c0, c.c1, c.c2, c.c3, c.c4, CASE WHEN @caption THEN c.c5 END, d.sz
-      FROM tracks_fts_content c JOIN tracks_fts_docsize d ON d.id = c.id
-      WHERE c.id IN (SELECT value FROM json_each(@ids))`).raw();
+      ORDER BY f.rowid DESC LIMIT @window`).raw();
+    // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110).
+    this.#newestTags = db.prepare<[Bind & { window: number }], unknown[]>(`
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
+      WHERE tracks_tags_fts MATCH @match AND ${FILTERS}
+      ORDER BY g.rowid DESC LIMIT @window`).raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
     // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
     // lookup per hit would walk the query's doclists from the start every time, so snippets are fetched per
@@ -193,9 +195,7 @@ export class SearchRepo {
     // CAST: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be bound as
     // REAL) and would silently return other rows.
     this.#snippets = db.prepare(`
-      SELECT rowid AS id,
-        CASE WHEN instr(snippet(tracks_fts, 5, '[', ']', '…', 16), '[') > 0
-             THEN snippet(tracks_fts, 5, '[', ']', '…', 16) END AS snippet
+      SELECT rowid AS id, snippet(tracks_fts, 5, '[', ']', '…', 16) AS snippet
       FROM tracks_fts
       WHERE tracks_fts MATCH @match AND rowid BETWEEN CAST(@lo AS INTEGER) AND CAST(@hi AS INTEGER)
         AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
@@ -282,22 +282,19 @@ export class SearchRepo {
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
     const want = bind.offset + bind.limit;
-    const first = this.#order(this.#newest.all({ ...bind, match: q.tags.match, window }), q.tags.phrases).slice(0, want);
+    const first = this.#order(this.#newestTags.all({ ...bind, match: q.tags.match, window }), q.tags.phrases).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
     const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
   }
 
-  /** `ids` by bm25 (best first), ties by id, as `ORDER BY bm25(…), id` would. */
-  #order(ids: readonly number[], phrases: readonly Phrase[]): Scored[] {
-    if (!ids.length) return [];
+  /** Candidate rows (id, then the text of each tracks_fts column) by bm25, best first, ties by id. */
+  #order(rows: readonly unknown[][], phrases: readonly Phrase[]): Scored[] {
+    if (!rows.length) return [];
     const texts = new Map<number, RowText>();
-    const caption = phrases.some((p) => !p.columns || p.columns.includes(COL.caption)) ? 1 : 0;
-    for (const r of this.#texts.all({ ids: JSON.stringify(ids), caption })) {
-      texts.set(r[0] as number, { cols: r.slice(1, 7) as (string | null)[], sizes: r[7] as Buffer });
-    }
+    for (const r of rows) texts.set(r[0] as number, r.slice(1) as RowText);
     const scores = this.#scorer.score(phrases, texts);
-    return ids
+    return [...texts.keys()]
       .map((id) => ({ id, score: scores.get(id) ?? 0 }))
       .sort((a, b) => a.score - b.score || a.id - b.id);
   }
@@ -314,7 +311,11 @@ export class SearchRepo {
     for (let i = 1; i <= sorted.length; i++) {
       if (i < sorted.length && sorted[i]! - sorted[i - 1]! <= SNIPPET_GAP) continue;
       const part = sorted.slice(start, i);
-      for (const r of this.#snippets.all({ match, ids: JSON.stringify(part), lo: part[0]!, hi: part.at(-1)! })) out.set(r.id, r.snippet);
+      // A snippet without a marked word means the caption did not match (computed once per row, not twice
+      // as a CASE around snippet() in SQL would).
+      for (const r of this.#snippets.all({ match, ids: JSON.stringify(part), lo: part[0]!, hi: part.at(-1)! })) {
+        out.set(r.id, r.snippet?.includes('[') ? r.snippet : null);
+      }
       start = i;
     }
     return out;
