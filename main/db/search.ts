@@ -3,7 +3,7 @@
  * process, CLI and tests. User text never reaches FTS5's query language unescaped; see [Note: FTS query text].
  */
 import type Database from 'better-sqlite3';
-import { Bm25Scorer, foldText, tokenize, type Phrase, type RowText } from './bm25';
+import { Bm25Scorer, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -162,8 +162,8 @@ const TAG_COLUMNS = '{title artist album genre tags}';
 
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #newest: Database.Statement<[Bind & { window: number }], unknown[]>;
-  readonly #newestTags: Database.Statement<[Bind & { window: number }], unknown[]>;
+  readonly #newest: Database.Statement<[WalkBind], unknown[]>;
+  readonly #newestTags: Database.Statement<[WalkBind], unknown[]>;
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
@@ -177,16 +177,16 @@ export class SearchRepo {
     // The newest `window` matches that pass the filters, with their indexed text for the bm25 scorer: one
     // rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order; a plain
     // rowid lookup, cheaper than reading the columns through the FTS5 cursor).
-    this.#newest = db.prepare<[Bind & { window: number }], unknown[]>(`
+    this.#newest = db.prepare<[WalkBind], unknown[]>(`
       SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
       FROM tracks_fts f JOIN tracks t ON t.id = f.rowid JOIN tracks_fts_content c ON c.id = f.rowid
-      WHERE tracks_fts MATCH @match AND ${FILTERS}
+      WHERE tracks_fts MATCH @match AND f.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
       ORDER BY f.rowid DESC LIMIT @window`).raw();
     // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110).
-    this.#newestTags = db.prepare<[Bind & { window: number }], unknown[]>(`
+    this.#newestTags = db.prepare<[WalkBind], unknown[]>(`
       SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
       FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
-      WHERE tracks_tags_fts MATCH @match AND ${FILTERS}
+      WHERE tracks_tags_fts MATCH @match AND g.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
       ORDER BY g.rowid DESC LIMIT @window`).raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
     // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
@@ -256,17 +256,19 @@ export class SearchRepo {
     if (match === null) {
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
     }
+    const all = rankQuery(match, [...toPhrases(q.text, textOpts, null), ...filterPhrases]);
     const ranked = this.#rank(bind, {
-      all: { match, phrases: [...toPhrases(q.text, textOpts, null), ...filterPhrases] },
-      tags: {
-        match: [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '),
-        phrases: [...toPhrases(q.text, textOpts, TAG_COLUMN_INDEXES), ...filterPhrases],
-      },
+      all,
+      tags: rankQuery(
+        [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '),
+        [...toPhrases(q.text, textOpts, TAG_COLUMN_INDEXES), ...filterPhrases],
+      ),
     });
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
-    const snippets = this.#snippetsFor(match, ranked.map((r) => r.id));
+    // With a long prefix, snippets mark the indexed prefix's words (see [Note: Long prefixes]).
+    const snippets = this.#snippetsFor(all.walk, ranked.map((r) => r.id));
     return ranked.flatMap((r) => {
       const row = rows.get(r.id);
       return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
@@ -276,16 +278,37 @@ export class SearchRepo {
   #rank(bind: Bind, q: { all: RankQuery; tags: RankQuery }): Scored[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
-    const newest = this.#newest.all({ ...bind, match: q.all.match, window });
+    const newest = this.#walk(this.#newest, bind, q.all, window);
     // Fewer matches than the window: all of them, ranked exactly.
     if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, bind.offset + bind.limit);
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
     const want = bind.offset + bind.limit;
-    const first = this.#order(this.#newestTags.all({ ...bind, match: q.tags.match, window }), q.tags.phrases).slice(0, want);
+    const first = this.#order(this.#walk(this.#newestTags, bind, q.tags, window), q.tags.phrases).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
     const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
+  }
+
+  /**
+   * The newest `window` rows matching `q` (and the filters), each with its text. When `q` has a prefix longer
+   * than the indexed ones, the walk matches by the indexed prefix and keeps the rows that hold the real
+   * phrases, in batches, until it has `window` of them (see [Note: Long prefixes]).
+   */
+  #walk(stmt: Database.Statement<[WalkBind], unknown[]>, bind: Bind, q: RankQuery, window: number): unknown[][] {
+    if (q.walk === q.match) return stmt.all({ ...bind, match: q.match, window, before: Number.MAX_SAFE_INTEGER });
+    const out: unknown[][] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const batch = stmt.all({ ...bind, match: q.walk, window, before });
+      for (const r of batch) {
+        if (!rowMatches(q.phrases, r.slice(1) as RowText)) continue;
+        out.push(r);
+        if (out.length === window) return out;
+      }
+      if (batch.length < window) return out;
+      before = batch.at(-1)![0] as number;
+    }
   }
 
   /** Candidate rows (id, then the text of each tracks_fts column) by bm25, best first, ties by id. */
@@ -331,8 +354,19 @@ const TAG_COLUMN_INDEXES = [COL.title, COL.artist, COL.album, COL.genre, COL.tag
 
 interface RankQuery {
   readonly match: string;
+  /** The MATCH a candidate walk uses: `match`, or with long prefixes cut to indexed ones. */
+  readonly walk: string;
   readonly phrases: readonly Phrase[];
 }
+
+/** A RankQuery for `match`, whose phrases (all ANDed) are `phrases`. */
+function rankQuery(match: string, phrases: readonly Phrase[]): RankQuery {
+  const cut = phrases.map(indexedPrefix);
+  const walk = cut.some((p, i) => p !== phrases[i]) ? cut.map((p) => `(${phraseExpr(p)})`).join(' AND ') : match;
+  return { match, walk, phrases };
+}
+
+type WalkBind = Bind & { window: number; before: number };
 
 interface Scored {
   readonly id: number;
