@@ -88,6 +88,13 @@ try {
   let same = 0;
   let total = 0;
   const differ: string[] = [];
+  // CPU time as well as wall time: on a machine shared with other work, wall time includes waiting for a core.
+  let cpuOurs = 0;
+  let cpuRef = 0;
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const d = process.cpuUsage(since);
+    return (d.user + d.system) / 1000;
+  };
   for (const k of kinds) {
     const times: number[] = [];
     const ref: number[] = [];
@@ -105,11 +112,15 @@ try {
     for (let r = 0; r < REPS; r++) {
       for (const q of k.queries) {
         const a = performance.now();
+        const ca = process.cpuUsage();
         search.search(q);
         times.push(performance.now() - a);
+        cpuOurs += cpuMs(ca);
         const c = performance.now();
+        const cc = process.cpuUsage();
         anchor.search(q);
         ref.push(performance.now() - c);
+        cpuRef += cpuMs(cc);
         const m = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
         if (m) {
           const b = performance.now();
@@ -126,6 +137,7 @@ try {
   }
   console.log(`ALL           ${pct(all, 50).toFixed(2).padStart(7)}  ${pct(all, 95).toFixed(2).padStart(7)}            ${pct(allRef, 50).toFixed(2)} / ${pct(allRef, 95).toFixed(2)}  (target p95 < 10 ms, p50 < 3 ms)`);
   console.log(`ratio anchor/ours: p50 ${(pct(allRef, 50) / pct(all, 50)).toFixed(1)}x, p95 ${(pct(allRef, 95) / pct(all, 95)).toFixed(1)}x; top-20 identical in order: ${same}/${total} queries`);
+  console.log(`CPU per query (mean): ours ${(cpuOurs / all.length).toFixed(2)} ms, anchor ${(cpuRef / allRef.length).toFixed(2)} ms`);
   for (const d of differ) console.log(`  differs: ${d}`);
   db.close();
 } finally {
