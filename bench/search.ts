@@ -5,6 +5,8 @@
  * an unranked FTS5 MATCH … LIMIT 50 for the same text (what ranking, filters and snippets add on top).
  *
  * Usage: npm run bench -- search [tracks=100000] [captions.csv]
+ * MUSILINGO_BENCH_DB=<file>: keep the generated database there and reuse it on the next run with the same
+ * track count (loading 1,000,000 tracks takes minutes).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { openDatabase } from '../main/db/open';
 import { SearchRepo, toFtsQuery, type SearchQuery } from '../main/db/search';
 import { TracksRepo } from '../main/db/tracks';
+import { Fts5SearchRepo } from '../test/helpers/fts5-search';
 import { metaOf, readMusicCaps } from '../test/helpers/musiccaps';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -26,9 +29,15 @@ function pct(xs: number[], p: number): number {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'musilingo-bench-search-'));
+const keep = process.env['MUSILINGO_BENCH_DB'];
 try {
   const caps = readMusicCaps(CSV);
-  const db = openDatabase(join(dir, 'bench.sqlite'));
+  const dbPath = keep ?? join(dir, 'bench.sqlite');
+  const reuse = keep !== undefined && existsSync(keep);
+  const db = openDatabase(dbPath);
+  if (reuse && (db.prepare('SELECT count(*) FROM tracks').pluck().get() as number) !== N) {
+    throw new Error(`${keep} does not hold ${N} tracks: delete it or choose another file`);
+  }
   const tracks = new TracksRepo(db);
   const insertCaption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 30000, 'bench', ?, 0)");
   let seed = 12345;
@@ -36,7 +45,7 @@ try {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const t0 = performance.now();
   const CHUNK = 5000;
-  for (let start = 0; start < N; start += CHUNK) {
+  for (let start = 0; !reuse && start < N; start += CHUNK) {
     db.transaction(() => {
       for (let i = start; i < Math.min(N, start + CHUNK); i++) {
         const g = pick(GENRES);
@@ -52,6 +61,7 @@ try {
   const loadS = (performance.now() - t0) / 1000;
   db.pragma('optimize');
   const search = new SearchRepo(db);
+  const anchor = new Fts5SearchRepo(db);
   const baseline = db.prepare('SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH ? LIMIT 50');
 
   const kinds: { name: string; queries: SearchQuery[] }[] = [
@@ -70,19 +80,47 @@ try {
     },
   ];
   const REPS = 15;
-  console.log(`search bench: ${N} tracks (${Math.round(N * 0.9)} captioned, captions from ${CSV}), loaded in ${loadS.toFixed(1)} s`);
-  console.log('kind           p50 ms   p95 ms   max ms   baseline p50/p95 ms (unranked MATCH LIMIT 50)   hits/query');
+  console.log(`search bench: ${N} tracks (${Math.round(N * 0.9)} captioned, captions from ${CSV}), ${reuse ? `reused ${keep}` : `loaded in ${loadS.toFixed(1)} s`}`);
+  console.log('anchor: the same search ranked by FTS5 bm25() in SQL (test/helpers/fts5-search.ts, the ranking before the JS scorer)');
+  console.log('kind           p50 ms   p95 ms   max ms   anchor p50/p95 ms   unranked MATCH p50/p95 ms   top-20 same as anchor');
   const all: number[] = [];
+  const allRef: number[] = [];
+  let same = 0;
+  let total = 0;
+  const differ: string[] = [];
+  // CPU time as well as wall time: on a machine shared with other work, wall time includes waiting for a core.
+  let cpuOurs = 0;
+  let cpuRef = 0;
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const d = process.cpuUsage(since);
+    return (d.user + d.system) / 1000;
+  };
   for (const k of kinds) {
     const times: number[] = [];
+    const ref: number[] = [];
     const base: number[] = [];
-    let hits = 0;
-    for (const q of k.queries) search.search(q); // warm the page cache
+    let kindSame = 0;
+    for (const q of k.queries) {
+      // Warm the page cache, and compare the top 20 (ids in order) with the anchor's.
+      const ours = search.search({ ...q, limit: 20 }).map((h) => h.id);
+      const theirs = anchor.search({ ...q, limit: 20 }).map((h) => h.id);
+      if (ours.join() === theirs.join()) kindSame++;
+      else differ.push(`${JSON.stringify(q)}: ours ${ours.join(',')} / anchor ${theirs.join(',')}`);
+    }
+    same += kindSame;
+    total += k.queries.length;
     for (let r = 0; r < REPS; r++) {
       for (const q of k.queries) {
         const a = performance.now();
-        hits += search.search(q).length;
+        const ca = process.cpuUsage();
+        search.search(q);
         times.push(performance.now() - a);
+        cpuOurs += cpuMs(ca);
+        const c = performance.now();
+        const cc = process.cpuUsage();
+        anchor.search(q);
+        ref.push(performance.now() - c);
+        cpuRef += cpuMs(cc);
         const m = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
         if (m) {
           const b = performance.now();
@@ -92,10 +130,15 @@ try {
       }
     }
     all.push(...times);
+    allRef.push(...ref);
     const bl = base.length ? `${pct(base, 50).toFixed(2)} / ${pct(base, 95).toFixed(2)}` : 'n/a';
-    console.log(`${k.name.padEnd(13)} ${pct(times, 50).toFixed(2).padStart(7)}  ${pct(times, 95).toFixed(2).padStart(7)}  ${Math.max(...times).toFixed(2).padStart(7)}   ${bl.padEnd(46)} ${(hits / times.length).toFixed(0)}`);
+    const rf = `${pct(ref, 50).toFixed(2)} / ${pct(ref, 95).toFixed(2)}`;
+    console.log(`${k.name.padEnd(13)} ${pct(times, 50).toFixed(2).padStart(7)}  ${pct(times, 95).toFixed(2).padStart(7)}  ${Math.max(...times).toFixed(2).padStart(7)}   ${rf.padEnd(19)} ${bl.padEnd(27)} ${kindSame}/${k.queries.length}`);
   }
-  console.log(`ALL           ${pct(all, 50).toFixed(2).padStart(7)}  ${pct(all, 95).toFixed(2).padStart(7)}  (target p95 < 10 ms)`);
+  console.log(`ALL           ${pct(all, 50).toFixed(2).padStart(7)}  ${pct(all, 95).toFixed(2).padStart(7)}            ${pct(allRef, 50).toFixed(2)} / ${pct(allRef, 95).toFixed(2)}  (target p95 < 10 ms, p50 < 3 ms)`);
+  console.log(`ratio anchor/ours: p50 ${(pct(allRef, 50) / pct(all, 50)).toFixed(1)}x, p95 ${(pct(allRef, 95) / pct(all, 95)).toFixed(1)}x; top-20 identical in order: ${same}/${total} queries`);
+  console.log(`CPU per query (mean): ours ${(cpuOurs / all.length).toFixed(2)} ms, anchor ${(cpuRef / allRef.length).toFixed(2)} ms`);
+  for (const d of differ) console.log(`  differs: ${d}`);
   db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

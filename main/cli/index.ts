@@ -8,11 +8,23 @@ import { appDataDir, defaultDbPath } from '../paths';
 import { UsageError, type CliCommand, type CliContext } from './command';
 import { dbPathProblem, exitQuietlyOnBrokenPipe } from './process-io';
 
-const modules = import.meta.glob<{ command: CliCommand }>('./commands/*.ts', { eager: true });
-const COMMANDS = new Map(Object.values(modules).map((m) => [m.command.name, m.command]));
+// Commands load on demand: a command's module pulls in what it needs (the captioning pipeline, tokenizers,
+// ONNX Runtime), and `musilingo scan` should not pay for `musilingo caption`. A command's file is named after
+// it (commands/<name>.ts), so the names are known without loading any of them.
+const loaders = import.meta.glob<{ command: CliCommand }>('./commands/*.ts');
+const LOADERS = new Map(Object.entries(loaders).map(([path, load]) => [path.replace(/^.*\/|\.ts$/g, ''), load]));
 
-function help(): string {
-  const rows = [...COMMANDS.values()]
+/** The command named `name`, loading only its module; undefined when there is none. */
+async function loadCommand(name: string): Promise<CliCommand | undefined> {
+  const load = LOADERS.get(name);
+  return load ? (await load()).command : undefined;
+}
+
+/** Every command's module, for the help text (which lists each command's summary). */
+async function help(): Promise<string> {
+  const all = await Promise.all([...LOADERS.keys()].map((n) => loadCommand(n)));
+  const rows = all
+    .filter((c): c is CliCommand => c !== undefined)
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
   return [
@@ -42,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`musilingo: ${(e as Error).message}\n\n${help()}`);
+    process.stderr.write(`musilingo: ${(e as Error).message}\n\n${await help()}`);
     return 2;
   }
   if (values.version) {
@@ -51,12 +63,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = cmdIndex < 0 ? undefined : argv[cmdIndex];
   if (!name) {
-    (values.help ? process.stdout : process.stderr).write(help());
+    (values.help ? process.stdout : process.stderr).write(await help());
     return values.help ? 0 : 2;
   }
-  const command = COMMANDS.get(name);
+  const command = await loadCommand(name);
   if (!command) {
-    process.stderr.write(`musilingo: unknown command "${name}". Expected one of: ${[...COMMANDS.keys()].sort().join(', ')}\n`);
+    process.stderr.write(`musilingo: unknown command "${name}". Expected one of: ${[...LOADERS.keys()].sort().join(', ')}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

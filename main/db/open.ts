@@ -41,6 +41,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database.Dat
     if (!opts.readonly) db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // A 64 MiB page cache (the default is 2 MiB): at 1,000,000 tracks a search reads a few MB of index and
+    // content pages, and with the default most of them come back through a system call each time.
+    db.pragma('cache_size = -65536');
     if (!opts.readonly) {
       db.pragma('synchronous = NORMAL');
       migrate(db, MIGRATIONS);

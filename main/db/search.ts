@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { BROWSE_ORDER_OF } from './tracks';
+import { Bm25Scorer, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -62,6 +63,13 @@ const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
  * Exported for tests and for other features (captions search) that build their own MATCH.
  */
 export function toFtsQuery(text: string, opts: { prefix?: boolean } = {}): string | null {
+  const phrases = toPhraseTokens(text, opts);
+  if (!phrases.length) return null;
+  return phrases.map((p) => `"${p.tokens.join(' ')}"${p.prefix ? '*' : ''}`).join(' ');
+}
+
+/** The phrases {@link toFtsQuery} quotes: the user's tokens as typed, the last one a prefix when open. */
+function toPhraseTokens(text: string, opts: { prefix?: boolean }): { tokens: string[]; prefix: boolean }[] {
   const prefix = opts.prefix ?? true;
   const phrases: string[][] = [];
   // Split into "quoted phrases" and bare chunks (whitespace-separated).
@@ -78,13 +86,16 @@ export function toFtsQuery(text: string, opts: { prefix?: boolean } = {}): strin
     phrases.pop();
     endsOpen = false;
   }
-  if (!phrases.length) return null;
-  return phrases
-    .map((tokens, i) => {
-      const quoted = `"${tokens.join(' ')}"`;
-      return endsOpen && i === phrases.length - 1 ? `${quoted}*` : quoted;
-    })
-    .join(' ');
+  return phrases.map((tokens, i) => ({ tokens, prefix: endsOpen && i === phrases.length - 1 }));
+}
+
+/** The phrases of `text` as the bm25 scorer sees them (folded tokens), restricted to `columns`. */
+function toPhrases(text: string, opts: { prefix?: boolean }, columns: readonly number[] | null): Phrase[] {
+  return toPhraseTokens(text, opts).map((p) => ({
+    tokens: p.tokens.flatMap((t) => tokenize(foldText(t))),
+    prefix: p.prefix,
+    columns,
+  }));
 }
 
 /** Escapes `%`, `_` and `\` for a LIKE pattern with ESCAPE '\'. */
@@ -152,40 +163,40 @@ const TAG_COLUMNS = '{title artist album genre tags}';
 
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #cutoff: Database.Statement<[Bind & { window: number }], { id: number }>;
-  readonly #cutoffUnfiltered: Database.Statement<[{ match: string; window: number }], { id: number }>;
-  readonly #ranked: Database.Statement<[Bind & { cut: number }], { id: number; score: number }>;
+  readonly #newest: Database.Statement<[WalkBind], unknown[]>;
+  readonly #newestTags: Database.Statement<[WalkBind], unknown[]>;
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
   readonly #browseMatching: Database.Statement<[Bind], HitRow>;
+  readonly #scorer: Bm25Scorer;
   readonly #window: number;
 
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
     this.#window = Math.max(1, opts.rankWindow ?? 500);
-    const w = FTS_COLUMN_WEIGHTS.join(', ');
-    // The rowid of the window-th newest match (that passes the filters), or nothing when there are fewer.
-    this.#cutoff = db.prepare(`
-      SELECT t.id FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND ${FILTERS}
-      ORDER BY tracks_fts.rowid DESC LIMIT 1 OFFSET @window - 1`);
-    // Without filters the cut-off needs no join: a doclist walk from the newest rowid.
-    this.#cutoffUnfiltered = db.prepare(`
-      SELECT rowid AS id FROM tracks_fts WHERE tracks_fts MATCH @match ORDER BY rowid DESC LIMIT 1 OFFSET @window - 1`);
+    this.#scorer = new Bm25Scorer(db, FTS_COLUMN_WEIGHTS);
+    // The newest `window` matches that pass the filters, with their indexed text for the bm25 scorer: one
+    // rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order; a plain
+    // rowid lookup, cheaper than reading the columns through the FTS5 cursor).
+    this.#newest = db.prepare<[WalkBind], unknown[]>(`
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      FROM tracks_fts f JOIN tracks t ON t.id = f.rowid JOIN tracks_fts_content c ON c.id = f.rowid
+      WHERE tracks_fts MATCH @match AND f.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
+      ORDER BY f.rowid DESC LIMIT @window`).raw();
+    // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110).
+    this.#newestTags = db.prepare<[WalkBind], unknown[]>(`
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
+      WHERE tracks_tags_fts MATCH @match AND g.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
+      ORDER BY g.rowid DESC LIMIT @window`).raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
-    // snippets in one pass each. snippet() re-tokenizes a caption, too costly for every match; and a
-    // `MATCH … AND rowid = ?` lookup per hit would walk the query's doclists from the start every time.
+    // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
+    // lookup per hit would walk the query's doclists from the start every time, so snippets are fetched per
+    // cluster of nearby rowids (see #snippetsFor).
     // CAST: FTS5 ignores a rowid constraint whose bound value is not an INTEGER (a JS number may be bound as
     // REAL) and would silently return other rows.
-    this.#ranked = db.prepare(`
-      SELECT t.id, bm25(tracks_fts, ${w}) AS score
-      FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid
-      WHERE tracks_fts MATCH @match AND tracks_fts.rowid >= CAST(@cut AS INTEGER) AND ${FILTERS}
-      ORDER BY score, t.id LIMIT @limit OFFSET @offset`);
     this.#snippets = db.prepare(`
-      SELECT rowid AS id,
-        CASE WHEN instr(snippet(tracks_fts, 5, '[', ']', '…', 16), '[') > 0
-             THEN snippet(tracks_fts, 5, '[', ']', '…', 16) END AS snippet
+      SELECT rowid AS id, snippet(tracks_fts, 5, '[', ']', '…', 16) AS snippet
       FROM tracks_fts
       WHERE tracks_fts MATCH @match AND rowid BETWEEN CAST(@lo AS INTEGER) AND CAST(@hi AS INTEGER)
         AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
@@ -213,7 +224,8 @@ export class SearchRepo {
     if (q.yearFrom !== undefined && q.yearTo !== undefined && q.yearFrom > q.yearTo) {
       throw new Error(`Invalid year range ${q.yearFrom}-${q.yearTo}: the first year must not be after the second`);
     }
-    const textMatch = toFtsQuery(q.text, q.prefix === undefined ? {} : { prefix: q.prefix });
+    const textOpts = q.prefix === undefined ? {} : { prefix: q.prefix };
+    const textMatch = toFtsQuery(q.text, textOpts);
     // [Note: Filters through the index] Genre and artist filters are also added to the MATCH as column
     // filters, so FTS5 intersects doclists instead of the filter being tested on every text match (a genre
     // held by 1 track in 12 would otherwise make a query walk 12 times the rows). The SQL filters below still
@@ -224,6 +236,11 @@ export class SearchRepo {
     const filterMatch = [genreMatch && `genre : (${genreMatch})`, artistMatch && `{artist tags} : (${artistMatch})`].filter(
       (x): x is string => !!x,
     );
+    // The same phrases, in the same order, for the bm25 scorer (a ranked statement's phrases are all of its MATCH).
+    const filterPhrases = [
+      ...(genreMatch ? toPhrases(q.genre ?? '', { prefix: false }, [COL.genre]) : []),
+      ...(artistMatch ? toPhrases(q.artist ?? '', { prefix: true }, [COL.artist, COL.tags]) : []),
+    ];
     const match = textMatch === null ? null : [`(${textMatch})`, ...filterMatch].join(' AND ');
     const limit = Math.max(1, Math.min(q.limit ?? 50, 1000));
     const offset = Math.max(0, q.offset ?? 0);
@@ -240,36 +257,121 @@ export class SearchRepo {
     if (match === null) {
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
     }
-    const ranked = this.#rank(bind, match, [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '));
+    const all = rankQuery(match, [...toPhrases(q.text, textOpts, null), ...filterPhrases]);
+    const ranked = this.#rank(bind, {
+      all,
+      tags: rankQuery(
+        [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '),
+        [...toPhrases(q.text, textOpts, TAG_COLUMN_INDEXES), ...filterPhrases],
+      ),
+    });
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
-    const lo = Math.min(...ranked.map((r) => r.id));
-    const hi = Math.max(...ranked.map((r) => r.id));
-    const snippets = new Map(this.#snippets.all({ match, ids, lo, hi }).map((r) => [r.id, r.snippet]));
+    // With a long prefix, snippets mark the indexed prefix's words (see [Note: Long prefixes]).
+    const snippets = this.#snippetsFor(all.walk, ranked.map((r) => r.id));
     return ranked.flatMap((r) => {
       const row = rows.get(r.id);
       return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
     });
   }
 
-  #rank(bind: Bind, match: string, tagMatch: string): { id: number; score: number }[] {
+  #rank(bind: Bind, q: { all: RankQuery; tags: RankQuery }): Scored[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
-    const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned === 1;
-    const cutoff = (m: string): { id: number } | undefined =>
-      filtered ? this.#cutoff.get({ ...bind, match: m, window }) : this.#cutoffUnfiltered.get({ match: m, window });
-    const cut = cutoff(match);
-    if (!cut) return this.#ranked.all({ ...bind, cut: 0 }); // few matches: exact ranking
-    // Bounded mode: tag matches first, then the newest window of all matches. Both passes fetch enough rows
+    const newest = this.#walk(this.#newest, bind, q.all, window);
+    // Fewer matches than the window: all of them, ranked exactly.
+    if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, bind.offset + bind.limit);
+    // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
-    const want = { ...bind, limit: bind.offset + bind.limit, offset: 0 };
-    const tagCut = cutoff(tagMatch);
-    const first = this.#ranked.all({ ...want, match: tagMatch, cut: tagCut?.id ?? 0 });
+    const want = bind.offset + bind.limit;
+    const first = this.#order(this.#walk(this.#newestTags, bind, q.tags, window), q.tags.phrases).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
-    const rest = this.#ranked.all({ ...want, cut: cut.id }).filter((r) => !seen.has(r.id));
+    const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
   }
+
+  /**
+   * The newest `window` rows matching `q` (and the filters), each with its text. When `q` has a prefix longer
+   * than the indexed ones, the walk matches by the indexed prefix and keeps the rows that hold the real
+   * phrases, in batches, until it has `window` of them (see [Note: Long prefixes]).
+   */
+  #walk(stmt: Database.Statement<[WalkBind], unknown[]>, bind: Bind, q: RankQuery, window: number): unknown[][] {
+    if (q.walk === q.match) return stmt.all({ ...bind, match: q.match, window, before: Number.MAX_SAFE_INTEGER });
+    const out: unknown[][] = [];
+    let before = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const batch = stmt.all({ ...bind, match: q.walk, window, before });
+      for (const r of batch) {
+        if (!rowMatches(q.phrases, r.slice(1) as RowText)) continue;
+        out.push(r);
+        if (out.length === window) return out;
+      }
+      if (batch.length < window) return out;
+      before = batch.at(-1)![0] as number;
+    }
+  }
+
+  /** Candidate rows (id, then the text of each tracks_fts column) by bm25, best first, ties by id. */
+  #order(rows: readonly unknown[][], phrases: readonly Phrase[]): Scored[] {
+    if (!rows.length) return [];
+    const texts = new Map<number, RowText>();
+    for (const r of rows) texts.set(r[0] as number, r.slice(1) as RowText);
+    const scores = this.#scorer.score(phrases, texts);
+    return [...texts.keys()]
+      .map((id) => ({ id, score: scores.get(id) ?? 0 }))
+      .sort((a, b) => a.score - b.score || a.id - b.id);
+  }
+
+  /**
+   * Caption snippets of `ids` that matched in the caption. One statement per cluster of nearby rowids: a
+   * rowid range bounds the doclist walk, and the hits of a page are mostly recent (the rank window) plus a few
+   * older tag matches, each of which then costs a short walk rather than stretching one range over the library.
+   */
+  #snippetsFor(match: string, ids: readonly number[]): Map<number, string | null> {
+    const out = new Map<number, string | null>();
+    const sorted = [...ids].sort((a, b) => a - b);
+    let start = 0;
+    for (let i = 1; i <= sorted.length; i++) {
+      if (i < sorted.length && sorted[i]! - sorted[i - 1]! <= SNIPPET_GAP) continue;
+      const part = sorted.slice(start, i);
+      // A snippet without a marked word means the caption did not match (computed once per row, not twice
+      // as a CASE around snippet() in SQL would).
+      for (const r of this.#snippets.all({ match, ids: JSON.stringify(part), lo: part[0]!, hi: part.at(-1)! })) {
+        out.set(r.id, r.snippet?.includes('[') ? r.snippet : null);
+      }
+      start = i;
+    }
+    return out;
+  }
+}
+
+/** Rowids further apart than this are looked up for snippets in separate ranges. */
+const SNIPPET_GAP = 2000;
+
+/** Column indexes in tracks_fts. */
+const COL = { title: 0, artist: 1, album: 2, genre: 3, tags: 4, caption: 5 } as const;
+const TAG_COLUMN_INDEXES = [COL.title, COL.artist, COL.album, COL.genre, COL.tags];
+
+interface RankQuery {
+  readonly match: string;
+  /** The MATCH a candidate walk uses: `match`, or with long prefixes cut to indexed ones. */
+  readonly walk: string;
+  readonly phrases: readonly Phrase[];
+}
+
+/** A RankQuery for `match`, whose phrases (all ANDed) are `phrases`. */
+function rankQuery(match: string, phrases: readonly Phrase[]): RankQuery {
+  const cut = phrases.map(indexedPrefix);
+  const walk = cut.some((p, i) => p !== phrases[i]) ? cut.map((p) => `(${phraseExpr(p)})`).join(' AND ') : match;
+  return { match, walk, phrases };
+}
+
+type WalkBind = Bind & { window: number; before: number };
+
+interface Scored {
+  readonly id: number;
+  readonly score: number;
 }
 
 function toHit(r: HitRow): SearchHit {

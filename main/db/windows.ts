@@ -3,6 +3,7 @@
  * "more like this" compares. Main process and CLI (the single writer); workers only read.
  */
 import type Database from 'better-sqlite3';
+import { SimilarityIndex } from './similarity-index';
 import { statementsPerConnection } from './statements';
 import { blobToFloat32, float32ToBlob, meanRows, normalizeInPlace, topKCosine } from '../../model/inference/vectors';
 
@@ -103,6 +104,8 @@ export function refreshTrackVector(db: Database.Database, trackId: number, model
   }
   const vector = normalizeInPlace(meanRows(all, total, dim));
   s.upsertVector.run({ trackId, modelId, dim, rows: total, vector: float32ToBlob(vector), now });
+  // An open ANN index grows with the table (no rebuild per caption); see [Note: Similarity index].
+  annCache.get(db)?.get(`${modelId}\u0000${dim}`)?.index.upsert(trackId, vector, now);
   generation++;
 }
 
@@ -161,6 +164,16 @@ function stampOf(db: Database.Database, st: { n: number } | undefined): string {
 }
 
 const indexCache = new WeakMap<Database.Database, Map<string, VectorIndex>>();
+const annCache = new WeakMap<Database.Database, Map<string, { index: SimilarityIndex; stamp: string }>>();
+
+/**
+ * From how many vectors of an encoder "more like this" uses the ANN index instead of the exact scan (below
+ * it the scan takes a few ms and is exact). MUSILINGO_ANN_MIN_VECTORS overrides it (tests use small sets).
+ */
+function annMinVectors(): number {
+  const env = Number(process.env['MUSILINGO_ANN_MIN_VECTORS']);
+  return Number.isInteger(env) && env > 0 ? env : 5000;
+}
 
 /**
  * The `limit` tracks that sound most like `trackId` (cosine similarity of pooled embeddings, brute force; see
@@ -180,6 +193,20 @@ export function similarTracks(
     throw new NoEmbeddingError(trackId);
   }
   const query = blobToFloat32(own.vector);
+  const count = s.stamp.get(modelId)?.n ?? 0;
+  if (count >= annMinVectors()) {
+    // Large libraries: the ANN index (loaded from beside the database, caught up or rebuilt as needed).
+    let perAnn = annCache.get(db);
+    if (!perAnn) annCache.set(db, (perAnn = new Map()));
+    const key = `${modelId}\u0000${own.dim}`;
+    const stamp = stampOf(db, s.stamp.get(modelId));
+    let entry = perAnn.get(key);
+    if (!entry || (entry.stamp !== stamp && !entry.index.isCurrent())) {
+      entry = { index: SimilarityIndex.open(db, modelId, own.dim), stamp };
+      perAnn.set(key, entry);
+    } else entry.stamp = stamp;
+    return entry.index.search(query, opts.limit ?? 10, trackId).map((h) => ({ trackId: h.trackId, score: h.score }));
+  }
   let perDb = indexCache.get(db);
   if (!perDb) indexCache.set(db, (perDb = new Map()));
   const key = `${modelId}\u0000${own.dim}`;
