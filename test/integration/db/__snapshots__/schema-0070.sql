@@ -42,7 +42,8 @@ CREATE UNIQUE INDEX tag_suggestions_unique ON tag_suggestions(track_id, field, v
 CREATE INDEX tracks_artist ON tracks(artist);
 
 -- index tracks_browse
-CREATE INDEX tracks_browse ON tracks (coalesce(album_artist, artist) COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, path);
+CREATE INDEX tracks_browse ON tracks ((coalesce(album_artist, artist) IS NULL), coalesce(album_artist, artist) COLLATE NOCASE,
+  album COLLATE NOCASE, disc_no, track_no, name_key);
 
 -- index tracks_fingerprint
 CREATE INDEX tracks_fingerprint ON tracks(fingerprint);
@@ -57,10 +58,12 @@ CREATE INDEX tracks_missing ON tracks(missing_since) WHERE missing_since IS NOT 
 CREATE INDEX tracks_present_added ON tracks(added_at) WHERE missing_since IS NULL;
 
 -- index tracks_present_album
-CREATE INDEX tracks_present_album ON tracks(album COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_album ON tracks((album IS NULL), album COLLATE NOCASE, disc_no, track_no, name_key)
+  WHERE missing_since IS NULL;
 
 -- index tracks_present_artist
-CREATE INDEX tracks_present_artist ON tracks(artist COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_artist ON tracks((artist IS NULL), artist COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, name_key)
+  WHERE missing_since IS NULL;
 
 -- index tracks_present_duration
 CREATE INDEX tracks_present_duration ON tracks(duration_ms) WHERE missing_since IS NULL;
@@ -69,7 +72,7 @@ CREATE INDEX tracks_present_duration ON tracks(duration_ms) WHERE missing_since 
 CREATE INDEX tracks_present_genre ON tracks(genre COLLATE NOCASE) WHERE missing_since IS NULL;
 
 -- index tracks_present_title
-CREATE INDEX tracks_present_title ON tracks(title COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_title ON tracks((title IS NULL), title COLLATE NOCASE, name_key) WHERE missing_since IS NULL;
 
 -- index tracks_present_year
 CREATE INDEX tracks_present_year ON tracks(year) WHERE missing_since IS NULL;
@@ -168,7 +171,7 @@ CREATE TABLE qa_messages (
   text       TEXT NOT NULL,
   model_id   TEXT,
   created_at INTEGER NOT NULL
-) STRICT;
+, adapter_id TEXT NOT NULL DEFAULT '') STRICT;
 
 -- table scan_errors
 CREATE TABLE scan_errors (
@@ -241,8 +244,8 @@ CREATE TABLE track_vectors (
 ) STRICT;
 
 -- table tracks
-CREATE TABLE tracks (
-  id            INTEGER PRIMARY KEY,
+CREATE TABLE "tracks" (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   folder_id     INTEGER REFERENCES folders(id) ON DELETE SET NULL,
   path          TEXT NOT NULL UNIQUE,
   size_bytes    INTEGER NOT NULL,
@@ -274,7 +277,7 @@ CREATE TABLE tracks (
   added_at      INTEGER NOT NULL,
   updated_at    INTEGER NOT NULL,
   missing_since INTEGER           -- set when the file vanished; purged after a grace period
-) STRICT;
+, duration_estimated INTEGER NOT NULL DEFAULT 0 CHECK (duration_estimated IN (0, 1)), name_key TEXT) STRICT;
 
 -- table tracks_fts
 CREATE VIRTUAL TABLE tracks_fts USING fts5(

@@ -26,11 +26,24 @@ CREATE INDEX models_model_id ON models(model_id);
 -- index qa_messages_thread
 CREATE INDEX qa_messages_thread ON qa_messages(track_id, thread_id, id);
 
+-- index tag_journal_batch
+CREATE INDEX tag_journal_batch ON tag_journal(batch_id);
+
+-- index tag_journal_pending
+CREATE INDEX tag_journal_pending ON tag_journal(state) WHERE state = 'pending';
+
+-- index tag_suggestions_state
+CREATE INDEX tag_suggestions_state ON tag_suggestions(field, state);
+
+-- index tag_suggestions_unique
+CREATE UNIQUE INDEX tag_suggestions_unique ON tag_suggestions(track_id, field, value, source);
+
 -- index tracks_artist
 CREATE INDEX tracks_artist ON tracks(artist);
 
 -- index tracks_browse
-CREATE INDEX tracks_browse ON tracks (coalesce(album_artist, artist) COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, path);
+CREATE INDEX tracks_browse ON tracks ((coalesce(album_artist, artist) IS NULL), coalesce(album_artist, artist) COLLATE NOCASE,
+  album COLLATE NOCASE, disc_no, track_no, name_key);
 
 -- index tracks_fingerprint
 CREATE INDEX tracks_fingerprint ON tracks(fingerprint);
@@ -45,10 +58,12 @@ CREATE INDEX tracks_missing ON tracks(missing_since) WHERE missing_since IS NOT 
 CREATE INDEX tracks_present_added ON tracks(added_at) WHERE missing_since IS NULL;
 
 -- index tracks_present_album
-CREATE INDEX tracks_present_album ON tracks(album COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_album ON tracks((album IS NULL), album COLLATE NOCASE, disc_no, track_no, name_key)
+  WHERE missing_since IS NULL;
 
 -- index tracks_present_artist
-CREATE INDEX tracks_present_artist ON tracks(artist COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_artist ON tracks((artist IS NULL), artist COLLATE NOCASE, album COLLATE NOCASE, disc_no, track_no, name_key)
+  WHERE missing_since IS NULL;
 
 -- index tracks_present_duration
 CREATE INDEX tracks_present_duration ON tracks(duration_ms) WHERE missing_since IS NULL;
@@ -57,7 +72,7 @@ CREATE INDEX tracks_present_duration ON tracks(duration_ms) WHERE missing_since 
 CREATE INDEX tracks_present_genre ON tracks(genre COLLATE NOCASE) WHERE missing_since IS NULL;
 
 -- index tracks_present_title
-CREATE INDEX tracks_present_title ON tracks(title COLLATE NOCASE) WHERE missing_since IS NULL;
+CREATE INDEX tracks_present_title ON tracks((title IS NULL), title COLLATE NOCASE, name_key) WHERE missing_since IS NULL;
 
 -- index tracks_present_year
 CREATE INDEX tracks_present_year ON tracks(year) WHERE missing_since IS NULL;
@@ -156,7 +171,7 @@ CREATE TABLE qa_messages (
   text       TEXT NOT NULL,
   model_id   TEXT,
   created_at INTEGER NOT NULL
-) STRICT;
+, adapter_id TEXT NOT NULL DEFAULT '') STRICT;
 
 -- table scan_errors
 CREATE TABLE scan_errors (
@@ -166,6 +181,55 @@ CREATE TABLE scan_errors (
   code      TEXT NOT NULL,        -- 'unreadable' | 'empty' | 'corrupt' | 'not-audio' | 'permission' | 'changed' | 'internal'
   message   TEXT NOT NULL,
   at        INTEGER NOT NULL
+) STRICT;
+
+-- table tag_batches
+CREATE TABLE tag_batches (
+  id          TEXT PRIMARY KEY,            -- 'b<ms>-<random>'
+  kind        TEXT NOT NULL CHECK (kind IN ('write', 'undo')),
+  undoes      TEXT REFERENCES tag_batches(id),
+  fields      TEXT NOT NULL,               -- JSON array of field names
+  created_at  INTEGER NOT NULL,
+  finished_at INTEGER,
+  undone_by   TEXT REFERENCES tag_batches(id)
+) STRICT;
+
+-- table tag_journal
+CREATE TABLE tag_journal (
+  id                 INTEGER PRIMARY KEY,
+  batch_id           TEXT NOT NULL REFERENCES tag_batches(id) ON DELETE CASCADE,
+  track_id           INTEGER REFERENCES tracks(id) ON DELETE SET NULL,
+  path               TEXT NOT NULL,
+  family             TEXT NOT NULL,        -- 'id3v2.4' | 'id3v2.3' | 'xiph' | 'mp4'
+  fingerprint_before TEXT NOT NULL,
+  fingerprint_after  TEXT,
+  old_values         TEXT NOT NULL,
+  new_values         TEXT NOT NULL,
+  -- 'pending' (journaled, file not yet replaced), 'written', 'failed' (error says why; file untouched).
+  state              TEXT NOT NULL CHECK (state IN ('pending', 'written', 'failed')),
+  error              TEXT,
+  created_at         INTEGER NOT NULL,
+  finished_at        INTEGER
+) STRICT;
+
+-- table tag_suggestions
+CREATE TABLE tag_suggestions (
+  id          INTEGER PRIMARY KEY,
+  track_id    INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+  field       TEXT NOT NULL CHECK (field IN ('genre', 'mood', 'instruments', 'vocals', 'tempo', 'caption')),
+  value       TEXT NOT NULL,
+  -- 'caption' (caption text matched against the vocabulary), 'question' (a fixed question to the model),
+  -- 'user' (typed by the user: `tags set` or the Edit button).
+  source      TEXT NOT NULL CHECK (source IN ('caption', 'question', 'user')),
+  -- 1 when the value is a vocabulary term, 0 when it is kept as free text (it mapped to nothing).
+  in_vocabulary INTEGER NOT NULL DEFAULT 1,
+  -- What the value came from: the caption span, or "question → answer".
+  evidence    TEXT,
+  model_id    TEXT,
+  adapter_id  TEXT,
+  state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'accepted', 'rejected')),
+  created_at  INTEGER NOT NULL,
+  decided_at  INTEGER
 ) STRICT;
 
 -- table track_vectors
@@ -180,8 +244,8 @@ CREATE TABLE track_vectors (
 ) STRICT;
 
 -- table tracks
-CREATE TABLE tracks (
-  id            INTEGER PRIMARY KEY,
+CREATE TABLE "tracks" (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   folder_id     INTEGER REFERENCES folders(id) ON DELETE SET NULL,
   path          TEXT NOT NULL UNIQUE,
   size_bytes    INTEGER NOT NULL,
@@ -213,7 +277,7 @@ CREATE TABLE tracks (
   added_at      INTEGER NOT NULL,
   updated_at    INTEGER NOT NULL,
   missing_since INTEGER           -- set when the file vanished; purged after a grace period
-) STRICT;
+, duration_estimated INTEGER NOT NULL DEFAULT 0 CHECK (duration_estimated IN (0, 1)), name_key TEXT) STRICT;
 
 -- table tracks_fts
 CREATE VIRTUAL TABLE tracks_fts USING fts5(
