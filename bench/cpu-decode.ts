@@ -8,8 +8,14 @@
  * so each peak RSS is its own; llama.cpp's includes the mapped model file.
  *
  *   npm run bench -- cpu-decode [--hidden 4096] [--layers 32] [--intermediate 11008] [--vocab 32001]
- *        [--heads H/128] [--prompt 120] [--new 64] [--threads 2] [--batch 1,8] [--accuracy-level 0|4]
- *        [--attention ops|gqa] [--only ours|llama] [--keep DIR]
+ *        [--heads H/128] [--prompt 120] [--new 64] [--threads 2] [--batch 1,8] [--accuracy-level 4]
+ *        [--attention gqa] [--reps 1] [--only ours|llama] [--keep DIR]
+ *
+ * --accuracy-level and --attention take comma lists (e.g. `--accuracy-level 0,4 --attention ops,gqa`): one
+ * decoder is built and run per combination. Ours runs the app's own loop (generateTokens with the session
+ * on the CPU EP, so a 'gqa' graph keeps its KV cache in place, [Note: KV cache in place]). With --reps N
+ * each contender runs N times, in alternating order, and the best run counts: on a shared machine other
+ * load only ever slows a run down. The load average is printed beside the results.
  *
  * Default = Vicuna-7B shape (needs about 9 GB RAM per contender and 17 GB of disk in the temp folder; takes
  * minutes on 2 cores): develop with e.g. `--hidden 1024 --layers 4 --intermediate 2816 --vocab 4096`.
@@ -18,17 +24,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Token } from 'node-llama-cpp';
 import * as ort from 'onnxruntime-node';
-import { buildLlamaDecoder } from '../model/llama/build-decoder';
+import { buildLlamaDecoder, decoderSpec } from '../model/llama/build-decoder';
 import type { DecoderAttention, DecoderSpec } from '../model/llama/build-decoder';
 import { parseLlamaConfig } from '../model/llama/config';
 import type { LlamaConfig } from '../model/llama/config';
-import { argmax } from '../model/llama/generate';
+import { generateTokens, tableEmbedder } from '../model/llama/generate';
 import { quantizeInt4 } from '../model/llama/quantize';
 import { openCheckpoint } from '../model/safetensors';
 import { f32ToF16 } from '../model/tensor/half';
@@ -41,20 +47,22 @@ const { values: a } = parseArgs({
     intermediate: { type: 'string', default: '11008' }, vocab: { type: 'string', default: '32001' },
     heads: { type: 'string' }, prompt: { type: 'string', default: '120' }, new: { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' }, batch: { type: 'string', default: '1,8' },
-    'accuracy-level': { type: 'string', default: '0' }, attention: { type: 'string', default: 'ops' },
-    only: { type: 'string' }, keep: { type: 'string' },
+    'accuracy-level': { type: 'string', default: '4' }, attention: { type: 'string', default: 'gqa' },
+    reps: { type: 'string', default: '1' }, only: { type: 'string' }, keep: { type: 'string' },
+    decoder: { type: 'string', default: 'decoder.onnx' },
     // child mode
     child: { type: 'string' }, dir: { type: 'string' },
   },
 });
 
-interface Shape { H: number; L: number; I: number; V: number; heads: number; P: number; N: number; threads: number; batches: number[]; accuracyLevel: number; attention: DecoderAttention }
+interface Shape { H: number; L: number; I: number; V: number; heads: number; P: number; N: number; threads: number; batches: number[] }
 const shape: Shape = {
   H: Number(a.hidden), L: Number(a.layers), I: Number(a.intermediate), V: Number(a.vocab),
   heads: a.heads ? Number(a.heads) : Math.max(1, Number(a.hidden) / 128),
   P: Number(a.prompt), N: Number(a.new), threads: Number(a.threads),
-  batches: a.batch.split(',').map(Number), accuracyLevel: Number(a['accuracy-level']), attention: a.attention as DecoderAttention,
+  batches: a.batch.split(',').map(Number),
 };
+const variants = a['accuracy-level'].split(',').map(Number).flatMap((acc) => a.attention.split(',').map((att) => ({ acc, att: att as DecoderAttention, file: `decoder-a${acc}-${att}.onnx` })));
 
 function llamaConfig(s: Shape): LlamaConfig {
   return parseLlamaConfig({
@@ -198,45 +206,33 @@ function promptIds(s: Shape, row: number): number[] {
 
 async function childOurs(dir: string, s: Shape): Promise<ChildResult> {
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(join(dir, 'decoder.onnx'), {
+  const session = await ort.InferenceSession.create(join(dir, a.decoder), {
     executionProviders: ['cpu'], intraOpNumThreads: s.threads, graphOptimizationLevel: 'all', enableCpuMemArena: true,
   });
   const loadMs = performance.now() - t0;
   const ck = await openCheckpoint(join(dir, 'model.safetensors'));
-  const table = await ck.readF32('model.embed_tokens.weight');
+  const embedder = tableEmbedder(await ck.readF32('model.embed_tokens.weight'), s.H);
   await ck.close();
-  const hd = s.H / s.heads;
+  const attention = a.decoder.includes('-gqa') ? 'gqa' : 'ops';
+  const spec = decoderSpec(llamaConfig(s), 'int4', { int4ActivationDtype: 'float32', lastTokenLogitsOnly: true, attention });
+  // The time the first run (the prefill) ends splits prefill from decode.
+  let firstEnd = 0;
+  const timed = {
+    async run(feeds: Record<string, ort.Tensor>, fetches?: Record<string, ort.Tensor | null>) {
+      const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+      if (firstEnd === 0) firstEnd = performance.now();
+      return out;
+    },
+  } as unknown as ort.InferenceSession;
   const runs: Run[] = [];
   for (const B of s.batches) {
-    const embeds = new Float32Array(B * s.P * s.H);
-    for (let r = 0; r < B; r++) {
-      promptIds(s, r).forEach((id, i) => embeds.set(table.subarray(id * s.H, (id + 1) * s.H), (r * s.P + i) * s.H));
-    }
-    let past: Record<string, ort.Tensor> = {};
-    for (let i = 0; i < s.L; i++) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [B, s.heads, 0, hd]);
-    let input = new ort.Tensor('float32', embeds, [B, s.P, s.H]);
-    let total = s.P;
-    let prefillMs = 0;
+    const prompts = await Promise.all(Array.from({ length: B }, (_, r) => embedder.embed(promptIds(s, r))));
+    firstEnd = 0;
     const tStart = performance.now();
-    for (let step = 0; step < s.N; step++) {
-      const out = await session.run({ ...past, inputs_embeds: input, attention_mask: new ort.Tensor('int64', new BigInt64Array(B * total).fill(1n), [B, total]) });
-      past = {};
-      for (let i = 0; i < s.L; i++) {
-        past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
-        past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
-      }
-      const logits = out.logits!.data as Float32Array;
-      const next = new Float32Array(B * s.H);
-      for (let r = 0; r < B; r++) {
-        const id = argmax(logits.subarray(r * s.V, (r + 1) * s.V));
-        next.set(table.subarray(id * s.H, (id + 1) * s.H), r * s.H);
-      }
-      input = new ort.Tensor('float32', next, [B, 1, s.H]);
-      total++;
-      if (step === 0) prefillMs = performance.now() - tStart;
-    }
-    const decodeMs = performance.now() - tStart - prefillMs;
-    runs.push({ batch: B, prefillTps: (B * s.P) / (prefillMs / 1000), decodeTps: (B * (s.N - 1)) / (decodeMs / 1000) });
+    const res = await generateTokens({ session: timed, spec, embedder, executionProvider: 'cpu' }, prompts, { maxNewTokens: s.N, stopSequences: [], eosTokenIds: [] });
+    const end = performance.now();
+    if (res.some((r) => r.tokens.length !== s.N)) throw new Error(`ours generated ${res.map((r) => r.tokens.length).join(', ')} tokens, expected ${s.N}`);
+    runs.push({ batch: B, prefillTps: (B * s.P) / ((firstEnd - tStart) / 1000), decodeTps: (B * (s.N - 1)) / ((end - firstEnd) / 1000) });
   }
   await session.release();
   return { loadMs, runs, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
@@ -277,10 +273,10 @@ async function childLlama(dir: string, s: Shape): Promise<ChildResult> {
   return { loadMs, runs, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
-function runChild(mode: 'ours' | 'llama', dir: string): ChildResult {
+function runChild(mode: 'ours' | 'llama', dir: string, decoder = ''): ChildResult {
   const self = fileURLToPath(import.meta.url);
   const args = process.argv.slice(2).filter((x, i, all) => x !== '--only' && all[i - 1] !== '--only');
-  const r = spawnSync(process.execPath, ['--enable-source-maps', self, ...args, '--child', mode, '--dir', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, ['--enable-source-maps', self, ...args, '--child', mode, '--dir', dir, ...(decoder ? ['--decoder', decoder] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) throw new Error(`${mode} child failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
   return JSON.parse(line) as ChildResult;
@@ -301,36 +297,61 @@ try {
   await writeCheckpoint(ckPath, s);
   console.log(`shape: hidden ${s.H}, ${s.L} layers, intermediate ${s.I}, vocab ${s.V}, ${s.heads} heads; prompt ${s.P}, ${s.N} new tokens, greedy, ${s.threads} threads`);
   console.log(`random float16 checkpoint written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  t = performance.now();
   const ck = await openCheckpoint(ckPath);
-  const spec: DecoderSpec = await buildLlamaDecoder({
-    checkpoint: ck, config: cfg, variant: 'int4', int4ActivationDtype: 'float32', outPath: join(dir, 'decoder.onnx'),
-    lastTokenLogitsOnly: true, attention: s.attention, ...(s.accuracyLevel ? { accuracyLevel: s.accuracyLevel } : {}),
-  });
+  for (const v of variants) {
+    t = performance.now();
+    const spec: DecoderSpec = await buildLlamaDecoder({
+      checkpoint: ck, config: cfg, variant: 'int4', int4ActivationDtype: 'float32', outPath: join(dir, v.file),
+      lastTokenLogitsOnly: true, attention: v.att, ...(v.acc ? { accuracyLevel: v.acc } : {}),
+    });
+    console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${v.acc}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
   await ck.close();
-  console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${s.accuracyLevel}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
   await writeLlamaGguf(join(dir, 'model.gguf'), ckPath, s);
   console.log(`llama.cpp: Q4_0 GGUF of the same int4 blocks written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const ours = a.only === 'llama' ? undefined : runChild('ours', dir);
-  const ref = a.only === 'ours' ? undefined : runChild('llama', dir);
+  const reps = Number(a.reps);
+  const ours = new Map<string, ChildResult[]>();
+  const ref: ChildResult[] = [];
+  const loads: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
+    for (const who of order) {
+      loads.push(loadavg()[0]!);
+      if (who === 'ours' && a.only !== 'llama') for (const v of variants) ours.set(v.file, [...(ours.get(v.file) ?? []), runChild('ours', dir, v.file)]);
+      if (who === 'llama' && a.only !== 'ours') ref.push(runChild('llama', dir));
+    }
+  }
+  /** Best of the reps per batch size (fastest run; other load only slows runs down), least load time, most RSS. */
+  const best = (rs: ChildResult[]): ChildResult | undefined => rs.length === 0 ? undefined : {
+    loadMs: Math.min(...rs.map((x) => x.loadMs)),
+    maxRssBytes: Math.max(...rs.map((x) => x.maxRssBytes)),
+    runs: rs[0]!.runs.map((run, i) => ({ batch: run.batch, prefillTps: Math.max(...rs.map((x) => x.runs[i]!.prefillTps)), decodeTps: Math.max(...rs.map((x) => x.runs[i]!.decodeTps)) })),
+  };
+  const llamaBest = best(ref);
   const f = (x: number): string => x.toFixed(x < 10 ? 2 : 1);
   const gb = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
   console.log('');
+  console.log(`${reps} rep(s) each, best run counts; 1-min load average before the runs: ${loads.map((x) => x.toFixed(1)).join(', ')} (${cpus().length} CPUs)`);
   console.log('| contender | load s | batch | prefill tok/s | decode tok/s (all rows) | peak RSS |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, r] of [['ours (ORT CPU EP, int4 MatMulNBits)', ours], ['llama.cpp 3.21.1 (Q4_0 GGUF)', ref]] as const) {
+  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att})`, best(ours.get(v.file) ?? [])]);
+  rows.push(['llama.cpp 3.21.1 (Q4_0 GGUF)', llamaBest]);
+  for (const [name, r] of rows) {
     if (!r) continue;
     for (const run of r.runs) console.log(`| ${name} | ${(r.loadMs / 1000).toFixed(2)} | ${run.batch} | ${f(run.prefillTps)} | ${f(run.decodeTps)} | ${gb(r.maxRssBytes)} |`);
   }
-  if (ours && ref) {
-    console.log('');
-    for (const o of ours.runs) {
-      const l = ref.runs.find((x) => x.batch === o.batch);
-      if (l) console.log(`ratio ours / llama.cpp, batch ${o.batch}: prefill ${(o.prefillTps / l.prefillTps).toFixed(2)}×, decode ${(o.decodeTps / l.decodeTps).toFixed(2)}× (goal ≥ 1.0×)`);
+  if (llamaBest) {
+    for (const [name, o] of rows.slice(0, -1)) {
+      if (!o) continue;
+      console.log('');
+      for (const run of o.runs) {
+        const l = llamaBest.runs.find((x) => x.batch === run.batch);
+        if (l) console.log(`${name} / llama.cpp, batch ${run.batch}: prefill ${(run.prefillTps / l.prefillTps).toFixed(2)}×, decode ${(run.decodeTps / l.decodeTps).toFixed(2)}× (goal ≥ 1.0×)`);
+      }
+      console.log(`${name} / llama.cpp: load time ${(o.loadMs / llamaBest.loadMs).toFixed(2)}× (lower is better), peak RSS ${(o.maxRssBytes / llamaBest.maxRssBytes).toFixed(2)}×`);
     }
-    console.log(`ratio load time: ${(ours.loadMs / ref.loadMs).toFixed(2)}× (lower is better); peak RSS ${(ours.maxRssBytes / ref.maxRssBytes).toFixed(2)}×`);
   }
 } finally {
   if (!a.keep) await rm(dir, { recursive: true, force: true });
