@@ -9,11 +9,12 @@
  *
  *   npm run bench -- cpu-decode [--hidden 4096] [--layers 32] [--intermediate 11008] [--vocab 32001]
  *        [--heads H/128] [--prompt 120] [--new 64] [--threads 2] [--batch 1,8] [--accuracy-level 4]
- *        [--attention gqa] [--reps 1] [--only ours|llama] [--keep DIR]
+ *        [--attention gqa] [--kv inplace|copy] [--reps 1] [--only ours|llama] [--keep DIR]
  *
  * --accuracy-level and --attention take comma lists (e.g. `--accuracy-level 0,4 --attention ops,gqa`): one
  * decoder is built and run per combination. Ours runs the app's own loop (generateTokens with the session
- * on the CPU EP, so a 'gqa' graph keeps its KV cache in place, [Note: KV cache in place]). With --reps N
+ * on the CPU EP, so a 'gqa' graph keeps its KV cache in place, [Note: KV cache in place]; `--kv copy`
+ * runs the copying loop instead, to measure that lever alone). With --reps N
  * each contender runs N times, in alternating order, and the best run counts: on a shared machine other
  * load only ever slows a run down. The load average is printed beside the results.
  *
@@ -42,7 +43,7 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: '2' }, batch: { type: 'string', default: '1,8' },
     'accuracy-level': { type: 'string', default: '4' }, attention: { type: 'string', default: 'gqa' },
     reps: { type: 'string', default: '1' }, only: { type: 'string' }, keep: { type: 'string' },
-    decoder: { type: 'string', default: 'decoder.onnx' },
+    decoder: { type: 'string', default: 'decoder.onnx' }, kv: { type: 'string', default: 'inplace' },
     // child mode
     child: { type: 'string' }, dir: { type: 'string' },
   },
@@ -66,7 +67,7 @@ function runChild(mode: 'ours' | 'llama', dir: string, decoder = ''): ChildResul
 }
 
 if (a.child) {
-  const res = a.child === 'ours' ? await childOurs(a.dir!, shape, a.decoder) : await childLlama(a.dir!, shape);
+  const res = a.child === 'ours' ? await childOurs(a.dir!, shape, a.decoder, a.kv !== 'copy') : await childLlama(a.dir!, shape);
   process.stdout.write(`${JSON.stringify(res)}\n`);
   process.exit(0);
 }
@@ -119,7 +120,7 @@ try {
   console.log(`${reps} rep(s) each, best run counts; 1-min load average before the runs: ${loads.map((x) => x.toFixed(1)).join(', ')} (${cpus().length} CPUs)`);
   console.log('| contender | load s | batch | prefill tok/s | decode tok/s (all rows) | peak RSS |');
   console.log('|---|---|---|---|---|---|');
-  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att})`, best(ours.get(v.file) ?? [])]);
+  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att}${v.att === 'gqa' ? `, KV ${a.kv}` : ''})`, best(ours.get(v.file) ?? [])]);
   rows.push(['llama.cpp 3.21.1 (Q4_0 GGUF)', llamaBest]);
   for (const [name, r] of rows) {
     if (!r) continue;

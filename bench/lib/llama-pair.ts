@@ -160,7 +160,7 @@ export function promptIds(s: Shape, row: number): number[] {
   return Array.from({ length: s.P }, (_, i) => 259 + ((i * 131 + row * 17) % (s.V - 259)));
 }
 
-export async function childOurs(dir: string, s: Shape, decoderFile: string): Promise<ChildResult> {
+export async function childOurs(dir: string, s: Shape, decoderFile: string, kvInPlace = true): Promise<ChildResult> {
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(join(dir, decoderFile), {
     executionProviders: ['cpu'], intraOpNumThreads: s.threads, graphOptimizationLevel: 'all', enableCpuMemArena: true,
@@ -181,13 +181,13 @@ export async function childOurs(dir: string, s: Shape, decoderFile: string): Pro
     },
   } as unknown as ort.InferenceSession;
   // Warm-up (first-run allocations and kernel selection), as llama.cpp's child does too.
-  await generateTokens({ session, spec, embedder, executionProvider: 'cpu' }, [await embedder.embed(promptIds(s, 0).slice(0, 4))], { maxNewTokens: 2, stopSequences: [], eosTokenIds: [] });
+  await generateTokens({ session, spec, embedder, ...(kvInPlace ? { executionProvider: 'cpu' } : {}) }, [await embedder.embed(promptIds(s, 0).slice(0, 4))], { maxNewTokens: 2, stopSequences: [], eosTokenIds: [] });
   const runs: Run[] = [];
   for (const B of s.batches) {
     const prompts = await Promise.all(Array.from({ length: B }, (_, r) => embedder.embed(promptIds(s, r))));
     firstEnd = 0;
     const tStart = performance.now();
-    const res = await generateTokens({ session: timed, spec, embedder, executionProvider: 'cpu' }, prompts, { maxNewTokens: s.N, stopSequences: [], eosTokenIds: [] });
+    const res = await generateTokens({ session: timed, spec, embedder, ...(kvInPlace ? { executionProvider: 'cpu' } : {}) }, prompts, { maxNewTokens: s.N, stopSequences: [], eosTokenIds: [] });
     const end = performance.now();
     if (res.some((r) => r.tokens.length !== s.N)) throw new Error(`ours generated ${res.map((r) => r.tokens.length).join(', ')} tokens, expected ${s.N}`);
     runs.push({ batch: B, prefillTps: (B * s.P) / ((firstEnd - tStart) / 1000), decodeTps: (B * (s.N - 1)) / ((end - firstEnd) / 1000) });
