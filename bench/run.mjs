@@ -16,7 +16,8 @@ if (!name || !available.includes(name)) {
   process.exit(2);
 }
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const external = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), ...Object.keys(pkg.dependencies ?? {})]
+// node-llama-cpp (a devDependency, bench/cpu-decode.ts) loads native binaries from its own folder: never bundled.
+const external = [...builtinModules, ...builtinModules.map((m) => `node:${m}`), ...Object.keys(pkg.dependencies ?? {}), 'node-llama-cpp']
   .map((d) => new RegExp(`^${d.replace(/[/.]/g, '\\$&')}(/.*)?$`));
 const outDir = join(root, 'out', 'bench', name);
 await build({

@@ -62,6 +62,8 @@ export const PackManifestSchema = z.object({
     lastTokenLogitsOnly: z.boolean(),
     /** 'ops' (MatMul/Softmax, pads allowed) or 'gqa' (GroupQueryAttention: prompts without padding). */
     attention: z.enum(['ops', 'gqa']).default('ops'),
+    /** int4: MatMulNBits accuracy_level (4 = int8 activations, CPU packs); absent = 0, the activations' dtype. */
+    accuracyLevel: z.number().int().optional(),
     config: z.record(z.string(), z.unknown()),
   }),
   embeddings: z.object({

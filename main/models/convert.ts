@@ -73,6 +73,11 @@ export interface ConvertOptions {
   readonly activationDtype?: 'float32' | 'float16';
   /** Decoder attention: 'ops' (default, any EP, padded batches) or 'gqa' (GroupQueryAttention contrib op). */
   readonly attention?: 'ops' | 'gqa';
+  /**
+   * int4 only: MatMulNBits accuracy_level. Default 4 (int8 activations inside the matmul, CPU EP) for
+   * float32-activation packs, which are CPU packs; 0 (as the activations) otherwise. See [Note: CPU int4 packs].
+   */
+  readonly accuracyLevel?: 0 | 4;
   readonly provenance?: Provenance;
   readonly encoderConfig?: MertConfig;
   readonly decoderConfig?: LlamaConfig;
@@ -159,9 +164,10 @@ async function writeEmbeddingTable(ck: Checkpoint, name: string, path: string, d
   return { rows, dim };
 }
 
-function sourceKey(files: readonly { path: string; size: number }[], variant: string, act: string, commit: string | undefined, attention: string): string {
+function sourceKey(files: readonly { path: string; size: number }[], variant: string, act: string, commit: string | undefined, attention: string, accuracyLevel: number): string {
   const h = createHash('sha256');
   h.update(`format ${PACK_FORMAT_VERSION}\nvariant ${variant}\nact ${act}\ncommit ${commit ?? ''}\nattention ${attention}\n`);
+  if (accuracyLevel !== 0) h.update(`accuracy ${accuracyLevel}\n`);
   for (const f of files) h.update(`${basename(f.path)} ${f.size}\n`);
   return h.digest('hex');
 }
@@ -176,6 +182,13 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
   const variant = opts.variant;
   const act = variant === 'float32' ? 'float32' : variant === 'float16' ? 'float16' : (opts.activationDtype ?? 'float16');
   const encoderDtype: 'float32' | 'float16' = act;
+  // [Note: CPU int4 packs] A float32-activation int4 pack is what a machine without a usable GPU gets. With
+  // accuracy_level 0 the CPU kernel unpacks the weights to float32 and is bound by arithmetic; level 4
+  // quantizes each activation block to int8 and multiplies int4 × int8 (as llama.cpp's Q4_0 does), which
+  // bench/cpu-decode.ts measured 2–3× faster per token. It is a numeric mode of its own: logits stay within
+  // 0.04 · max|logits| of the float32-activation graph on the tiny fixtures
+  // (test/unit/model/llama/int8-activations.test.ts); accuracyLevel 0 keeps the exact float32 path.
+  const accuracyLevel = variant === 'int4' ? (opts.accuracyLevel ?? (act === 'float32' ? 4 : 0)) : 0;
   const report = (stage: ConvertStage, within = 0, detail?: string, isResumed?: boolean): void => {
     const [a, b] = STAGE_SPAN[stage];
     opts.onProgress?.({ stage, fraction: a + (b - a) * within, ...(detail !== undefined ? { detail } : {}), ...(isResumed ? { isResumed } : {}) });
@@ -199,7 +212,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
       throw new BadCheckpointError((e as Error).message);
     });
     const sizes = await Promise.all(files.map(async (f) => ({ path: f, size: (await stat(f)).size })));
-    const key = sourceKey(sizes, variant, act, opts.provenance?.commit, opts.attention ?? 'ops');
+    const key = sourceKey(sizes, variant, act, opts.provenance?.commit, opts.attention ?? 'ops', accuracyLevel);
 
     // Resume or start over (see [Note: Resumable conversion]).
     await mkdir(out, { recursive: true });
@@ -328,6 +341,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
         variant,
         outPath,
         int4ActivationDtype: act,
+        ...(accuracyLevel !== 0 ? { accuracyLevel } : {}),
         ...(opts.attention ? { attention: opts.attention } : {}),
         onProgress: (p) => {
           check();
@@ -395,6 +409,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
         eosIds: configs.decoder.eosTokenIds,
         lastTokenLogitsOnly: spec.lastTokenLogitsOnly,
         attention: spec.attention,
+        ...(accuracyLevel !== 0 ? { accuracyLevel } : {}),
         config: { ...configs.decoder, from: configs.decoderFrom },
       },
       embeddings: { file: 'embed.safetensors', tensor: 'embed_tokens.weight', dtype: embedDtype, rows: embedInfo.rows, dim: embedInfo.dim },

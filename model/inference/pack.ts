@@ -151,6 +151,7 @@ export async function loadModelPack(req: LoadRequest, opts: PackLoaderOptions = 
       session: decoderSession,
       spec: { variant: m.variant as 'float32', dtype: m.decoder.dtype, numLayers: m.decoder.numLayers, numHeads: m.decoder.numHeads, numKvHeads: m.decoder.numKvHeads, headDim: m.decoder.headDim, hiddenSize: m.decoder.hiddenSize, vocabSize: m.decoder.vocabSize, lastTokenLogitsOnly: m.decoder.lastTokenLogitsOnly, attention: m.decoder.attention },
       embedder: checkpointEmbedder(embedCk, m.embeddings.tensor),
+      executionProvider: runsOn,
     };
     log(`[model] pack ${basename(dir)} loaded in ${Math.round(performance.now() - t0)} ms on ${ep}`);
     return {

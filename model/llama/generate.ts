@@ -104,6 +104,21 @@ export interface DecoderHandle {
   session: ort.InferenceSession;
   spec: DecoderSpec;
   embedder: TokenEmbedder;
+  /** The provider the session runs on ('cpu', 'webgpu', 'cuda'); decides [Note: KV cache in place]. */
+  executionProvider?: string;
+}
+
+/**
+ * [Note: KV cache in place] On the CPU EP a 'gqa' decoder keeps its KV cache in one preallocated buffer per
+ * layer and key/value, [B, kv_heads, prompt + max new tokens, head_dim], fed as `past_key_values.*` and
+ * bound as the preallocated `present.*` output: GroupQueryAttention sees past and present share memory and
+ * appends each step's keys and values in place (it reads seqlens_k, not the buffer length). Nothing of the
+ * cache crosses into JavaScript between steps and no step concatenates it; only the logits come out.
+ * bench/cpu-decode.ts measures the gain; the logits equal those of the copying loop exactly
+ * (test/unit/model/llama/kv-in-place.test.ts). The 'ops' graph concatenates, so it keeps the copying loop.
+ */
+export function usesKvInPlace(decoder: Pick<DecoderHandle, 'spec' | 'executionProvider'>): boolean {
+  return decoder.spec.attention === 'gqa' && decoder.executionProvider === 'cpu';
 }
 
 /** Applies HF's repetition penalty in place. */
@@ -204,9 +219,24 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
   const active = new Array<boolean>(B).fill(true);
 
   let past: Record<string, ort.Tensor> = {};
-  const empty = spec.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-  for (let i = 0; i < spec.numLayers; i++) {
-    for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor(spec.dtype, empty, [B, spec.numKvHeads, 0, spec.headDim]);
+  const inPlace = usesKvInPlace(decoder);
+  /** In-place mode: the present.* outputs bound to the very tensors fed as past (see [Note: KV cache in place]). */
+  const fetches: Record<string, ort.Tensor | null> = { logits: null };
+  if (inPlace) {
+    const rows = L + maxNew;
+    const n = B * spec.numKvHeads * rows * spec.headDim;
+    for (let i = 0; i < spec.numLayers; i++) {
+      for (const kv of ['key', 'value']) {
+        const t = new ort.Tensor(spec.dtype, spec.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n), [B, spec.numKvHeads, rows, spec.headDim]);
+        past[`past_key_values.${i}.${kv}`] = t;
+        fetches[`present.${i}.${kv}`] = t;
+      }
+    }
+  } else {
+    const empty = spec.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    for (let i = 0; i < spec.numLayers; i++) {
+      for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor(spec.dtype, empty, [B, spec.numKvHeads, 0, spec.headDim]);
+    }
   }
   let input = toInput(spec, embeds, [B, L, H]);
   let total = L;
@@ -223,14 +253,17 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
       }
       const flatMask = new BigInt64Array(B * total).fill(1n);
       pads.forEach((n, b) => flatMask.fill(0n, b * total, b * total + n));
-      const out = await session.run({ ...past, inputs_embeds: input, attention_mask: new ort.Tensor('int64', flatMask, [B, total]) });
+      const feeds = { ...past, inputs_embeds: input, attention_mask: new ort.Tensor('int64', flatMask, [B, total]) };
+      const out = inPlace ? await session.run(feeds, fetches) : await session.run(feeds);
       steps++;
       if (step === 0) tPrefill = performance.now() - t0;
-      for (const t of Object.values(past)) disposeTensor(t);
-      past = {};
-      for (let i = 0; i < spec.numLayers; i++) {
-        past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
-        past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
+      if (!inPlace) {
+        for (const t of Object.values(past)) disposeTensor(t);
+        past = {};
+        for (let i = 0; i < spec.numLayers; i++) {
+          past[`past_key_values.${i}.key`] = out[`present.${i}.key`]!;
+          past[`past_key_values.${i}.value`] = out[`present.${i}.value`]!;
+        }
       }
       const logitsT = out.logits!;
       const logits = logitsT.data as Float32Array;

@@ -41,6 +41,33 @@ export interface BuildMertEncoderOptions {
    * MatMul/Softmax (default for float16, whose MultiHeadAttention has no CPU kernel).
    */
   readonly attention?: 'ops' | 'mha';
+  /**
+   * float32 only: 'int8-dynamic' stores every Linear weight (projection, q/k/v/out, feed-forward) as int8
+   * with one symmetric scale per output column and multiplies with com.microsoft DynamicQuantizeMatMul,
+   * which quantizes the activations to uint8 per run. A CPU mode; see [Note: MERT int8 on the CPU].
+   */
+  readonly linearQuantization?: 'int8-dynamic';
+}
+
+/**
+ * [Note: MERT int8 on the CPU]
+ * Of MERT-v1-330M's work on a 30 s window, the Linear layers are most (24 layers × 2250 frames × 12.6 M
+ * multiply-adds). Dynamic quantization — weights int8 per output column, activations uint8 per tensor and run,
+ * int32 accumulation (MLAS's u8s8 kernels) — is ORT's standard CPU speed-up for transformer encoders. Convs,
+ * attention scores, LayerNorm and the layer mean stay float32. bench/mert-cpu.ts measures speed at the real
+ * shape and the error on the tiny-mert goldens; test/unit/model/mert/int8-dynamic.test.ts bounds the error.
+ */
+export function quantizeInt8PerColumn(wt: Float32Array, nIn: number, nOut: number): { q: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(nOut);
+  for (let r = 0; r < nIn; r++) {
+    for (let c = 0; c < nOut; c++) scales[c] = Math.max(scales[c]!, Math.abs(wt[r * nOut + c]!));
+  }
+  for (let c = 0; c < nOut; c++) scales[c] = scales[c]! / 127 || 1;
+  const q = new Int8Array(wt.length);
+  for (let r = 0; r < nIn; r++) {
+    for (let c = 0; c < nOut; c++) q[r * nOut + c] = Math.max(-127, Math.min(127, Math.round(wt[r * nOut + c]! / scales[c]!)));
+  }
+  return { q, scales };
 }
 
 /** What {@link buildMertEncoder} wrote. */
@@ -90,6 +117,8 @@ async function emitEncoder(g: GraphBuilder, w: MertWeights, cfg: MertConfig, opt
   const H = cfg.numHeads;
   const dh = D / H;
   const debug = opts.debug === true;
+  const int8 = opts.linearQuantization === 'int8-dynamic';
+  if (int8 && fp16) throw new RangeError('int8-dynamic Linear layers need the float32 encoder variant');
   const weight = (data: Float32Array, dims: number[], name?: string): string => (fp16 ? g.initF16(name, data, dims) : g.initF32(name, data, dims));
   const cst = (v: number): string => g.constFloat(dt, [v]);
   const half = cst(0.5);
@@ -110,6 +139,12 @@ async function emitEncoder(g: GraphBuilder, w: MertWeights, cfg: MertConfig, opt
     if (scale !== 1) {
       for (let i = 0; i < wt.length; i++) wt[i] = wt[i]! * scale;
       for (let i = 0; i < b.length; i++) b[i] = b[i]! * scale;
+    }
+    if (int8) {
+      const { q, scales } = quantizeInt8PerColumn(wt, nIn, nOut);
+      const qName = g.initializer(local + '.weight_q', 'int8', [nIn, nOut], new Uint8Array(q.buffer));
+      // Symmetric weights: no zero point (input 3 left empty).
+      return g.msOp('DynamicQuantizeMatMul', [x, qName, g.initF32(local + '.weight_scale', scales, [nOut]), '', g.initF32(local + '.bias', b, [nOut])]);
     }
     const y = g.op('MatMul', [x, weight(wt, [nIn, nOut], local + '.weight_t')]);
     return g.op('Add', [y, weight(b, [nOut], local + '.bias')]);

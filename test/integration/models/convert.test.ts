@@ -171,6 +171,10 @@ describe('convertCheckpoint', () => {
     expect(manifest.smoke.executionProvider).toBe('cpu');
     expect(manifest).toMatchObject({ variant: 'int4', decoder: { dtype: 'float32', attention: 'gqa' }, encoder: { dtype: 'float32' } });
     expect(manifest.smoke.decodeStepMs).toBeGreaterThan(0);
+    // A float32-activation int4 pack is a CPU pack: int8 activations in MatMulNBits ([Note: CPU int4 packs]).
+    expect(manifest.decoder.accuracyLevel).toBe(4);
+    const graph = await readFile(join(out, 'decoder.onnx'));
+    expect(graph.includes(Buffer.from('accuracy_level'))).toBe(true);
   });
 
   it('refuses a pack of another format version as stale', async () => {
