@@ -169,10 +169,9 @@ async function runWrite(ctx: CliContext, db: Database.Database, tracks: TracksRe
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const ids = v.all
-    ? tracksWithAccepted(db)
-    : positionals.map((p) => requireTrack(db, p));
-  if (!ids.length) throw new UsageError('name tracks or use --all');
+  if (!v.all && !positionals.length) throw new UsageError('name tracks or use --all');
+  // --all means every track with accepted values: none is "nothing to write", not a usage error.
+  const ids = v.all ? tracksWithAccepted(db) : positionals.map((p) => requireTrack(db, p));
   const items: { track: Track; values: FieldValues }[] = [];
   for (const id of ids) {
     const track = tracks.getById(id);

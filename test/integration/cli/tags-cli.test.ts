@@ -83,6 +83,15 @@ afterAll(async () => {
 });
 
 describe('musilingo tags', () => {
+  // Runs first, before anything is accepted: --all with nothing to write is not a usage error.
+  it('write --all with nothing accepted says so and exits 0', { timeout: TIMEOUT_MS }, async () => {
+    const r = await cli('tags', 'write', '--dry-run', '--all');
+    expect(r.stderr).not.toContain('name tracks or use --all');
+    expect(r.stdout).toContain('Nothing accepted to write');
+    expect(r.code).toBe(0);
+    expect((await cli('tags', 'write', '--dry-run')).code).toBe(2);
+  });
+
   it('suggest → list → accept → write --dry-run → write → history → undo', { timeout: TIMEOUT_MS }, async () => {
     const mp3 = join(dir, '1-rock.mp3');
     const flac = join(dir, '2-none.flac');
