@@ -6,6 +6,7 @@
  * with a fake utility process in plain Node.
  */
 import { fromMessagePortMainLike, type MessagePortMainLike } from '../../model/inference/protocol';
+import type { CliProcessLauncher } from '../app/cli-runner';
 import type { JobLauncher } from './job-worker';
 import type { WorkerPort } from './port';
 import type { LaunchedWorker } from './supervisor';
@@ -24,7 +25,7 @@ export interface UtilityProcessLike {
 
 /** What this file uses of Electron's main-process module. */
 export interface ElectronUtility {
-  readonly utilityProcess: { fork(modulePath: string, args: string[], options: { serviceName: string; stdio: 'pipe' }): UtilityProcessLike };
+  readonly utilityProcess: { fork(modulePath: string, args: string[], options: { serviceName: string; stdio: 'pipe'; env?: NodeJS.ProcessEnv }): UtilityProcessLike };
   readonly MessageChannelMain: new () => { port1: MessagePortMainLike; port2: MessagePortMainLike };
 }
 
@@ -64,4 +65,24 @@ export function utilityLauncher(
 /** A job launcher (trainer, converter) on utility processes: each job's data is the start message. */
 export function utilityJobLauncher(electron: ElectronUtility, serviceName: string, modulePath: string, log: WorkerLog): JobLauncher {
   return (data) => utilityLauncher(electron, serviceName, modulePath, () => data, log)();
+}
+
+/**
+ * A launcher of the CLI bundle in utility processes (main/workers/cli.worker.ts at `modulePath` runs it with
+ * the arguments it is sent), so the app needs no ELECTRON_RUN_AS_NODE (see [Note: The CLI as a child process]).
+ */
+export function utilityCliLauncher(electron: ElectronUtility, modulePath: string): CliProcessLauncher {
+  return (cliPath, args, env) => {
+    const { port1, port2 } = new electron.MessageChannelMain();
+    const child = electron.utilityProcess.fork(modulePath, [], { serviceName: 'cli', stdio: 'pipe', env });
+    child.postMessage({ cliPath, args: [...args] }, [port1]);
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
+        port2.close();
+        resolve(code);
+      });
+    });
+    // A utility process takes no signals but its end: interrupting is killing (eval has nothing to save).
+    return { stdout: child.stdout ?? null, stderr: child.stderr ?? null, exited, kill: () => void child.kill(), interrupt: () => void child.kill() };
+  };
 }

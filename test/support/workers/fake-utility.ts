@@ -41,7 +41,7 @@ class FakePortMain implements MessagePortMainLike {
 
 /** Every process the fake forked, in order (tests count them and kill them). */
 export interface FakeElectron extends ElectronUtility {
-  readonly forks: { readonly serviceName: string; readonly modulePath: string; readonly child: ChildProcess }[];
+  readonly forks: { readonly serviceName: string; readonly modulePath: string; readonly env: NodeJS.ProcessEnv | undefined; readonly child: ChildProcess }[];
 }
 
 /** A fake Electron utility-process API. */
@@ -60,8 +60,8 @@ export function fakeElectronUtility(): FakeElectron {
     },
     utilityProcess: {
       fork(modulePath, _args, options): UtilityProcessLike {
-        const child = fork(CHILD, [modulePath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced' });
-        forks.push({ serviceName: options.serviceName, modulePath, child });
+        const child = fork(CHILD, [modulePath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', ...(options.env ? { env: options.env } : {}) });
+        forks.push({ serviceName: options.serviceName, modulePath, env: options.env, child });
         return {
           stdout: child.stdout,
           stderr: child.stderr,
