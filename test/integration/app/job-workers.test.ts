@@ -4,7 +4,8 @@
  * createAppServices → facade → supervisor → utility launcher → worker entry (the bundled out/cli/*.thread.mjs,
  * the same files the CLI runs as threads) is the app's own. A trainer process and a converter process are killed
  * mid-run: the supervisor reports it, the run resumes from its checkpoint in its one row with no lock left, and a
- * crashed conversion is reported failed and, started again, resumes to a ready pack.
+ * crashed conversion is reported failed and, started again, resumes to a ready pack. The converter as a worker
+ * thread (the launcher outside Electron) gets the same fault.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppServices, type AppServices } from '../../../main/app/services';
 import { listModelPacks } from '../../../main/db/models';
+import { openDatabase } from '../../../main/db/open';
 import { getRun, listRuns } from '../../../main/db/training';
 import { writeLlamaTokenizer } from '../../../main/models/demo';
 import { importModel } from '../../../main/models/manager';
 import { modelsDir } from '../../../main/paths';
-import type { JobLauncher } from '../../../main/workers/job-worker';
+import { createEventHub } from '../../../main/app/events';
+import { createModelsFacade } from '../../../main/app/models-adapter';
+import { createSettingsStore } from '../../../main/app/settings';
+import { threadLauncher, type JobLauncher } from '../../../main/workers/job-worker';
 import { utilityJobLauncher } from '../../../main/workers/utility-launcher';
 import { mulberry32 } from '../../../model/random';
 import { writeSafetensors } from '../../../model/safetensors';
@@ -137,5 +142,32 @@ describe.skipIf(!existsSync(TRAIN_ENTRY) || !existsSync(CONVERT_ENTRY))('job wor
     expect(electron.forks.filter((f) => f.serviceName === 'converter').length).toBe(2);
     expect(listModelPacks(services.db).find((p) => p.modelId === 'fixtures')?.state).toBe('ready');
     expect(statuses('converter').at(-1)).toMatchObject({ state: 'stopped' });
+  }, 120_000);
+
+  it('the same converter as a worker thread (the default outside Electron): killed, reported, converted again', async () => {
+    const events = createEventHub();
+    const got: { message: string; failed?: boolean }[] = [];
+    events.subscribe((channel, payload) => {
+      if (channel === 'models:progress') got.push(payload as { message: string; failed?: boolean });
+    });
+    let threads = 0;
+    const base = threadLauncher(new URL(`file://${CONVERT_ENTRY}`), (w) => {
+      if (threads++ === 0) w.postMessage({ type: 'crash-at', stage: 'decoder' });
+    });
+    const dataDir = join(tmp, 'data-thread');
+    const dbPath = join(tmp, 'thread.sqlite');
+    const db = openDatabase(dbPath);
+    try {
+      await importModel({ db, modelsDir: modelsDir(dataDir) }, ['tiny-mert', 'tiny-llama', 'tiny-musilingo'].map((d) => join(FIXTURES, d)), 'float32', { modelId: 'fixtures', tokenizerDir: join(tmp, 'tokenizer') });
+      const models = createModelsFacade({ db, dbPath, dataDir, events, settings: createSettingsStore(db), log: () => {}, runCli: null, launchConvert: base });
+      await models.convert({ modelId: 'fixtures', variant: 'float32' });
+      await expect.poll(() => got.find((p) => p.failed)?.message, { timeout: 90_000, interval: 200 }).toMatch(/the converter stopped unexpectedly \(code 70\)/);
+      await models.convert({ modelId: 'fixtures', variant: 'float32' });
+      await expect.poll(() => got.at(-1)?.message, { timeout: 90_000, interval: 200 }).toBe('Ready.');
+      expect(threads).toBe(2);
+      expect(listModelPacks(db).find((p) => p.modelId === 'fixtures')?.state).toBe('ready');
+    } finally {
+      db.close();
+    }
   }, 120_000);
 });
