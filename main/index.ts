@@ -11,8 +11,7 @@ import { installMenu } from './menu';
 import { registerIpc } from './ipc/register';
 import { createMainWindow } from './window';
 import { hardenSession } from './security';
-import { electronWorkerLaunchers } from './app/electron-workers';
-import { createCliRunner } from './app/cli-runner';
+import { electronCliRunner, electronWorkerLaunchers } from './app/electron-workers';
 
 // [Note: One data folder for app and CLI]
 // Electron's userData folder is derived from productName; main/paths.ts derives the same folder for the CLI,
@@ -70,7 +69,7 @@ async function onReady(): Promise<void> {
     },
     launchers: electronWorkerLaunchers(log),
     // out/main/index.js → out/cli/musilingo.mjs (shipped in the asar; see [Note: The CLI as a child process]).
-    runCli: createCliRunner(join(import.meta.dirname, '../cli/musilingo.mjs'), app.getPath('userData')),
+    runCli: electronCliRunner(join(import.meta.dirname, '../cli/musilingo.mjs'), app.getPath('userData')),
     log,
   });
   services.events.subscribe(broadcast);

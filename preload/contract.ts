@@ -251,7 +251,8 @@ export interface TrainOptions {
 
 /** State of a supervised utility process. */
 export interface WorkerStatus {
-  name: 'inference' | 'trainer';
+  /** 'converter' is a model conversion's worker: it is started again from the Models page, not restarted. */
+  name: 'inference' | 'trainer' | 'converter';
   state: 'stopped' | 'starting' | 'running' | 'restarting' | 'failed';
   restarts: number;
   lastError: string | null;

@@ -12,21 +12,38 @@ import { catalogEntry } from '../models/catalog';
 import { defaultVariant, downloadModel, listModels, type ModelProgress } from '../models/manager';
 import { toModelEntries, toUiDoctorReport } from '../models/ui';
 import { defaultDbPath, modelsDir } from '../paths';
-import { Worker } from 'node:worker_threads';
 import type { ConvertThreadData, ConvertThreadMessage } from '../models/convert-thread';
 import { findThreadEntry } from '../training/worker-thread';
+import { runJobWorker, threadLauncher, type JobLauncher } from '../workers/job-worker';
+import { createSupervisor, type Supervisor } from '../workers/supervisor';
 import type { EventHub } from './events';
 import type { ModelsFacade } from './facades';
 import type { AppLog } from './services';
 import type { SettingsStore } from './settings';
 
-// [Note: Conversion runs in its own thread]
+// [Note: Conversion runs in its own worker]
 // Converting a 7B checkpoint takes minutes of CPU and ONNX Runtime calls that block their thread, so it never
-// runs on main's event loop (STYLE B2). The app starts the bundled converter thread (out/cli/convert.thread.mjs,
-// main/models/convert-thread.ts) with the data folder: it runs the model manager's convertModel on its own
-// database connection (the models table is built for several writers: WAL, busy timeout) and posts typed
-// progress messages, which main forwards as models:progress. Downloads are network and disk I/O, so they run
-// in main's event loop.
+// runs on main's event loop (STYLE B2). The app starts the converter worker (main/models/convert-thread.ts: a
+// utility process in Electron, a worker thread on out/cli/convert.thread.mjs elsewhere) under a "converter"
+// supervisor (main/workers/supervisor.ts): it runs the model manager's convertModel on its own database
+// connection (the models table is built for several writers: WAL, busy timeout) and posts typed progress
+// messages, which main forwards as models:progress. A worker that dies is reported (workers:changed, and
+// models:progress failed with the reason); converting again resumes from the stages already written. Downloads
+// are network and disk I/O, so they run in main's event loop.
+
+/** The default converter: a worker thread on the CLI bundle's convert.thread.mjs, or null when it is not built. */
+function defaultConvertLauncher(): JobLauncher | null {
+  const entry = findThreadEntry('convert.thread.mjs', 'MUSILINGO_CONVERT_THREAD');
+  return entry ? threadLauncher(entry) : null;
+}
+
+/** The converter worker ended without finishing (a crash, out of memory, a kill). */
+class ConverterExitedError extends Error {
+  constructor(readonly code: number | null) {
+    super(`the converter stopped unexpectedly (code ${code ?? 'unknown'}); start it again and it resumes`);
+    this.name = 'ConverterExitedError';
+  }
+}
 
 /** A started CLI process (the app's runner for the bundled CLI, main/app/cli-runner.ts). */
 export interface CliRun {
@@ -52,8 +69,13 @@ export interface ModelsFacadeOptions {
   readonly hub?: HubConfig;
   /** The library database file (the converter thread opens its own connection). Default `<dataDir>/library.sqlite`. */
   readonly dbPath?: string;
-  /** The converter thread entry; default the bundled out/cli/convert.thread.mjs; null = conversion unavailable. */
-  readonly convertThread?: URL | null;
+  /**
+   * Starts a converter worker (the app: a utility process); default a worker thread on the bundled
+   * out/cli/convert.thread.mjs; null = conversion unavailable.
+   */
+  readonly launchConvert?: JobLauncher | null;
+  /** How many crashes of one conversion's worker are restarted before it is reported failed (default 0). */
+  readonly convertRestarts?: number;
 }
 
 /** The model id of a stored reference (a pack id `model@variant` or a model id). */
@@ -98,6 +120,89 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
     return newest?.modelId ?? null;
   }
 
+  /**
+   * Runs one conversion on a converter worker under its own supervisor (the one that keeps the inference
+   * worker): a crash is reported (workers:changed 'restarting'/'failed' with the reason) and, within
+   * `convertRestarts`, started again (it resumes); after that the conversion is reported failed and the user
+   * starts it again. A conversion that ends (ready, a real error, cancelled) stops its supervisor.
+   */
+  function superviseConversion(id: string, data: ConvertThreadData, launch: JobLauncher): void {
+    const { modelId } = data;
+    const controller = new AbortController();
+    conversions.set(id, { cancel: () => controller.abort() });
+    events.emit('models:progress', { modelId, phase: 'convert', progress: 0, message: 'Starting the converter…' });
+    let isOver = false;
+    const end = (message: string): void => {
+      if (isOver) return;
+      isOver = true;
+      conversions.delete(id);
+      events.emit('models:progress', { modelId, phase: 'convert', progress: 1, message, failed: message !== 'Ready.' });
+    };
+    let lastCrash = '';
+    const supervisor: Supervisor<null> = createSupervisor<null>({
+      name: 'converter',
+      maxRestarts: opts.convertRestarts ?? 0,
+      baseDelayMs: 500,
+      launch: () => {
+        let exitListener: ((code: number | null) => void) | null = null;
+        let exitCode: number | null | undefined;
+        const exit = (code: number | null): void => {
+          if (exitListener) exitListener(code);
+          else exitCode = code;
+        };
+        let lastFraction = -1;
+        void runJobWorker<ConvertThreadMessage, ModelPackRow>(
+          launch,
+          data,
+          (m) => {
+            if (m.type === 'progress' && m.progress.kind === 'convert') {
+              const c = m.progress.progress;
+              if (Math.floor(c.fraction * 100) === Math.floor(lastFraction * 100) && c.stage === 'decoder') return null;
+              lastFraction = c.fraction;
+              events.emit('models:progress', { modelId, phase: 'convert', progress: Math.min(0.999, c.fraction), message: `Converting: ${c.stage}${c.detail ? ` ${c.detail}` : ''}` });
+            } else if (m.type === 'finished') return { end: 'resolve', value: m.row };
+            else if (m.type === 'failed') return { end: 'reject', error: new Error(m.message) };
+            return null;
+          },
+          (code) => new ConverterExitedError(code),
+          controller.signal,
+        ).then(
+          () => {
+            void supervisor.stop(0);
+            exit(0);
+            end('Ready.');
+          },
+          (e: unknown) => {
+            const message = e instanceof Error ? e.message : String(e);
+            if (e instanceof ConverterExitedError && !controller.signal.aborted) {
+              lastCrash = message;
+              exit(e.code); // the supervisor reports it, and restarts it or gives up
+              return;
+            }
+            log('error', `Conversion of ${id} failed: ${message}`);
+            void supervisor.stop(0);
+            exit(1);
+            end(`Conversion failed: ${message}`);
+          },
+        );
+        return {
+          port: null,
+          kill: () => controller.abort(),
+          onExit: (listener) => {
+            exitListener = listener;
+            if (exitCode !== undefined) listener(exitCode);
+          },
+        };
+      },
+      onStatus: (status) => {
+        events.emit('workers:changed', status);
+        if (status.state === 'restarting' || status.state === 'failed') log('error', `Conversion of ${id}: ${status.lastError ?? status.state}`);
+        if (status.state === 'failed') end(`Conversion failed: ${lastCrash}.`);
+      },
+    });
+    supervisor.start();
+  }
+
   return {
     catalog: () => toModelEntries(listModels({ db }), activeModelId()),
 
@@ -131,45 +236,15 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
     },
 
     convert({ modelId, variant }) {
-      const entry = opts.convertThread === undefined ? findThreadEntry('convert.thread.mjs', 'MUSILINGO_CONVERT_THREAD') : opts.convertThread;
-      if (!entry) throw new IpcError('unavailable', 'Converting models is not available in this build (the converter is missing).');
+      const launch = opts.launchConvert === undefined ? defaultConvertLauncher() : opts.launchConvert;
+      if (!launch) throw new IpcError('unavailable', 'Converting models is not available in this build (the converter is missing).');
       const id = packId(modelId, variant as ModelVariant);
       if (conversions.has(id)) return;
       if (!listModelPacks(db).some((p) => p.modelId === modelId && p.sourcePath)) {
         throw new IpcError('invalid-argument', `"${modelId}" has no downloaded checkpoint yet: download it first.`);
       }
-      // [Note: Conversion runs in its own thread] The converter thread writes the pack row (the manager's job)
-      // and posts typed progress; main forwards it as models:progress. Nothing is polled.
       const data: ConvertThreadData = { dbPath: opts.dbPath ?? defaultDbPath(opts.dataDir), modelsDir: modelsDir(opts.dataDir), modelId, variant: variant as ModelVariant };
-      const worker = new Worker(entry, { workerData: data });
-      conversions.set(id, { cancel: () => worker.postMessage({ type: 'cancel' }) });
-      events.emit('models:progress', { modelId, phase: 'convert', progress: 0, message: 'Starting the converter…' });
-      let isOver = false;
-      const end = (message: string): void => {
-        if (isOver) return;
-        isOver = true;
-        conversions.delete(id);
-        events.emit('models:progress', { modelId, phase: 'convert', progress: 1, message, failed: message !== 'Ready.' });
-      };
-      let lastFraction = -1;
-      worker.on('message', (m: ConvertThreadMessage) => {
-        if (m.type === 'progress' && m.progress.kind === 'convert') {
-          const c = m.progress.progress;
-          if (Math.floor(c.fraction * 100) === Math.floor(lastFraction * 100) && c.stage === 'decoder') return;
-          lastFraction = c.fraction;
-          events.emit('models:progress', { modelId, phase: 'convert', progress: Math.min(0.999, c.fraction), message: `Converting: ${c.stage}${c.detail ? ` ${c.detail}` : ''}` });
-        } else if (m.type === 'finished') {
-          end('Ready.');
-        } else if (m.type === 'failed') {
-          log('error', `Conversion of ${id} failed: ${m.message}`);
-          end(`Conversion failed: ${m.message}`);
-        }
-      });
-      worker.on('error', (e) => {
-        log('error', `Conversion of ${id} failed: ${e.message}`);
-        end(`Conversion failed: ${e.message}`);
-      });
-      worker.on('exit', (code) => end(`Conversion failed: the converter stopped unexpectedly (code ${code}); start it again and it resumes.`));
+      superviseConversion(id, data, launch);
     },
 
     activate(modelId) {

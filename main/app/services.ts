@@ -10,6 +10,8 @@ import { defaultDbPath, modelsDir } from '../paths';
 import type { LaunchedWorker, Supervisor } from '../workers/supervisor';
 import { createSupervisor } from '../workers/supervisor';
 import type { WorkerPort } from '../workers/port';
+import type { JobLauncher } from '../workers/job-worker';
+import { workerExecutor } from '../training/worker-thread';
 import { createEventHub, type EventHub } from './events';
 import type { InferenceFacade, JobsFacade, LibraryFacade, ModelsFacade, TrainingFacade } from './facades';
 import { createAnalysis, type Analysis } from './analysis-adapter';
@@ -30,6 +32,10 @@ export type AppLog = (level: 'info' | 'error', message: string, error?: unknown)
 export interface WorkerLaunchers {
   readonly inference?: (init: WorkerInit) => LaunchedWorker<WorkerPort>;
   readonly trainer?: (init: WorkerInit) => LaunchedWorker<WorkerPort>;
+  /** One training job per worker (Electron: a utility process); absent = a worker thread on the CLI bundle. */
+  readonly trainJob?: JobLauncher;
+  /** One conversion per worker (Electron: a utility process); absent = a worker thread on the CLI bundle. */
+  readonly convertJob?: JobLauncher;
 }
 
 /** Everything a worker needs that Electron's `app` would otherwise have told it. */
@@ -145,9 +151,9 @@ export async function createAppServices(ctx: AppContext): Promise<AppServices> {
     });
     void libraryFacade.ready.then(() => analysis.captionLibrary());
   }
-  const modelsFacade = createModelsFacade({ db, dbPath, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}) });
+  const modelsFacade = createModelsFacade({ db, dbPath, dataDir: ctx.dataDir, events, settings, log: ctx.log, runCli: ctx.runCli, ...(ctx.hub ? { hub: ctx.hub } : {}), ...(ctx.launchers.convertJob ? { launchConvert: ctx.launchers.convertJob } : {}) });
   const models: ModelsFacade | null = modelsFacade;
-  const trainingFacade = createTrainingFacade({ db, dbPath, events, log: ctx.log, dataDir: ctx.dataDir, recaption: analysis, ...(ctx.runCli ? {} : { execute: null }) });
+  const trainingFacade = createTrainingFacade({ db, dbPath, events, log: ctx.log, dataDir: ctx.dataDir, recaption: analysis, ...(ctx.launchers.trainJob ? { execute: workerExecutor(ctx.launchers.trainJob) } : ctx.runCli ? {} : { execute: null }) });
   const training: TrainingFacade | null = trainingFacade;
 
   workers.inference?.start();

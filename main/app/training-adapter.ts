@@ -2,7 +2,8 @@
  * @file Wires adapter training to the IPC contract (main process, E2E bridge): runs, live loss points, adapters
  * and the active one. A run goes through the training service (main/training/service.ts), the same one
  * `musilingo train` uses: the run row exists before any work (its id is returned at once), the job runs in a
- * worker thread off main's event loop, and its typed events become training:progress / training:changed
+ * trainer worker off main's event loop (a utility process in the app, a worker thread elsewhere: `execute`),
+ * and its typed events become training:progress / training:changed
  * pushes as they arrive (main writes them to the database in transactions). Nothing is polled or parsed.
  */
 import type Database from 'better-sqlite3';
@@ -25,7 +26,10 @@ export interface TrainingFacadeOptions {
   readonly dbPath: string;
   readonly events: EventHub;
   readonly log: AppLog;
-  /** Runs a job; default: a worker thread on the bundled out/cli/train.thread.mjs. Null when training is unavailable. */
+  /**
+   * Runs a job; the app passes a utility-process executor (main/app/services.ts); default: a worker thread on the
+   * bundled out/cli/train.thread.mjs. Null when training is unavailable.
+   */
   readonly execute?: TrainExecutor | null;
   /** The data folder (runs, adapters and graph caches live under it). */
   readonly dataDir: string;
@@ -55,7 +59,7 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
 
   /**
    * Runs `runId` through the service under a "trainer" supervisor (main/workers/supervisor.ts, the one that
-   * keeps the inference worker): a trainer thread that dies mid-run is reported (workers:changed, status
+   * keeps the inference worker): a trainer worker that dies mid-run is reported (workers:changed, status
    * restarting with the reason) and started again with backoff, and the run resumes from its last checkpoint
    * in the same run row; after `maxRestarts` crashes the supervisor gives up (status failed) and the run stays
    * failed, resumable by hand. A run that ends (done, cancelled, a real error) stops its supervisor.

@@ -35,7 +35,8 @@ export function createHandlers(s: AppServices): Handlers {
     'settings:set': async (patch) => s.settings.update(patch),
     'workers:status': async () => s.workerStatus(),
     'workers:restart': async (name) => {
-      const worker = s.workers[name];
+      // A conversion's worker is started again by converting again (Models page), not from here.
+      const worker = name === 'converter' ? null : s.workers[name];
       if (!worker) throw unavailable(`The ${name} worker`);
       worker.start();
     },

@@ -1,17 +1,19 @@
 /**
- * @file The training service's executor for a worker thread: the job runs in out/cli/train.thread.mjs
- * (trainer/train-thread.ts), off the caller's event loop, and its events come back as typed messages. A thread
- * that dies (a native abort, out of memory, terminate) rejects with {@link TrainerExitedError}; the run keeps its
- * last checkpoint and resumes from it. Used by `musilingo train` and by the app.
+ * @file The training service's executor on a job worker (main/workers/job-worker.ts): the job runs in the
+ * trainer worker (trainer/train-thread.ts) off the caller's event loop, and its events come back as typed
+ * messages. `musilingo train` runs it in a worker thread (out/cli/train.thread.mjs); the app in a utility
+ * process under its supervisor. A worker that dies (a native abort, out of memory, a kill) rejects with
+ * {@link TrainerExitedError}; the run keeps its last checkpoint and resumes from it.
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { TrainThreadMessage } from '../../trainer/train-thread';
+import type { Worker } from 'node:worker_threads';
+import type { TrainThreadData, TrainThreadMessage } from '../../trainer/train-thread';
+import { runJobWorker, threadLauncher, type JobLauncher } from '../workers/job-worker';
 import type { TrainExecutor } from './service';
 
-/** The trainer thread ended without finishing its job. */
+/** The trainer worker ended without finishing its job. */
 export class TrainerExitedError extends Error {
   constructor(readonly code: number) {
     super(`The trainer worker exited unexpectedly (code ${code}); the run resumes from its last checkpoint.`);
@@ -46,38 +48,26 @@ export function trainThreadEntry(): URL {
   return u;
 }
 
+/** Runs each job on a fresh trainer worker from `launch` (a worker thread, a utility process). */
+export function workerExecutor(launch: JobLauncher): TrainExecutor {
+  return (job, emit, signal) =>
+    runJobWorker<TrainThreadMessage, 'done' | 'cancelled'>(
+      launch,
+      { job } satisfies TrainThreadData,
+      (m) => {
+        if (m.type === 'event') {
+          emit(m.event); // a throw here (a database write failed) ends the job with that error
+          return null;
+        }
+        if (m.type === 'finished') return { end: 'resolve', value: m.outcome };
+        return { end: 'reject', error: new Error(m.message) };
+      },
+      (code) => new TrainerExitedError(code ?? -1),
+      signal,
+    );
+}
+
 /** Runs each job in a new worker thread started from `entry`; `onThread` sees it (tests kill it). */
 export function workerThreadExecutor(entry: URL = trainThreadEntry(), onThread?: (w: Worker) => void): TrainExecutor {
-  return (job, emit, signal) =>
-    new Promise((resolveRun, reject) => {
-      const worker = new Worker(entry, { workerData: { job } });
-      onThread?.(worker);
-      let settled = false;
-      const onAbort = (): void => worker.postMessage({ type: 'cancel' });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = (fn: () => void): void => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        fn();
-      };
-      worker.on('message', (m: TrainThreadMessage) => {
-        if (m.type === 'event') {
-          try {
-            emit(m.event);
-          } catch (e) {
-            settle(() => reject(e instanceof Error ? e : new Error(String(e))));
-            void worker.terminate();
-          }
-        } else if (m.type === 'finished') {
-          settle(() => resolveRun(m.outcome));
-          void worker.terminate(); // the job is over; its thread would otherwise keep the process alive
-        } else {
-          settle(() => reject(new Error(m.message)));
-          void worker.terminate();
-        }
-      });
-      worker.on('error', (e) => settle(() => reject(e)));
-      worker.on('exit', (code) => settle(() => reject(new TrainerExitedError(code))));
-    });
+  return workerExecutor(threadLauncher(entry, onThread));
 }
