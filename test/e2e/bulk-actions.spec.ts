@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getJob, listJobs } from '../../main/db/jobs';
 import { qaThread, qaThreads } from '../../main/db/qa';
+import { suggestionsOf } from '../../main/db/tags';
 import { nodeLaunchers } from './bridge/node-launchers';
 import { startBridge, type Bridge } from './bridge/server';
 import { writeTones } from './support/audio';
@@ -74,6 +75,33 @@ describe.skipIf(!HAS_CHROMIUM)('bulk actions, jobs and failures with a tiny mode
     await page.keyboard.press('Control+a');
     await expect.poll(selectedTitles).toEqual(['Tone Four', 'Tone One', 'Tone Three', 'Tone Two']);
     expect(await page.getByTestId('bulk-actions').textContent()).toContain('4 selected');
+  });
+
+  it('suggests tags from the captions of a selection after showing the count, and Review tags shows them', async () => {
+    const db = bridge.services.db;
+    const idOf = async (title: string): Promise<number> => Number(await row(title).getAttribute('data-track-id'));
+    const [one, three, two] = [await idOf('Tone One'), await idOf('Tone Three'), await idOf('Tone Two')];
+    // No page has asked for tags yet (the Tags card suggests on open): nothing is suggested so far.
+    expect([one, three, two].map((id) => suggestionsOf(db, id).length)).toEqual([0, 0, 0]);
+    await row('Tone One').locator('.c-artist').click();
+    await row('Tone Three').locator('.c-artist').click({ modifiers: ['Control'] });
+    await page.getByRole('button', { name: 'Suggest tags for selected…' }).click();
+    const confirm = page.getByTestId('bulk-confirm');
+    expect(await confirm.textContent()).toContain('Suggest tags for 2 tracks from their captions?');
+    // Nothing happens before the user confirms.
+    expect(suggestionsOf(db, one)).toEqual([]);
+    await confirm.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('bulk-done').textContent()).toMatch(/^\d+ tag suggestions? for 2 tracks, from their captions/);
+    // Only the selection: the caption itself is a suggestion for each of the two, none for the others.
+    expect(suggestionsOf(db, one).some((s) => s.field === 'caption' && s.state === 'pending')).toBe(true);
+    expect(suggestionsOf(db, three).some((s) => s.field === 'caption' && s.state === 'pending')).toBe(true);
+    expect(suggestionsOf(db, two)).toEqual([]);
+    // The review view counts them: accepting the caption field would change exactly those two tracks.
+    await page.getByRole('heading', { name: 'Review tags' }).click();
+    await page.getByRole('combobox', { name: 'Field to accept' }).selectOption('caption');
+    await page.getByLabel('only where the file has none').uncheck();
+    await expect.poll(() => page.getByTestId('bulk-count').textContent()).toBe('2 tracks will change');
+    await page.getByRole('heading', { name: 'Review tags' }).click();
   });
 
   it('re-captions a selection after showing how many tracks it will touch, as one group with counts on the Jobs page', async () => {
