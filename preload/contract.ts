@@ -495,6 +495,11 @@ export interface Invoke {
   'tags:get': (trackId: number) => TrackTagsInfo;
   /** Refreshes caption-derived suggestions (trackIds null = every present track); returns how many were stored. */
   'tags:suggest': (trackIds: number[] | null) => { suggestions: number };
+  /**
+   * Queues the model's fixed tag questions as 'suggest-tags' jobs with the active model (trackIds null = every
+   * present track); answers become suggestions as the jobs finish. Returns how many jobs were queued.
+   */
+  'tags:ask-model': (trackIds: number[] | null) => { queued: number };
   'tags:decide': (q: { trackId: number; field: TagFieldName; decision: 'accepted' | 'rejected'; value: string | null }) => TrackTagsInfo;
   'tags:set': (q: { trackId: number; field: TagFieldName; values: string[] }) => TrackTagsInfo;
   /** How many tracks a bulk accept of `field` would change (dryRun) or changed. */
@@ -582,6 +587,7 @@ export const INVOKE = {
   'training:recaption-stale': 1,
   'tags:get': 1,
   'tags:suggest': 1,
+  'tags:ask-model': 1,
   'tags:decide': 1,
   'tags:set': 1,
   'tags:bulk-accept': 1,

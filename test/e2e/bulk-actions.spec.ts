@@ -104,6 +104,24 @@ describe.skipIf(!HAS_CHROMIUM)('bulk actions, jobs and failures with a tiny mode
     await page.getByRole('heading', { name: 'Review tags' }).click();
   });
 
+  it('queues the model\'s tag questions for a selection as jobs when asked, and their answers become suggestions', async () => {
+    const db = bridge.services.db;
+    const two = Number(await row('Tone Two').getAttribute('data-track-id'));
+    await row('Tone Two').locator('.c-artist').click();
+    await page.getByRole('button', { name: 'Suggest tags for selected…' }).click();
+    const confirm = page.getByTestId('bulk-confirm');
+    expect(await confirm.textContent()).toContain('Suggest tags for 1 track from their captions?');
+    await screenshot(page, 'library-suggest-tags-confirm');
+    await confirm.getByRole('checkbox', { name: /Also ask the model/ }).check();
+    await confirm.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.getByTestId('bulk-done').textContent()).toContain("The model's questions are queued for 1 track");
+    // One 'suggest-tags' job for the track, run by the queue with the active model, and its answers stored.
+    const jobs = listJobs(db, { states: ['queued', 'running', 'done', 'failed'], limit: 1000 }).filter((j) => j.kind === 'suggest-tags');
+    expect(jobs.map((j) => (j.payload as { trackId: number }).trackId)).toEqual([two]);
+    await expect.poll(() => getJob(db, jobs[0]!.id)?.state, { timeout: 60_000 }).toBe('done');
+    expect(suggestionsOf(db, two).filter((s) => s.source === 'question').length).toBeGreaterThan(0);
+  });
+
   it('re-captions a selection after showing how many tracks it will touch, as one group with counts on the Jobs page', async () => {
     await row('Tone One').locator('.c-artist').click();
     await row('Tone Two').locator('.c-artist').click({ modifiers: ['Control'] });
