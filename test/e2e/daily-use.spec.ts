@@ -190,6 +190,8 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await page.getByRole('button', { name: 'Run evaluation' }).click();
     await page.getByTestId('eval-table').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('eval-paper-row').textContent()).toContain('Table 2, MusicCaps captioning');
+    // The paper's own figures for MusiLingo on MusicCaps (Table 2 of the paper), none "n/a".
+    expect(await page.getByTestId('eval-paper-row').locator('td').allTextContents()).toEqual(['30.80', '21.60', '21.70', '86.80']);
     const measured = await page.getByTestId('eval-measured-row').locator('td').allTextContents();
     // B-U, M-R and R-L are measured (BERT-S was not asked for).
     expect(measured.slice(0, 3).every((v) => /^\d+\.\d\d$/.test(v))).toBe(true);
