@@ -303,6 +303,18 @@ export interface EvalPaperRow extends EvalScores {
   task: string;
   /** The paper prints values × scale (100 for percentages). */
   scale: number;
+  /** Every row of the paper's table for this dataset, in print order (the row above is one of them). */
+  rows: EvalPaperTableRow[];
+}
+
+/** One model's row of the paper's table (values as printed; `flagged`: starred by the paper). */
+export interface EvalPaperTableRow {
+  model: string;
+  bleu: number;
+  meteor: number;
+  rougeL: number;
+  bertScore: number;
+  flagged: boolean;
 }
 
 /** One scored pair. */
