@@ -304,6 +304,18 @@ export interface EvalPaperRow extends EvalScores {
   task: string;
   /** The paper prints values × scale (100 for percentages). */
   scale: number;
+  /** Every row of the paper's table for this dataset, in print order (the row above is one of them). */
+  rows: EvalPaperTableRow[];
+}
+
+/** One model's row of the paper's table (values as printed; `flagged`: starred by the paper). */
+export interface EvalPaperTableRow {
+  model: string;
+  bleu: number;
+  meteor: number;
+  rougeL: number;
+  bertScore: number;
+  flagged: boolean;
 }
 
 /** One scored pair. */
@@ -496,6 +508,11 @@ export interface Invoke {
   'tags:get': (trackId: number) => TrackTagsInfo;
   /** Refreshes caption-derived suggestions (trackIds null = every present track); returns how many were stored. */
   'tags:suggest': (trackIds: number[] | null) => { suggestions: number };
+  /**
+   * Queues the model's fixed tag questions as 'suggest-tags' jobs with the active model (trackIds null = every
+   * present track); answers become suggestions as the jobs finish. Returns how many jobs were queued.
+   */
+  'tags:ask-model': (trackIds: number[] | null) => { queued: number };
   'tags:decide': (q: { trackId: number; field: TagFieldName; decision: 'accepted' | 'rejected'; value: string | null }) => TrackTagsInfo;
   'tags:set': (q: { trackId: number; field: TagFieldName; values: string[] }) => TrackTagsInfo;
   /** How many tracks a bulk accept of `field` would change (dryRun) or changed. */
@@ -583,6 +600,7 @@ export const INVOKE = {
   'training:recaption-stale': 1,
   'tags:get': 1,
   'tags:suggest': 1,
+  'tags:ask-model': 1,
   'tags:decide': 1,
   'tags:set': 1,
   'tags:bulk-accept': 1,

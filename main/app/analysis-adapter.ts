@@ -15,6 +15,8 @@ import { NoEmbeddingError, similarTracks } from '../db/windows';
 import { IpcError } from '../ipc/errors';
 import { loadRequestFor, ModelNotFoundError, resolveModel, type ResolvedModel } from '../models/registry';
 import { enqueueAsk, enqueueCaption, enqueueGroup, JOB_PRIORITY } from '../jobs/kinds';
+import { TracksRepo } from '../db/tracks';
+import { enqueueSuggestTags, SUGGEST_KIND } from '../tags/suggest';
 import { createJobRunner, type InferenceClient, type JobRunner, type RunnerEvent } from '../jobs/runner';
 import { rpcClient, type RpcPort } from '../../model/inference/protocol';
 import type { InferenceHandlers } from '../../model/inference/service';
@@ -67,6 +69,7 @@ function label(job: Job, titleOf: (id: number) => string): string {
     case 'caption-one': return `Caption “${track}”`;
     case 'embed': return `Listen to “${track}”`;
     case 'ask': return `Answer “${p.question ?? ''}” about “${track}”`;
+    case SUGGEST_KIND: return `Suggest tags for “${track}”`;
     case 'caption-all': return `Caption the library${p.model ? ` with ${p.model}` : ''}`;
     case SELECTION_GROUP_KIND: return `${p.redo ? 'Re-caption' : 'Caption'} ${(p.count ?? 0).toLocaleString('en')} selected tracks`;
     case 'embed-all': return 'Listen to the whole library';
@@ -252,6 +255,16 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       runner.wake();
       events.emit('jobs:changed', { job: null });
       return { queued: present.length };
+    },
+    askTagQuestions(trackIds) {
+      // The model the captions and answers use, through the registry (resolveModel), as `tags suggest` does.
+      const model = activeModel();
+      const ids = trackIds === null ? new TracksRepo(db).list({ state: 'present', limit: Number.MAX_SAFE_INTEGER }).map((t) => t.id) : table.rowsByIds(trackIds).map((r) => r.id);
+      let queued = 0;
+      for (const trackId of ids) if (enqueueSuggestTags(db, { trackId, model: model.ref, adapter: model.adapter.id }).isNew) queued++;
+      runner.wake();
+      events.emit('jobs:changed', { job: null });
+      return { queued };
     },
     similar({ trackId, limit }) {
       try {

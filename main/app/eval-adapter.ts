@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalDataset, EvalPair, EvalPaperRow, EvalRequest, EvalResult } from '../../preload/contract';
-import { PAPER_RESULTS } from '../../model/eval/paper-results';
+import { PAPER_RESULTS, paperRowsFor } from '../../model/eval/paper-results';
 import { IpcError } from '../ipc/errors';
 import type { EventHub } from './events';
 import type { CliRunner } from './models-adapter';
@@ -60,6 +60,7 @@ export function createEvalFacade(opts: { dataDir: string; events: EventHub; runC
         meteor: r.meteor,
         rougeL: r.rougeL,
         bertScore: r.bertScore,
+        rows: paperRowsFor(dataset as EvalDataset).rows.map((row) => ({ ...row })),
       }));
     },
     async run(q) {

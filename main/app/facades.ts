@@ -49,6 +49,8 @@ export interface InferenceFacade {
   history(trackId: number): Awaitable<QaMessage[]>;
   ask(q: Parameters<Invoke['qa:ask']>[0]): Awaitable<{ jobId: number }>;
   askMany(q: Parameters<Invoke['qa:ask-many']>[0]): Awaitable<{ queued: number }>;
+  /** Queues the fixed tag questions about each track (null = the whole library) as 'suggest-tags' jobs. */
+  askTagQuestions(trackIds: number[] | null): Awaitable<{ queued: number }>;
   similar(q: Parameters<Invoke['similar:list']>[0]): Awaitable<TrackRow[]>;
 }
 

@@ -89,6 +89,7 @@ export function createHandlers(s: AppServices): Handlers {
 
     'tags:get': async (trackId) => tags().get(trackId),
     'tags:suggest': async (ids) => tags().suggest(ids),
+    'tags:ask-model': async (ids) => inference().askTagQuestions(ids),
     'tags:decide': async (q) => tags().decide(q),
     'tags:set': async (q) => tags().set(q),
     'tags:bulk-accept': async (q) => tags().bulkAccept(q),

@@ -122,6 +122,7 @@ export const schemas: { [K in keyof Invoke]: ArgsSchema<K> } = {
 
   'tags:get': z.tuple([id]),
   'tags:suggest': z.tuple([trackIds]),
+  'tags:ask-model': z.tuple([trackIds]),
   'tags:decide': z.tuple([z.object({ trackId: id, field: tagField, decision: z.enum(['accepted', 'rejected']), value: text(2000).nullable() })]),
   'tags:set': z.tuple([z.object({ trackId: id, field: tagField, values: z.array(text(20_000).trim()).min(1).max(50) })]),
   'tags:bulk-accept': z.tuple([z.object({ field: tagField, whereEmpty: z.boolean(), dryRun: z.boolean() })]),

@@ -190,6 +190,23 @@ describe.skipIf(!HAS_CHROMIUM)('the app for daily use', () => {
     await page.getByRole('button', { name: 'Run evaluation' }).click();
     await page.getByTestId('eval-table').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('eval-paper-row').textContent()).toContain('Table 2, MusicCaps captioning');
+    // The paper's own figures for MusiLingo on MusicCaps (Table 2 of the paper), none "n/a".
+    expect(await page.getByTestId('eval-paper-row').locator('td').allTextContents()).toEqual(['30.80', '21.60', '21.70', '86.80']);
+    // And the paper's whole Table 2 beside this run, in print order.
+    const paperTable = await page.getByTestId('eval-paper-table-row').locator('th').allTextContents();
+    expect(paperTable).toEqual(['MusCaps (Manco et al., 2021)', 'LTU (Gong et al., 2023b)', 'LTU-AS (Gong et al., 2023a)', 'LP-MusicCaps (Doh et al., 2023a)', 'MusiLingo Pre-trained', 'MusiLingo / MusicCaps']);
+    expect(await page.getByTestId('eval-paper-table-row').filter({ hasText: 'LP-MusicCaps' }).locator('td').allTextContents()).toEqual(['14.70', '22.40', '21.50', '87.80']);
+    // The result with the paper's table fits 800×600 and passes axe in both themes.
+    const problems: string[] = [];
+    await page.setViewportSize({ width: 800, height: 600 });
+    for (const theme of ['light', 'dark'] as const) {
+      await page.getByRole('combobox', { name: 'Theme' }).selectOption(theme);
+      for (const c of await horizontalClipping(page)) problems.push(`evaluation result ${theme}: clipped ${c}`);
+      for (const v of await axeViolations(page)) problems.push(`evaluation result ${theme}: ${v}`);
+    }
+    await page.getByRole('combobox', { name: 'Theme' }).selectOption('light');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    expect(problems).toEqual([]);
     const measured = await page.getByTestId('eval-measured-row').locator('td').allTextContents();
     // B-U, M-R and R-L are measured (BERT-S was not asked for).
     expect(measured.slice(0, 3).every((v) => /^\d+\.\d\d$/.test(v))).toBe(true);

@@ -10,11 +10,45 @@ if (!entry || !process.send) {
   process.exit(2);
 }
 const worker = new Worker(entry, { workerData: { threads: Number(threads ?? 0) } });
-worker.on('message', (m) => process.send?.(m));
+
+// [Note: Holding a streamed answer in the E2E bridge]
+// The tiny model answers in a fraction of a second, so a test could not click Stop while an answer streams or
+// see the live region before the answer ends. A test asks for a hold ({ e2e: 'hold-ask', tokens: n }): the next
+// 'ask' call relays its first n token events, then its later messages (tokens and the reply) wait here until the
+// parent cancels that call, or releases the hold ({ e2e: 'release' }). Other calls (captions) pass untouched.
+// Test-only: the app's utility process has no such hook, and nothing is timed.
+/** @type {{ tokens: number, id: number | null, seen: number, held: unknown[] | null } | null} */
+let hold = null;
+
+function release() {
+  const held = hold?.held ?? [];
+  hold = null;
+  for (const m of held) process.send?.(m);
+}
+
+worker.on('message', (m) => {
+  if (hold && hold.id !== null && m && typeof m === 'object' && m.id === hold.id) {
+    if (hold.held) {
+      hold.held.push(m);
+      return;
+    }
+    if (m.event === 'token' && ++hold.seen >= hold.tokens) hold.held = [];
+  }
+  process.send?.(m);
+});
 worker.on('error', (e) => {
   process.stderr.write(`inference worker failed: ${e.stack ?? e.message}\n`);
   process.exit(1);
 });
 worker.on('exit', (code) => process.exit(code || 1));
-process.on('message', (m) => worker.postMessage(m));
+process.on('message', (m) => {
+  if (m && typeof m === 'object' && 'e2e' in m) {
+    if (m.e2e === 'hold-ask') hold = { tokens: Math.max(1, Number(m.tokens) || 1), id: null, seen: 0, held: null };
+    else release();
+    return;
+  }
+  if (hold && hold.id === null && m && typeof m === 'object' && m.method === 'ask') hold.id = m.id;
+  worker.postMessage(m);
+  if (hold && m && typeof m === 'object' && m.cancel === true && m.id === hold.id) release();
+});
 process.on('disconnect', () => process.exit(0));

@@ -21,6 +21,13 @@ export interface NodeLaunchers {
   current(): ChildProcess | null;
   /** How many inference processes were started (first start + restarts). */
   starts(): number;
+  /**
+   * Holds the next answer after its first `tokens` tokens until the app cancels it (Stop) or {@link release} is
+   * called (see [Note: Holding a streamed answer in the E2E bridge] in inference-child.mjs).
+   */
+  holdNextAnswer(tokens?: number): void;
+  /** Lets a held answer go on. */
+  release(): void;
 }
 
 /** Creates the launchers. Throws when the CLI bundle has not been built. */
@@ -63,5 +70,12 @@ export function nodeLaunchers(log: (line: string) => void = () => {}): NodeLaunc
     },
     current: () => live,
     starts: () => count,
+    holdNextAnswer(tokens = 1) {
+      if (!live?.connected) throw new Error('The inference process is not running: nothing to hold.');
+      live.send({ e2e: 'hold-ask', tokens });
+    },
+    release() {
+      if (live?.connected) live.send({ e2e: 'release' });
+    },
   };
 }
