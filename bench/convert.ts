@@ -9,13 +9,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCheckpoint } from '../model/safetensors';
 import { f32ToF16 } from '../model/tensor/half';
 import { convertCheckpoint } from '../main/models/convert';
+import { writeSafetensorsStreaming, type StreamedTensor } from './lib/safetensors-stream';
 import { writeSentencePieces } from '../main/models/sentencepiece';
 
 const H = 4096;
@@ -28,12 +29,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-interface Spec {
-  name: string;
-  dtype: 'F16' | 'F32';
-  shape: number[];
-  fill: (n: number) => Uint8Array;
-}
+type Spec = StreamedTensor;
 
 function randomF16(n: number, scale: number): Uint8Array {
   const f = new Float32Array(n);
@@ -46,29 +42,6 @@ function randomF16(n: number, scale: number): Uint8Array {
   return new Uint8Array(h.buffer);
 }
 
-/** Writes a safetensors file tensor by tensor (one tensor in memory at a time). */
-async function writeStreaming(path: string, specs: Spec[]): Promise<number> {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let off = 0;
-  for (const s of specs) {
-    const bytes = s.shape.reduce((a, b) => a * b, 1) * (s.dtype === 'F16' ? 2 : 4);
-    header[s.name] = { dtype: s.dtype, shape: s.shape, data_offsets: [off, off + bytes] };
-    off += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const h = await open(path, 'w');
-  try {
-    await h.write(len);
-    await h.write(Buffer.from(json));
-    for (const s of specs) await h.write(s.fill(s.shape.reduce((a, b) => a * b, 1)));
-  } finally {
-    await h.close();
-  }
-  return off + 8 + json.length;
-}
 
 async function generate(dir: string, layers: number): Promise<number> {
   const p = 'model.llama_model.';
@@ -86,7 +59,7 @@ async function generate(dir: string, layers: number): Promise<number> {
     specs.push({ name: `${q}input_layernorm.weight`, dtype: 'F16', shape: [H], fill: (n) => randomF16(n, 1) });
     specs.push({ name: `${q}post_attention_layernorm.weight`, dtype: 'F16', shape: [H], fill: (n) => randomF16(n, 1) });
   }
-  let total = await writeStreaming(join(dir, 'model-00002-of-00003.safetensors'), specs);
+  let total = await writeSafetensorsStreaming(join(dir, 'model-00002-of-00003.safetensors'), specs, { format: 'pt' });
   // MERT: tiny-mert's weights under a prefix; adapter 64 → 4096.
   const mert = await openCheckpoint(join(FIXTURES, 'tiny-mert', 'model.safetensors'));
   const mertSpecs: Spec[] = [];
@@ -95,11 +68,11 @@ async function generate(dir: string, layers: number): Promise<number> {
     mertSpecs.push({ name: `model.audio_encoder.${n}`, dtype: 'F32', shape: raw.shape, fill: () => raw.bytes });
   }
   await mert.close();
-  total += await writeStreaming(join(dir, 'model-00001-of-00003.safetensors'), mertSpecs);
-  total += await writeStreaming(join(dir, 'model-00003-of-00003.safetensors'), [
+  total += await writeSafetensorsStreaming(join(dir, 'model-00001-of-00003.safetensors'), mertSpecs, { format: 'pt' });
+  total += await writeSafetensorsStreaming(join(dir, 'model-00003-of-00003.safetensors'), [
     { name: 'model.llama_proj.weight', dtype: 'F32', shape: [H, 64], fill: (n) => new Uint8Array(new Float32Array(n).fill(0.01).buffer) },
     { name: 'model.llama_proj.bias', dtype: 'F32', shape: [H], fill: (n) => new Uint8Array(new Float32Array(n).buffer) },
-  ]);
+  ], { format: 'pt' });
   const weightMap: Record<string, string> = {};
   for (const s of specs) weightMap[s.name] = 'model-00002-of-00003.safetensors';
   for (const s of mertSpecs) weightMap[s.name] = 'model-00001-of-00003.safetensors';

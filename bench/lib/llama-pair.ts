@@ -3,7 +3,6 @@
  * checkpoint, the same weights as a Q4_0 GGUF, and one child-process run of each (ours: generateTokens on
  * the CPU EP; llama.cpp: node-llama-cpp 3.21.1's prebuilt CPU binary). See bench/cpu-decode.ts.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Token } from 'node-llama-cpp';
 import * as ort from 'onnxruntime-node';
@@ -15,6 +14,7 @@ import { quantizeInt4 } from '../../model/llama/quantize';
 import { openCheckpoint } from '../../model/safetensors';
 import { f32ToF16 } from '../../model/tensor/half';
 import { int4ToQ4_0, writeGguf } from './gguf';
+import { writeSafetensorsStreaming } from './safetensors-stream';
 import type { GgufTensor, GgufValue } from './gguf';
 
 /** Decoder shape and run settings. */
@@ -60,27 +60,12 @@ function checkpointSpecs(s: Shape): Spec[] {
 
 /** Writes the float16 safetensors checkpoint one tensor at a time (a 7B one does not fit in memory twice). */
 export async function writeCheckpoint(path: string, s: Shape): Promise<void> {
-  const specs = checkpointSpecs(s);
-  const header: Record<string, unknown> = {};
-  let off = 0;
-  for (const t of specs) {
-    const bytes = t.shape.reduce((x, y) => x * y, 1) * 2;
-    header[t.name] = { dtype: 'F16', shape: t.shape, data_offsets: [off, off + bytes] };
-    off += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  const h = await open(path, 'w');
-  try {
-    await h.write(len);
-    await h.write(Buffer.from(json));
-    let seed = 1;
-    for (const t of specs) await h.write(randomF16(t.shape.reduce((x, y) => x * y, 1), seed++ * 7919, t.scale, t.base ?? 0));
-  } finally {
-    await h.close();
-  }
+  await writeSafetensorsStreaming(path, checkpointSpecs(s).map((t, i) => ({
+    name: t.name,
+    dtype: 'F16' as const,
+    shape: t.shape,
+    fill: (n: number) => randomF16(n, (i + 1) * 7919, t.scale, t.base ?? 0),
+  })));
 }
 
 /** The same weights as a Q4_0 GGUF (norms float32, embedding float16 as in the checkpoint). */

@@ -14,7 +14,7 @@ import { toModelEntries, toUiDoctorReport } from '../models/ui';
 import { defaultDbPath, modelsDir } from '../paths';
 import type { ConvertThreadData, ConvertThreadMessage } from '../models/convert-thread';
 import { findThreadEntry } from '../training/worker-thread';
-import { runJobWorker, threadLauncher, type JobLauncher } from '../workers/job-worker';
+import { runJobWorker, supervisedJob, threadLauncher, type JobLauncher } from '../workers/job-worker';
 import { createSupervisor, type Supervisor } from '../workers/supervisor';
 import type { EventHub } from './events';
 import type { ModelsFacade } from './facades';
@@ -144,12 +144,8 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
       maxRestarts: opts.convertRestarts ?? 0,
       baseDelayMs: 500,
       launch: () => {
-        let exitListener: ((code: number | null) => void) | null = null;
-        let exitCode: number | null | undefined;
-        const exit = (code: number | null): void => {
-          if (exitListener) exitListener(code);
-          else exitCode = code;
-        };
+        const job = supervisedJob(() => controller.abort());
+        const { exit } = job;
         let lastFraction = -1;
         void runJobWorker<ConvertThreadMessage, ModelPackRow>(
           launch,
@@ -185,14 +181,7 @@ export function createModelsFacade(opts: ModelsFacadeOptions): ModelsFacade & { 
             end(`Conversion failed: ${message}`);
           },
         );
-        return {
-          port: null,
-          kill: () => controller.abort(),
-          onExit: (listener) => {
-            exitListener = listener;
-            if (exitCode !== undefined) listener(exitCode);
-          },
-        };
+        return job.worker;
       },
       onStatus: (status) => {
         events.emit('workers:changed', status);

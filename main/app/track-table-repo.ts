@@ -133,33 +133,35 @@ export class TrackTableRepo {
 
   /** One window of the table for `q`, with the total number of matching tracks. */
   page(q: TrackQuery): TrackPage {
-    const match = q.text.trim() ? toFtsQuery(q.text) : null;
-    const bind: Bind = {
-      match,
-      genre: q.genre.trim() || null,
-      captioned: q.captioned === null ? null : q.captioned ? 1 : 0,
-      limit: q.limit,
-      offset: q.offset,
-    };
-    if (q.text.trim() && match === null) return { total: 0, offset: q.offset, rows: [] };
+    const bind = this.#bind(q);
+    if (!bind) return { total: 0, offset: q.offset, rows: [] };
+    const { match } = bind;
     const isUnfiltered = match === null && bind.genre === null && bind.captioned === null;
     const total = (isUnfiltered ? this.#countAll.get() : match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
-    const ids = this.#idsStatement(q.sort, q.direction, match !== null).all(bind).map((r) => r.id);
-    return { total, offset: q.offset, rows: this.rowsByIds(ids) };
+    return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind)) };
   }
 
   /** The ids of the window `q` asks for, in table order (multi-select ranges, Select all). */
   ids(q: TrackQuery): number[] {
+    const bind = this.#bind(q);
+    return bind ? this.#windowIds(q, bind) : [];
+  }
+
+  /** The statement parameters of `q`; null when its text has no searchable word (nothing can match). */
+  #bind(q: TrackQuery): Bind | null {
     const match = q.text.trim() ? toFtsQuery(q.text) : null;
-    if (q.text.trim() && match === null) return [];
-    const bind: Bind = {
+    if (q.text.trim() && match === null) return null;
+    return {
       match,
       genre: q.genre.trim() || null,
       captioned: q.captioned === null ? null : q.captioned ? 1 : 0,
       limit: q.limit,
       offset: q.offset,
     };
-    return this.#idsStatement(q.sort, q.direction, match !== null).all(bind).map((r) => r.id);
+  }
+
+  #windowIds(q: TrackQuery, bind: Bind): number[] {
+    return this.#idsStatement(q.sort, q.direction, bind.match !== null).all(bind).map((r) => r.id);
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */

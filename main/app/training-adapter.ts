@@ -14,6 +14,7 @@ import { ModelNotFoundError } from '../models/registry';
 import { runTraining, startTraining, TrainingRequestError, type TrainExecutor, type TrainingEvent } from '../training/service';
 import { TrainerExitedError, workerThreadExecutor } from '../training/worker-thread';
 import { createSupervisor, type Supervisor } from '../workers/supervisor';
+import { supervisedJob } from '../workers/job-worker';
 import { defaultTrainOptions } from '../../trainer/run/train-loop';
 import type { EventHub } from './events';
 import type { TrainingFacade } from './facades';
@@ -84,12 +85,8 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
       maxRestarts: opts.maxRestarts ?? 3,
       baseDelayMs: opts.restartDelayMs ?? 500,
       launch: () => {
-        let exitListener: ((code: number | null) => void) | null = null;
-        let exitCode: number | null | undefined;
-        const exit = (code: number | null): void => {
-          if (exitListener) exitListener(code);
-          else exitCode = code;
-        };
+        const job = supervisedJob(() => controller.abort());
+        const { exit } = job;
         const end = (code: number): void => {
           void supervisor.stop(0);
           exit(code);
@@ -106,14 +103,7 @@ export function createTrainingFacade(opts: TrainingFacadeOptions): TrainingFacad
             end(1);
           },
         );
-        return {
-          port: null,
-          kill: () => controller.abort(),
-          onExit: (listener) => {
-            exitListener = listener;
-            if (exitCode !== undefined) listener(exitCode);
-          },
-        };
+        return job.worker;
       },
       onStatus: (status) => {
         events.emit('workers:changed', status);

@@ -12,21 +12,6 @@ export type SuggestionSource = 'caption' | 'question' | 'user';
 /** A suggestion's review state. */
 export type SuggestionState = 'pending' | 'accepted' | 'rejected';
 
-/** One suggested (or user-set) value of a field. */
-export interface TagSuggestion {
-  readonly id: number;
-  readonly trackId: number;
-  readonly field: TagField;
-  readonly value: string;
-  readonly source: SuggestionSource;
-  readonly inVocabulary: boolean;
-  readonly evidence: string | null;
-  readonly modelId: string | null;
-  readonly adapterId: string | null;
-  readonly state: SuggestionState;
-  readonly createdAt: number;
-}
-
 /** A new suggestion. */
 export interface NewSuggestion {
   readonly trackId: number;
@@ -37,6 +22,13 @@ export interface NewSuggestion {
   readonly evidence: string | null;
   readonly modelId: string | null;
   readonly adapterId: string | null;
+}
+
+/** One suggested (or user-set) value of a field, as stored. */
+export interface TagSuggestion extends NewSuggestion {
+  readonly id: number;
+  readonly state: SuggestionState;
+  readonly createdAt: number;
 }
 
 /** Slot key → values (null: absent). See [Note: Tag slots]. */

@@ -75,3 +75,26 @@ export function runJobWorker<M, R>(
     worker.onExit((code) => settle(() => reject(onExit(code))));
   });
 }
+
+/**
+ * A running job seen by the supervisor as a worker of its own (the facades supervise runJobWorker calls, not
+ * the processes under them): `exit(code)` says how the job ended, and is kept until the supervisor listens.
+ */
+export function supervisedJob(kill: () => void): { readonly worker: LaunchedWorker<null>; exit(code: number | null): void } {
+  let exitListener: ((code: number | null) => void) | null = null;
+  let exitCode: number | null | undefined;
+  return {
+    worker: {
+      port: null,
+      kill,
+      onExit: (listener) => {
+        exitListener = listener;
+        if (exitCode !== undefined) listener(exitCode);
+      },
+    },
+    exit: (code) => {
+      if (exitListener) exitListener(code);
+      else exitCode = code;
+    },
+  };
+}

@@ -45,14 +45,23 @@ function lockedBinaries(): { pkg: string; file: string; os: string[]; cpu: strin
     });
 }
 
-function shipped(c: BuilderConfig, platform: Platform, arch: string): { files: string[]; unpacked: string[] } {
-  const appDir = ROOT;
+type Filter = ReturnType<Matcher['createFilter']>;
+const file = { isDirectory: () => false };
+const dir = { isDirectory: () => true };
+
+/** electron-builder's two filters for one target: what of node_modules it copies, and what it unpacks. */
+function filtersFor(c: BuilderConfig, platform: Platform, arch: string): { keep: Filter; unpack: Filter } {
   const expand = (s: string): string => s.replace(/\$\{arch\}/g, arch).replace(/\$\{os\}/g, SECTION[platform]);
   const packager = { config: c, debugLogger: { isEnabled: false } };
-  const keep = fm.getNodeModuleFileMatcher(appDir, '/dest', expand, c[SECTION[platform]], packager).createFilter();
-  const unpack = new fm.FileMatcher(appDir, '/dest', expand, c.asarUnpack).createFilter();
-  const file = { isDirectory: () => false };
-  const dir = { isDirectory: () => true };
+  return {
+    keep: fm.getNodeModuleFileMatcher(ROOT, '/dest', expand, c[SECTION[platform]], packager).createFilter(),
+    unpack: new fm.FileMatcher(ROOT, '/dest', expand, c.asarUnpack).createFilter(),
+  };
+}
+
+function shipped(c: BuilderConfig, platform: Platform, arch: string): { files: string[]; unpacked: string[] } {
+  const appDir = ROOT;
+  const { keep, unpack } = filtersFor(c, platform, arch);
   const files = lockedBinaries().filter((b) => {
     // The copier walks folders: a dropped package folder drops its binary too.
     const pkgDir = resolve(appDir, 'node_modules', b.pkg);
@@ -87,12 +96,10 @@ describe('bundled ffmpeg in the installers', () => {
   }
 
   it('keeps the rest of node_modules (the exclusions name only the ffmpeg packages)', () => {
-    const packager = { config: c, debugLogger: { isEnabled: false } };
     for (const [platform, arch] of TARGETS) {
-      const expand = (s: string): string => s.replace(/\$\{arch\}/g, arch);
-      const keep = fm.getNodeModuleFileMatcher(ROOT, '/dest', expand, c[SECTION[platform]], packager).createFilter();
+      const { keep } = filtersFor(c, platform, arch);
       for (const f of ['node_modules/music-metadata/package.json', 'node_modules/@ffmpeg-installer/ffmpeg/package.json', 'node_modules/zod/index.js']) {
-        expect(keep(resolve(ROOT, f), { isDirectory: () => false }), `${platform}-${arch} ${f}`).toBe(true);
+        expect(keep(resolve(ROOT, f), file), `${platform}-${arch} ${f}`).toBe(true);
       }
     }
   });
@@ -107,12 +114,7 @@ describe('ONNX Runtime in the installers', () => {
   const ALL: [string, string][] = [['linux', 'x64'], ['linux', 'arm64'], ['darwin', 'x64'], ['darwin', 'arm64'], ['win32', 'x64'], ['win32', 'arm64']];
   for (const [platform, arch] of TARGETS) {
     it(`${platform}-${arch}: carries its own onnxruntime_binding.node only, outside the asar`, () => {
-      const expand = (s: string): string => s.replace(/\$\{arch\}/g, arch).replace(/\$\{os\}/g, SECTION[platform]);
-      const packager = { config: c, debugLogger: { isEnabled: false } };
-      const keep = fm.getNodeModuleFileMatcher(ROOT, '/dest', expand, c[SECTION[platform]], packager).createFilter();
-      const unpack = new fm.FileMatcher(ROOT, '/dest', expand, c.asarUnpack).createFilter();
-      const file = { isDirectory: () => false };
-      const dir = { isDirectory: () => true };
+      const { keep, unpack } = filtersFor(c, platform, arch);
       const kept = ALL.filter(([os, a]) => {
         const folder = resolve(ROOT, `${ORT}/${os}/${a}`);
         return keep(resolve(ROOT, ORT), dir) && keep(folder, dir) && keep(`${folder}/onnxruntime_binding.node`, file);
