@@ -17,7 +17,7 @@ import { openCheckpoint } from '../model/safetensors';
 import { f32ToF16 } from '../model/tensor/half';
 import { convertCheckpoint } from '../main/models/convert';
 import { writeSafetensorsStreaming, type StreamedTensor } from './lib/safetensors-stream';
-import { writeSentencePieces } from '../main/models/sentencepiece';
+import { writeLlamaTokenizer } from '../main/models/demo';
 
 const H = 4096;
 const I = 11008;
@@ -85,9 +85,8 @@ async function generate(dir: string, layers: number): Promise<number> {
     mert_config: mertConfig,
     llama_config: { model_type: 'llama', hidden_size: H, intermediate_size: I, num_attention_heads: 32, num_hidden_layers: layers, rms_norm_eps: 1e-6, vocab_size: VOCAB, max_position_embeddings: 2048 },
   }));
-  await writeFile(join(dir, 'tokenizer.model'), writeSentencePieces([
-    { piece: '<unk>', score: 0, type: 2 }, { piece: '<s>', score: 0, type: 3 }, { piece: '</s>', score: 0, type: 3 },
-  ]));
+  // A tokenizer the converter accepts (it runs the tokenizer before building a pack): LLaMA's, as the demo has.
+  await writeLlamaTokenizer(dir);
   return total;
 }
 
