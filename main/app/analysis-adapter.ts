@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CaptionEntry, JobRow, QaMessage, StaleCaptions } from '../../preload/contract';
-import { captionsForTrack, upsertUserCaption } from '../db/captions';
+import { editCaption } from '../db/captions';
 import { applyToAll, cancelJob, getJob, groupCounts, listJobs, pauseJob, resumeJob, retryJob, type Job } from '../db/jobs';
 import { clearFinishedJobs } from '../db/jobs-clear';
 import { enqueueSelectionCaptions, SELECTION_GROUP_KIND } from '../jobs/selection';
@@ -222,14 +222,9 @@ export function createAnalysis(opts: AnalysisOptions): Analysis {
       return { queued };
     },
     editCaption(edit): CaptionEntry {
-      const existing = captionsForTrack(db, edit.trackId).find((c) => c.startMs === edit.startMs && c.lengthMs === edit.lengthMs);
       if (!table.rowsByIds([edit.trackId]).length) throw new IpcError('not-found', `Track ${edit.trackId} is not in the library.`);
-      const modelId = existing?.modelId ?? 'user';
-      const adapterId = existing?.adapterId ?? '';
-      const id = upsertUserCaption(db, { trackId: edit.trackId, startMs: edit.startMs, lengthMs: edit.lengthMs, modelId, adapterId, text: edit.text });
+      const saved = editCaption(db, edit);
       events.emit('library:changed', { reason: 'caption', trackIds: [edit.trackId] });
-      const saved = captionsForTrack(db, edit.trackId).find((c) => c.id === id);
-      if (!saved) throw new Error(`The edited caption of track ${edit.trackId} was not stored.`);
       return { id: saved.id, startMs: saved.startMs, lengthMs: saved.lengthMs, modelId: saved.modelId, adapterId: saved.adapterId, source: saved.source, text: saved.text, createdAt: saved.createdAt };
     },
     history(trackId): QaMessage[] {

@@ -118,6 +118,22 @@ export function upsertUserCaption(db: Database.Database, c: NewCaption, now: num
   return storedId(db, returningRow<{ id: number }>(db, statements(db).upsert, { ...c, source: 'user', now }));
 }
 
+/**
+ * The user's own words for one window of a track (the app's caption editor and `musilingo caption --edit`).
+ * The edit keeps the model and adapter of the caption it replaces, so re-captioning with a newer adapter
+ * (`caption --stale`) knows the window was edited and leaves it alone. Returns the stored caption.
+ */
+export function editCaption(db: Database.Database, edit: { trackId: number; startMs: number; lengthMs: number; text: string }): Caption {
+  const existing = captionsForTrack(db, edit.trackId).find((c) => c.startMs === edit.startMs && c.lengthMs === edit.lengthMs);
+  const id = upsertUserCaption(db, {
+    trackId: edit.trackId, startMs: edit.startMs, lengthMs: edit.lengthMs,
+    modelId: existing?.modelId ?? 'user', adapterId: existing?.adapterId ?? '', text: edit.text,
+  });
+  const saved = captionsForTrack(db, edit.trackId).find((c) => c.id === id);
+  if (!saved) throw new Error(`The edited caption of track ${edit.trackId} was not stored.`);
+  return saved;
+}
+
 /** Every caption of a track: the user's edits first, then newest first. */
 export function captionsForTrack(db: Database.Database, trackId: number): Caption[] {
   return statements(db).forTrack.all(trackId).map(toCaption);

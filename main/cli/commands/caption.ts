@@ -3,7 +3,7 @@
  * persistent job queue, with a progress bar. Interrupted runs (Ctrl-C, kill, crash) resume where they stopped
  * the next time the command runs. CLI.
  */
-import { captionsForTrack } from '../../db/captions';
+import { captionsForTrack, editCaption } from '../../db/captions';
 import { childJobs, getJob, groupCounts, resumeJob, type Job } from '../../db/jobs';
 import { staleCaptionTrackIds } from '../../db/stale-captions';
 import { startCliAnalysis } from '../analysis-session';
@@ -14,6 +14,7 @@ import { resolveModel } from '../../models/registry';
 import { parseCommandArgs, UsageError, type CliCommand } from '../command';
 
 const USAGE = `Usage: musilingo caption [--all | --stale | <track>] [options]
+       musilingo caption <track> --edit "<your words>" [--window <start>]
 
 Captions one track (an id or a path) or every track of the library that has no caption from this model yet.
 Captions use the model's active adapter (see \`musilingo adapters activate\`) unless --adapter says otherwise.
@@ -30,6 +31,8 @@ Options:
                       none for the model's own (default: the model's active adapter)
   --embed             store audio embeddings of every window (for \`similar\`) instead of captioning
   --force             caption again tracks that already have a caption
+  --edit <text>       replace the track's caption with your own words (the caption of --window's start, else
+                      the latest one); edited captions teach \`train --from-tags\` and are never re-captioned
   --batch <n>         tracks per decoder batch (default 4)
   --no-wait           only queue the work (a running app or another \`caption\` picks it up)
   --json              print the result as JSON
@@ -49,6 +52,7 @@ export const command: CliCommand = {
       adapter: { type: 'string' },
       embed: { type: 'boolean' },
       force: { type: 'boolean' },
+      edit: { type: 'string' },
       batch: { type: 'string' },
       'no-wait': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -58,6 +62,8 @@ export const command: CliCommand = {
     if (values.all || values.stale ? positionals.length > 0 : positionals.length !== 1) {
       throw new UsageError('Give one track, or --all, or --stale.');
     }
+    if (values.edit !== undefined && (values.all || values.stale || values.embed)) throw new UsageError('--edit changes one track\'s caption; give one track.');
+    if (values.edit !== undefined && !values.edit.trim()) throw new UsageError('--edit needs the caption\'s text.');
     if (values.stale && values.embed) throw new UsageError('--stale re-captions tracks; it does not go with --embed.');
     const batch = values.batch === undefined ? undefined : Number(values.batch);
     if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 64)) {
@@ -65,6 +71,7 @@ export const command: CliCommand = {
     }
     const window = parseWindow(values.window);
     const db = ctx.db();
+    if (values.edit !== undefined) return editOne(requireTrack(db, positionals[0] ?? ''), values.edit);
     // Fails now, naming the pack or adapter, rather than in every job.
     const resolved = resolveModel(db, ctx.dataDir, values.model, values.adapter);
     const model = resolved.ref;
@@ -126,6 +133,21 @@ export const command: CliCommand = {
       return 0;
     }
     return report(job);
+
+    /** `--edit`: the user's words for a captioned window of one track (no model is run). */
+    function editOne(trackId: number, text: string): number {
+      const caps = captionsForTrack(db, trackId);
+      const target = window.kind === 'at' ? caps.find((c) => c.startMs === window.startMs) : caps[0];
+      if (!target) {
+        const which = window.kind === 'at' ? `at ${Math.round(window.startMs / 1000)} s` : 'yet';
+        ctx.stderr.write(`musilingo caption: track ${trackId} has no caption ${which} to edit; caption it first (musilingo caption ${trackId}).\n`);
+        return 1;
+      }
+      const saved = editCaption(db, { trackId, startMs: target.startMs, lengthMs: target.lengthMs, text: text.trim() });
+      if (values.json) ctx.stdout.write(`${JSON.stringify({ trackId, caption: saved })}\n`);
+      else ctx.stdout.write(`Edited the caption of track ${trackId} (${Math.round(saved.startMs / 1000)}–${Math.round((saved.startMs + saved.lengthMs) / 1000)} s).\n`);
+      return 0;
+    }
 
     /** `--stale`: one caption job per track written by an older adapter, waited for in turn. */
     async function captionStale(): Promise<number> {

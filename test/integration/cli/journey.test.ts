@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captionsForTrack, upsertUserCaption } from '../../../main/db/captions';
+import { captionsForTrack } from '../../../main/db/captions';
 import { DEMO_LABEL } from '../../../main/models/demo-label';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -78,17 +78,18 @@ describe.skipIf(!HAS_TOOLS)('the fine-tune journey (CLI)', () => {
     const all = await cli(['caption', '--all', '--json']);
     expect(lastJson<{ total: number; done: number }>(all.stdout)).toMatchObject({ total: 5, done: 5 });
 
-    // Two captions edited (what the Library page's editor stores).
+    // Two captions edited with the CLI (the same store as the Track page's editor).
     let conn = db();
     const ids = (conn.prepare('SELECT id FROM tracks ORDER BY id').all() as { id: number }[]).map((r) => r.id);
     expect(ids).toHaveLength(5);
     const edited = ids.slice(0, 2);
-    for (const id of edited) {
-      const c = captionsForTrack(conn, id).find((x) => x.source === 'model');
-      expect(c?.adapterId).toBe(''); // written by the model's own adapter
-      upsertUserCaption(conn, { trackId: id, startMs: c!.startMs, lengthMs: c!.lengthMs, modelId: c!.modelId, adapterId: c!.adapterId, text: `my own words for track ${id}` });
-    }
+    for (const id of edited) expect(captionsForTrack(conn, id).find((x) => x.source === 'model')?.adapterId).toBe(''); // the model's own adapter
     conn.close();
+    for (const id of edited) {
+      const e = await cli(['caption', String(id), '--edit', `my own words for track ${id}`]);
+      expect(e.code).toBe(0);
+      expect(e.stdout).toContain(`Edited the caption of track ${id}`);
+    }
 
     const train = await cli(['train', '--from-tags', '--steps', '20', '--json']);
     expect(train.stderr).not.toMatch(/No model pack/);
