@@ -398,7 +398,9 @@ export class TagWriter {
         d.tracks.update(
           track.id,
           { path, folderId: track.folderId, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs), fingerprint },
-          toTrackMeta(meta),
+          // A tag write never changes the audio, so the length the scanner measured from it stays (the read-back
+          // parses tags only; for an Ogg it would find no duration at all).
+          { ...toTrackMeta(meta), durationMs: track.durationMs, durationEstimated: track.durationEstimated === true },
           now,
         );
       }

@@ -2,7 +2,7 @@
  * @file The watcher sees the tagger's own write as no change of identity: with the library watched, a write and
  * an undo keep the track id, the captions and the track count, and leave no temporary file behind.
  */
-import { readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { openDatabase } from '../../../main/db/open';
 import { LibraryService } from '../../../main/library/library-service';
 import { TagWriter } from '../../../main/tags/writer';
 import { makeAudio, tempDir } from '../../helpers/library-audio';
+import { WESNOTH_OGGS } from '../../helpers/tag-readers';
 
 describe('the tag write under the file watcher', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -53,5 +54,30 @@ describe('the tag write under the file watcher', () => {
     expect(lib.tracks.list().map((t) => [t.path, t.id])).toEqual(before);
     expect(lib.tracks.list().map((t) => t.genres)).toEqual([[], []]);
     expect(readdirSync(tmp.dir).filter((n) => n.includes('musilingo-tag'))).toEqual([]);
+  });
+});
+
+describe('the library row after a tag write', () => {
+  // A real Ogg above the size music-metadata finds a duration for without reading the whole file: the scanner
+  // gets its length from the last page ([Note: Durations]); the tagger's write and undo must not lose it.
+  it.skipIf(!existsSync(WESNOTH_OGGS[0]!))('keeps the scanned duration of a real Ogg through write and undo', async () => {
+    const tmp = tempDir('musilingo-tagdur-');
+    const db = openDatabase(':memory:');
+    try {
+      copyFileSync(WESNOTH_OGGS[0]!, join(tmp.dir, 'defeat.ogg'));
+      const lib = new LibraryService(db);
+      await lib.scan(tmp.dir);
+      const [track] = lib.tracks.list();
+      expect(track!.durationMs).toBeGreaterThan(0);
+      const writer = new TagWriter({ db, tracks: lib.tracks });
+      const r = await writer.write([{ track: track!, values: { genre: ['Soundtrack'] } }], ['genre']);
+      expect(r.files.map((f) => f.status)).toEqual(['written']);
+      expect(lib.tracks.getById(track!.id)?.durationMs).toBe(track!.durationMs);
+      await writer.undo(r.batchId!);
+      expect(lib.tracks.getById(track!.id)?.durationMs).toBe(track!.durationMs);
+    } finally {
+      db.close();
+      tmp.cleanup();
+    }
   });
 });
