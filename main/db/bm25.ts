@@ -253,9 +253,11 @@ export class Bm25Scorer {
 
   /**
    * bm25 of each row for the phrases (lower is better, as FTS5 returns it). `rows` maps rowid → the row's
-   * text per column. The phrases must be the query's, in order; rows need not contain them.
+   * text per column. The phrases must be the query's, in order; rows need not contain them. `sizes` maps
+   * rowid → the row's token count from FTS5's docsize record ({@link docsizeTokens}); a row without one has its
+   * tokens counted here (see [Note: Token counts from docsize]).
    */
-  score(phrases: readonly Phrase[], rows: ReadonlyMap<number, RowText>): Map<number, number> {
+  score(phrases: readonly Phrase[], rows: ReadonlyMap<number, RowText>, sizes?: ReadonlyMap<number, number>): Map<number, number> {
     const st = this.#fresh();
     const idf = phrases.map((p) => {
       const n = this.#docCount(p, st);
@@ -264,12 +266,27 @@ export class Bm25Scorer {
     });
     const out = new Map<number, number>();
     const freq = new Float64Array(phrases.length);
-    const byColumn = FTS_COLUMNS.map((_, c) => phrases.flatMap((p, i) => (!p.columns || p.columns.includes(c) ? [i] : [])));
     for (const [id, row] of rows) {
       freq.fill(0);
-      // The row's tokens over all columns, as FTS5's docsize record counts them; see [Note: One pass per row].
-      let D = asciiRowFrequencies(row, phrases, byColumn, this.#weights, freq);
-      if (D < 0) D = this.#rowFrequencies(row, phrases, freq);
+      const known = sizes?.get(id);
+      let D = 0; // the row's tokens over all columns, as FTS5's docsize record counts them
+      for (let c = 0; c < FTS_COLUMNS.length; c++) {
+        const text = row[c];
+        if (!text) continue;
+        const folded = foldText(text);
+        // ASCII text (nearly all tags and captions) is searched in place; other text is tokenized.
+        // eslint-disable-next-line no-control-regex
+        const toks = /[^\u0000-\u007f]/.test(folded) ? tokenize(folded) : null;
+        const w = c < this.#weights.length ? this.#weights[c]! : 1;
+        for (let i = 0; i < phrases.length; i++) {
+          const p = phrases[i]!;
+          if (p.columns && !p.columns.includes(c)) continue;
+          const hits = toks ? countPhrase(toks, p) : countPhraseAscii(folded, p);
+          if (hits) freq[i]! += w * hits;
+        }
+        if (known === undefined) D += toks ? toks.length : countTokens(folded);
+      }
+      if (known !== undefined) D = known;
       let score = 0;
       for (let i = 0; i < phrases.length; i++) {
         const f = freq[i]!;
@@ -279,111 +296,20 @@ export class Bm25Scorer {
     }
     return out;
   }
-
-  /** Weighted phrase hits of a row into `freq` and its token count, for any text (folds and tokenizes). */
-  #rowFrequencies(row: RowText, phrases: readonly Phrase[], freq: Float64Array): number {
-    freq.fill(0);
-    let D = 0;
-    for (let c = 0; c < FTS_COLUMNS.length; c++) {
-      const text = row[c];
-      if (!text) continue;
-      const folded = foldText(text);
-      // ASCII text (nearly all tags and captions) is searched in place; other text is tokenized.
-      // eslint-disable-next-line no-control-regex
-      const toks = /[^\u0000-\u007f]/.test(folded) ? tokenize(folded) : null;
-      const w = c < this.#weights.length ? this.#weights[c]! : 1;
-      for (let i = 0; i < phrases.length; i++) {
-        const p = phrases[i]!;
-        if (p.columns && !p.columns.includes(c)) continue;
-        const hits = toks ? countPhrase(toks, p) : countPhraseAscii(folded, p);
-        if (hits) freq[i]! += w * hits;
-      }
-      D += toks ? toks.length : countTokens(folded);
-    }
-    return D;
-  }
 }
 
-// [Note: One pass per row]
-// Scoring a candidate needs each phrase's weighted hits and the row's token count. Folding and splitting every
-// column of 500 candidates per keystroke cost more than fetching them (2 ms against 1 ms at 1,000,000
-// tracks). Nearly all tags and captions are ASCII, so a row's columns are scanned once, character by character:
-// a token ends where a letter or digit run ends, its upper case is folded as it is compared, and the last few
-// token positions are kept in a ring so that a phrase of several tokens is matched when its last token
-// arrives. Any other character sends the row to the folding tokenizer (Bm25Scorer's slow path), which gives the
-// same counts; search-ranking.test.ts holds both to FTS5's bm25().
+// [Note: Token counts from docsize]
+// bm25 needs each candidate's length in tokens. Counting them in JS means a character loop over every column
+// of every candidate (about 1 ms for 500 captions at 1,000,000 tracks, half of a keystroke's budget), while
+// FTS5 already keeps the counts per row in its docsize table: joining it to the candidate walk costs a tenth
+// of that, and it is by definition the number FTS5's bm25() uses. Phrase hits are still found in the text
+// (folded by the engine's toLowerCase, searched with indexOf), which native string code does quickly.
 
-/** Phrases longer than this (in tokens) are matched by the slow path. */
-const RING = 8;
-const ringStart = new Int32Array(RING);
-const ringEnd = new Int32Array(RING);
-
-/**
- * Weighted phrase hits of an all-ASCII row into `freq` (zeroed by the caller) and returns its token count, or
- * -1 when the row has a non-ASCII character or a phrase is longer than the ring (the caller then takes the
- * folding path). `byColumn[c]` lists the indexes of the phrases that may match in column `c`.
- */
-function asciiRowFrequencies(
-  row: RowText,
-  phrases: readonly Phrase[],
-  byColumn: readonly (readonly number[])[],
-  weights: readonly number[],
-  freq: Float64Array,
-): number {
-  for (const p of phrases) if (p.tokens.length > RING) return -1;
-  let D = 0;
-  for (let c = 0; c < row.length; c++) {
-    const text = row[c];
-    if (!text) continue;
-    const ps = byColumn[c] ?? [];
-    const w = c < weights.length ? weights[c]! : 1;
-    const len = text.length;
-    let n = 0;
-    let i = 0;
-    while (i < len) {
-      let ch = text.charCodeAt(i);
-      if (ch > 127) return -1;
-      if (!isTokenCode(ch)) {
-        i++;
-        continue;
-      }
-      const s = i;
-      while (++i < len) {
-        ch = text.charCodeAt(i);
-        if (ch > 127) return -1;
-        if (!isTokenCode(ch)) break;
-      }
-      ringStart[n % RING] = s;
-      ringEnd[n % RING] = i;
-      n++;
-      for (let q = 0; q < ps.length; q++) {
-        const pi = ps[q]!;
-        const p = phrases[pi]!;
-        const k = p.tokens.length;
-        if (k === 0 || k > n) continue;
-        let ok = true;
-        for (let j = 0; j < k && ok; j++) {
-          const slot = (n - k + j) % RING;
-          ok = asciiTokenIs(text, ringStart[slot]!, ringEnd[slot]!, p.tokens[j]!, p.prefix && j === k - 1);
-        }
-        if (ok) freq[pi]! += w;
-      }
-    }
-    D += n;
-  }
-  return D;
-}
-
-/** Whether text[s, e) folded to lower case equals `want` (or starts with it when `prefix`). */
-function asciiTokenIs(text: string, s: number, e: number, want: string, prefix: boolean): boolean {
-  const n = want.length;
-  if (prefix ? e - s < n : e - s !== n) return false;
-  for (let j = 0; j < n; j++) {
-    let ch = text.charCodeAt(s + j);
-    if (ch >= 65 && ch <= 90) ch += 32;
-    if (ch !== want.charCodeAt(j)) return false;
-  }
-  return true;
+/** A row's token count over all columns, from its FTS5 docsize record (one varint per column). */
+export function docsizeTokens(sz: Buffer): number {
+  let n = 0;
+  for (const v of readVarints(sz)) n += v;
+  return n;
 }
 
 /** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the buffer ends. */

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { BROWSE_ORDER_OF } from './tracks';
-import { Bm25Scorer, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
+import { Bm25Scorer, docsizeTokens, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -175,18 +175,21 @@ export class SearchRepo {
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
     this.#window = Math.max(1, opts.rankWindow ?? 500);
     this.#scorer = new Bm25Scorer(db, FTS_COLUMN_WEIGHTS);
-    // The newest `window` matches that pass the filters, with their indexed text for the bm25 scorer: one
-    // rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order; a plain
-    // rowid lookup, cheaper than reading the columns through the FTS5 cursor).
+    // The newest `window` matches that pass the filters, with their indexed text and token count for the bm25
+    // scorer: one rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order;
+    // a plain rowid lookup, cheaper than reading the columns through the FTS5 cursor) and docsize table (see
+    // [Note: Token counts from docsize]).
     this.#newest = db.prepare<[WalkBind], unknown[]>(`
-      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz
       FROM tracks_fts f JOIN tracks t ON t.id = f.rowid JOIN tracks_fts_content c ON c.id = f.rowid
+        JOIN tracks_fts_docsize d ON d.id = f.rowid
       WHERE tracks_fts MATCH @match AND f.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
       ORDER BY f.rowid DESC LIMIT @window`).raw();
     // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110).
     this.#newestTags = db.prepare<[WalkBind], unknown[]>(`
-      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz
       FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
+        JOIN tracks_fts_docsize d ON d.id = g.rowid
       WHERE tracks_tags_fts MATCH @match AND g.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
       ORDER BY g.rowid DESC LIMIT @window`).raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
@@ -303,7 +306,7 @@ export class SearchRepo {
     for (;;) {
       const batch = stmt.all({ ...bind, match: q.walk, window, before });
       for (const r of batch) {
-        if (!rowMatches(q.phrases, r.slice(1) as RowText)) continue;
+        if (!rowMatches(q.phrases, r.slice(1, 7) as RowText)) continue;
         out.push(r);
         if (out.length === window) return out;
       }
@@ -312,12 +315,16 @@ export class SearchRepo {
     }
   }
 
-  /** Candidate rows (id, then the text of each tracks_fts column) by bm25, best first, ties by id. */
+  /** Candidate rows (id, the text of each tracks_fts column, docsize record) by bm25, best first, ties by id. */
   #order(rows: readonly unknown[][], phrases: readonly Phrase[]): Scored[] {
     if (!rows.length) return [];
     const texts = new Map<number, RowText>();
-    for (const r of rows) texts.set(r[0] as number, r.slice(1) as RowText);
-    const scores = this.#scorer.score(phrases, texts);
+    const sizes = new Map<number, number>();
+    for (const r of rows) {
+      texts.set(r[0] as number, r.slice(1, 7) as RowText);
+      if (r[7]) sizes.set(r[0] as number, docsizeTokens(r[7] as Buffer));
+    }
+    const scores = this.#scorer.score(phrases, texts, sizes);
     return [...texts.keys()]
       .map((id) => ({ id, score: scores.get(id) ?? 0 }))
       .sort((a, b) => a.score - b.score || a.id - b.id);
