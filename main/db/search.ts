@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { BROWSE_ORDER_OF } from './tracks';
+import { captionSnippet } from './snippet';
 import { Bm25Scorer, docsizeTokens, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
@@ -260,7 +261,8 @@ export class SearchRepo {
     if (match === null) {
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
     }
-    const all = rankQuery(match, [...toPhrases(q.text, textOpts, null), ...filterPhrases]);
+    const textPhrases = toPhrases(q.text, textOpts, null);
+    const all = rankQuery(match, [...textPhrases, ...filterPhrases]);
     const ranked = this.#rank(bind, {
       all,
       tags: rankQuery(
@@ -271,8 +273,11 @@ export class SearchRepo {
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
-    // With a long prefix, snippets mark the indexed prefix's words (see [Note: Long prefixes]).
-    const snippets = this.#snippetsFor(all.walk, ranked.map((r) => r.id));
+    // Snippets are cut from the captions in hand (see [Note: Snippets from the fetched text]); a non-ASCII
+    // caption gets FTS5's, which with a long prefix marks the indexed prefix's words ([Note: Long prefixes]).
+    const snippets = new Map(ranked.map((r) => [r.id, r.caption === null ? null : captionSnippet(r.caption, textPhrases, COL.caption)]));
+    const unicode = ranked.flatMap((r) => (snippets.get(r.id) === undefined ? [r.id] : []));
+    if (unicode.length) for (const [id, snippet] of this.#snippetsFor(all.walk, unicode)) snippets.set(id, snippet);
     return ranked.flatMap((r) => {
       const row = rows.get(r.id);
       return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
@@ -325,8 +330,8 @@ export class SearchRepo {
       if (r[7]) sizes.set(r[0] as number, docsizeTokens(r[7] as Buffer));
     }
     const scores = this.#scorer.score(phrases, texts, sizes);
-    return [...texts.keys()]
-      .map((id) => ({ id, score: scores.get(id) ?? 0 }))
+    return [...texts]
+      .map(([id, text]) => ({ id, score: scores.get(id) ?? 0, caption: text[COL.caption] ?? null }))
       .sort((a, b) => a.score - b.score || a.id - b.id);
   }
 
@@ -379,6 +384,8 @@ type WalkBind = Bind & { window: number; before: number };
 interface Scored {
   readonly id: number;
   readonly score: number;
+  /** The row's caption column (for its snippet). */
+  readonly caption: string | null;
 }
 
 function toHit(r: HitRow): SearchHit {

@@ -1,0 +1,137 @@
+/**
+ * @file The caption snippet of a search hit, cut from the caption text the ranking already fetched (see
+ * [Note: Snippets from the fetched text]). Main process, CLI and tests.
+ */
+import type { Phrase } from './bm25';
+
+// [Note: Snippets from the fetched text]
+// FTS5's snippet() needs the hit's row under an FTS5 cursor positioned by the same MATCH: a page of 50 hits
+// spread over the library (the tag matches of a common word are thousands of rowids apart) cost one doclist
+// walk per cluster of rowids, more than ranking the page at 1,000,000 tracks. The ranking has every
+// candidate's caption in hand, so the snippet is cut here instead:
+// - the caption is split into tokens as unicode61 splits ASCII text (runs of letters and digits), and every
+//   instance of a query phrase that may match in the caption column is found (the last token of a prefix
+//   phrase matches as a prefix; the real phrase, not the indexed prefix a long prefix is walked by);
+// - each instance opens a candidate: the instances within SNIPPET_TOKENS tokens from it score 1000 per
+//   different phrase and 1 per repeat (as FTS5's snippet() scores its windows); the best candidate, the first
+//   of equals, gives the window: SNIPPET_TOKENS tokens centred on its instances, kept inside the caption;
+//   a window opening at the start of the instance's sentence gets a bonus of 100 (120 at the caption's
+//   start), so a snippet starts at a sentence where that costs no hit (FTS5's sentence preference);
+// - instances starting inside the window are wrapped in [ ] (up to its end), and … marks text cut at either
+//   end.
+// A caption with a non-ASCII character returns undefined and gets FTS5's snippet() (its folding of marks and
+// case is Unicode's; such captions are rare). A caption without an instance has no snippet (null), as before.
+
+/** Tokens in a snippet (FTS5's snippet() argument in the old query). */
+export const SNIPPET_TOKENS = 16;
+
+/**
+ * The snippet of `caption` for `phrases` (folded tokens), or null when no phrase occurs in it, or undefined
+ * when the caption is not ASCII (the caller asks FTS5). `column` is the caption's column index: phrases
+ * restricted to other columns are ignored.
+ */
+export function captionSnippet(caption: string, phrases: readonly Phrase[], column: number): string | null | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[^\u0000-\u007f]/.test(caption)) return undefined;
+  const usable = phrases.filter((p) => p.tokens.length > 0 && (!p.columns || p.columns.includes(column)));
+  if (!usable.length) return null;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const lower = caption.toLowerCase();
+  for (let i = 0; i <= lower.length; i++) {
+    const inTok = i < lower.length && isTokenCode(lower.charCodeAt(i));
+    if (inTok && (i === 0 || !isTokenCode(lower.charCodeAt(i - 1)))) starts.push(i);
+    if (!inTok && i > 0 && isTokenCode(lower.charCodeAt(i - 1))) ends.push(i);
+  }
+  // Instances: [first token, last token, phrase index].
+  const inst: [number, number, number][] = [];
+  for (let t = 0; t < starts.length; t++) {
+    usable.forEach((p, pi) => {
+      const k = p.tokens.length;
+      if (t + k > starts.length) return;
+      for (let j = 0; j < k; j++) {
+        const s = starts[t + j]!;
+        const len = ends[t + j]! - s;
+        const want = p.tokens[j]!;
+        const prefix = p.prefix && j === k - 1;
+        if (prefix ? len < want.length : len !== want.length) return;
+        if (!lower.startsWith(want, s)) return;
+      }
+      inst.push([t, t + k - 1, pi]);
+    });
+  }
+  if (!inst.length) return null;
+  const n = starts.length;
+  const size = Math.min(SNIPPET_TOKENS, n);
+  // Sentence starts: the first token, and a token after white space that follows '.' or ':'.
+  const sentences = [0];
+  for (let t = 1; t < n; t++) {
+    let i = starts[t]! - 1;
+    while (i >= 0 && /[ \t\n\r]/.test(caption[i]!)) i--;
+    if (i !== starts[t]! - 1 && i >= 0 && (caption[i] === '.' || caption[i] === ':')) sentences.push(t);
+  }
+  /** Score of the instances starting in [from, from + size), and the end (exclusive) of the last of them. */
+  const windowScore = (from: number): { score: number; end: number } => {
+    const seen = new Set<number>();
+    let score = 0;
+    let end = from;
+    for (const [f, l, pi] of inst) {
+      if (f < from || f >= from + size) continue;
+      score += seen.has(pi) ? 1 : 1000;
+      seen.add(pi);
+      end = Math.max(end, l + 1);
+    }
+    return { score, end };
+  };
+  let best = -1;
+  let bestStart = 0;
+  for (const [from] of inst) {
+    const { score, end } = windowScore(from);
+    let start = from - Math.trunc((size - (end - from)) / 2);
+    if (start + size > n) start = n - size;
+    if (start < 0) start = 0;
+    if (score > best) {
+      best = score;
+      bestStart = start;
+    }
+    // A window may instead open at the sentence the instance is in, which reads better (a bonus of 100, or
+    // 120 at the caption's start).
+    const sentence = sentences.filter((t) => t <= from).at(-1)!;
+    if (n > size && sentence < from) {
+      const fromSentence = windowScore(sentence).score + (sentence === 0 ? 120 : 100);
+      if (fromSentence > best) {
+        best = fromSentence;
+        bestStart = sentence;
+      }
+    }
+  }
+  // A window opened at a sentence is not moved back: it may end with the caption.
+  const lastTok = Math.min(bestStart + size, n) - 1;
+  // An instance that runs past the window is marked up to the window's end.
+  const marks = inst.filter(([f]) => f >= bestStart && f <= lastTok).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = bestStart > 0 ? '…' : '';
+  let at = starts[bestStart]!;
+  let open = -1; // last token of the instance being wrapped
+  for (let t = bestStart; t <= lastTok; t++) {
+    const m = open < 0 ? marks.find(([f]) => f === t) : undefined;
+    out += caption.slice(at, starts[t]!);
+    at = starts[t]!;
+    if (m) {
+      out += '[';
+      open = Math.min(m[1], lastTok);
+    }
+    out += caption.slice(at, ends[t]!);
+    at = ends[t]!;
+    if (open === t) {
+      out += ']';
+      open = -1;
+    }
+  }
+  if (lastTok < n - 1) out += '…';
+  else out += caption.slice(at);
+  return out;
+}
+
+function isTokenCode(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+}
