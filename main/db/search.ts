@@ -169,6 +169,7 @@ export class SearchRepo {
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
+  readonly #browseGenre: Database.Statement<[Bind], HitRow>;
   readonly #browseMatching: Database.Statement<[Bind], HitRow>;
   readonly #scorer: Bm25Scorer;
   readonly #window: number;
@@ -211,6 +212,22 @@ export class SearchRepo {
       FROM tracks t
       WHERE t.id IN (SELECT rowid FROM tracks_fts WHERE tracks_fts MATCH @match) AND ${FILTERS}
       ORDER BY ${BROWSE_ORDER_OF('t.')}
+      LIMIT @limit OFFSET @offset`);
+    // [Note: Browsing a genre] A genre filter without words: single-genre tracks whose genre column is the
+    // genre, merged with multi-genre tracks (whose genre column holds "A; B") in browse order. Each arm walks
+    // its index of 0130 in that order and keeps the rows that pass FILTERS (which decide the genre exactly),
+    // so SQLite merges two ordered walks and stops at the page instead of sorting every track of the genre.
+    // The arms are disjoint (a genre column with ';' or without), and their union is every row FILTERS keeps:
+    // a track with one genre has it in its genre column.
+    const keys = `(coalesce(t.album_artist, t.artist) IS NULL) AS k0, coalesce(t.album_artist, t.artist) AS k1, t.album AS k2,
+      t.disc_no AS k3, t.track_no AS k4, t.name_key AS k5`;
+    this.#browseGenre = db.prepare(`
+      SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet, ${keys}
+      FROM tracks t WHERE t.genre = @genre COLLATE NOCASE AND instr(t.genre, ';') = 0 AND ${FILTERS}
+      UNION ALL
+      SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet, ${keys}
+      FROM tracks t WHERE instr(t.genre, ';') > 0 AND ${FILTERS}
+      ORDER BY k0, k1 COLLATE NOCASE, k2 COLLATE NOCASE, k3, k4, k5
       LIMIT @limit OFFSET @offset`);
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
@@ -259,6 +276,7 @@ export class SearchRepo {
       offset,
     };
     if (match === null) {
+      if (bind.genre !== null) return this.#browseGenre.all(bind).map(toHit);
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
     }
     const textPhrases = toPhrases(q.text, textOpts, null);
