@@ -175,7 +175,6 @@ interface Stats {
 
 /** Scores candidate rows of tracks_fts by bm25. One per connection. */
 export class Bm25Scorer {
-  readonly #db: Database.Database;
   readonly #weights: readonly number[];
   readonly #nth: Database.Statement<[string, number], number>;
   readonly #count: Database.Statement<[string], number>;
@@ -184,6 +183,7 @@ export class Bm25Scorer {
   readonly #averages: Database.Statement<[], Buffer | undefined>;
   readonly #bounds: Database.Statement<[], { lo: number | null; hi: number | null }>;
   readonly #changes: Database.Statement<[], number>;
+  readonly #dataVersion: Database.Statement<[], number>;
   #stamp = '';
   #stats: Stats | null = null;
   readonly #df = new Map<string, number>();
@@ -191,7 +191,6 @@ export class Bm25Scorer {
   readonly #dfSample: number;
 
   constructor(db: Database.Database, weights: readonly number[], opts: { dfSample?: number } = {}) {
-    this.#db = db;
     this.#dfSample = Math.max(1, opts.dfSample ?? DF_SAMPLE);
     this.#weights = weights;
     // A phrase restricted to tag columns is counted in tracks_tags_fts (0110), whose doclists hold tag hits
@@ -209,11 +208,13 @@ export class Bm25Scorer {
     // From the docsize table (a rowid table): min/max over the FTS5 table itself would scan it.
     this.#bounds = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM tracks_fts_docsize');
     this.#changes = db.prepare<[], number>('SELECT total_changes()').pluck();
+    // Prepared once: db.pragma() prepares its statement on every call, once per keystroke here.
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
   /** Drops cached counts when any connection has written since they were taken. */
   #fresh(): Stats {
-    const stamp = `${String(this.#db.pragma('data_version', { simple: true }))}:${this.#changes.get()}`;
+    const stamp = `${this.#dataVersion.get()}:${this.#changes.get()}`;
     if (stamp !== this.#stamp || !this.#stats) {
       this.#stamp = stamp;
       this.#df.clear();

@@ -167,6 +167,7 @@ export class SearchRepo {
   readonly #newest: Database.Statement<[WalkBind], unknown[]>;
   readonly #newestTags: Database.Statement<[WalkBind], unknown[]>;
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
+  readonly #captions: Database.Statement<[{ ids: string }], { id: number; caption: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
   readonly #browseGenre: Database.Statement<[Bind], HitRow>;
@@ -187,9 +188,11 @@ export class SearchRepo {
         JOIN tracks_fts_docsize d ON d.id = f.rowid
       WHERE tracks_fts MATCH @match AND f.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
       ORDER BY f.rowid DESC LIMIT @window`).raw();
-    // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110).
+    // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110). Its
+    // phrases never look at the caption and the token count comes from docsize, so the caption (the long
+    // column) is left out; the page's hits get theirs from #captions.
     this.#newestTags = db.prepare<[WalkBind], unknown[]>(`
-      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz
+      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, NULL, d.sz
       FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
         JOIN tracks_fts_docsize d ON d.id = g.rowid
       WHERE tracks_tags_fts MATCH @match AND g.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
@@ -206,6 +209,9 @@ export class SearchRepo {
       WHERE tracks_fts MATCH @match AND rowid BETWEEN CAST(@lo AS INTEGER) AND CAST(@hi AS INTEGER)
         AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
     `);
+    this.#captions = db.prepare<[{ ids: string }], { id: number; caption: string | null }>(
+      'SELECT id, c5 AS caption FROM tracks_fts_content WHERE id IN (SELECT value FROM json_each(@ids))',
+    );
     this.#hitsByIds = db.prepare(`SELECT ${HIT_COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(@ids))`);
     this.#browseMatching = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
@@ -293,7 +299,13 @@ export class SearchRepo {
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
     // Snippets are cut from the captions in hand (see [Note: Snippets from the fetched text]); a non-ASCII
     // caption gets FTS5's, which with a long prefix marks the indexed prefix's words ([Note: Long prefixes]).
-    const snippets = new Map(ranked.map((r) => [r.id, r.caption === null ? null : captionSnippet(r.caption, textPhrases, COL.caption)]));
+    const fetched = ranked.filter((r) => r.caption === undefined);
+    const captions = new Map(fetched.length ? this.#captions.all({ ids: JSON.stringify(fetched.map((r) => r.id)) }).map((r) => [r.id, r.caption]) : []);
+    const captionOf = (r: Scored): string | null => (r.caption === undefined ? (captions.get(r.id) ?? null) : r.caption);
+    const snippets = new Map(ranked.map((r) => {
+      const caption = captionOf(r);
+      return [r.id, caption === null ? null : captionSnippet(caption, textPhrases, COL.caption)];
+    }));
     const unicode = ranked.flatMap((r) => (snippets.get(r.id) === undefined ? [r.id] : []));
     if (unicode.length) for (const [id, snippet] of this.#snippetsFor(all.walk, unicode)) snippets.set(id, snippet);
     return ranked.flatMap((r) => {
@@ -311,7 +323,7 @@ export class SearchRepo {
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
     const want = bind.offset + bind.limit;
-    const first = this.#order(this.#walk(this.#newestTags, bind, q.tags, window), q.tags.phrases).slice(0, want);
+    const first = this.#order(this.#walk(this.#newestTags, bind, q.tags, window), q.tags.phrases, false).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
     const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
@@ -339,7 +351,7 @@ export class SearchRepo {
   }
 
   /** Candidate rows (id, the text of each tracks_fts column, docsize record) by bm25, best first, ties by id. */
-  #order(rows: readonly unknown[][], phrases: readonly Phrase[]): Scored[] {
+  #order(rows: readonly unknown[][], phrases: readonly Phrase[], withCaptions = true): Scored[] {
     if (!rows.length) return [];
     const texts = new Map<number, RowText>();
     const sizes = new Map<number, number>();
@@ -349,7 +361,7 @@ export class SearchRepo {
     }
     const scores = this.#scorer.score(phrases, texts, sizes);
     return [...texts]
-      .map(([id, text]) => ({ id, score: scores.get(id) ?? 0, caption: text[COL.caption] ?? null }))
+      .map(([id, text]) => ({ id, score: scores.get(id) ?? 0, caption: withCaptions ? (text[COL.caption] ?? null) : undefined }))
       .sort((a, b) => a.score - b.score || a.id - b.id);
   }
 
@@ -402,8 +414,8 @@ type WalkBind = Bind & { window: number; before: number };
 interface Scored {
   readonly id: number;
   readonly score: number;
-  /** The row's caption column (for its snippet). */
-  readonly caption: string | null;
+  /** The row's caption column (for its snippet); undefined when the walk left it out (the tag pass). */
+  readonly caption: string | null | undefined;
 }
 
 function toHit(r: HitRow): SearchHit {
