@@ -267,17 +267,21 @@ export class Bm25Scorer {
     });
     const out = new Map<number, number>();
     const freq = new Float64Array(phrases.length);
+    // Whether any phrase may match in column c: with the token count known, other columns are not read.
+    const searched = FTS_COLUMNS.map((_, c) => phrases.some((p) => !p.columns || p.columns.includes(c)));
     for (const [id, row] of rows) {
       freq.fill(0);
       const known = sizes?.get(id);
       let D = 0; // the row's tokens over all columns, as FTS5's docsize record counts them
       for (let c = 0; c < FTS_COLUMNS.length; c++) {
         const text = row[c];
-        if (!text) continue;
-        const folded = foldText(text);
-        // ASCII text (nearly all tags and captions) is searched in place; other text is tokenized.
+        if (!text || (known !== undefined && !searched[c])) continue;
+        // ASCII text (nearly all tags and captions) is lower-cased and searched in place; other text is folded
+        // and tokenized.
         // eslint-disable-next-line no-control-regex
-        const toks = /[^\u0000-\u007f]/.test(folded) ? tokenize(folded) : null;
+        const ascii = !/[^\u0000-\u007f]/.test(text);
+        const folded = ascii ? text.toLowerCase() : foldText(text);
+        const toks = ascii ? null : tokenize(folded);
         const w = c < this.#weights.length ? this.#weights[c]! : 1;
         for (let i = 0; i < phrases.length; i++) {
           const p = phrases[i]!;
