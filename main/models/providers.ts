@@ -12,11 +12,12 @@
  * provider that passes wins. The result says which one runs and why the better ones did not.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   EXECUTION_PROVIDERS,
+  linuxVulkanCheck,
   parseProviderPreference,
   probeProvider,
   PROVIDER_PREFERENCES,
@@ -63,6 +64,8 @@ export interface ProviderEnvironment {
   /** Folder of onnxruntime_binding.node. */
   readonly bindingDir: string | undefined;
   readonly fileExists: (path: string) => boolean;
+  /** Names in a folder; [] when it does not exist. */
+  readonly listDir: (dir: string) => readonly string[];
 }
 
 const require = createRequire(import.meta.url);
@@ -83,16 +86,17 @@ export function ortBindingDir(platform: NodeJS.Platform = process.platform, arch
 
 /** The real environment. */
 export function currentProviderEnvironment(): ProviderEnvironment {
-  return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync };
+  const listDir = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync, listDir };
 }
 
-const VULKAN_LOADERS = [
-  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
-  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
-  '/usr/lib64/libvulkan.so.1',
-  '/usr/lib/libvulkan.so.1',
-  '/usr/local/lib/libvulkan.so.1',
-];
+
 
 /** Static checks: what rules each provider out on this machine, without loading ONNX Runtime. */
 export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEnvironment()): ProviderStatus[] {
@@ -110,8 +114,8 @@ export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEn
   const webgpuPlatforms = ['linux/x64', 'win32/x64', 'win32/arm64', 'darwin/x64', 'darwin/arm64'];
   if (!webgpuPlatforms.includes(`${pe.platform}/${pe.arch}`)) {
     out.push({ name: 'webgpu', isUsable: false, reason: `onnxruntime-node has no WebGPU provider for ${pe.platform}/${pe.arch}` });
-  } else if (pe.platform === 'linux' && !VULKAN_LOADERS.some((p) => pe.fileExists(p)) && !pe.env['VK_DRIVER_FILES'] && !pe.env['VK_ICD_FILENAMES']) {
-    out.push({ name: 'webgpu', isUsable: false, reason: 'the Vulkan loader (libvulkan.so.1) is not installed; install libvulkan1 (Debian/Ubuntu) or vulkan-loader' });
+  } else if (pe.platform === 'linux' && !linuxVulkanCheck(pe).ok) {
+    out.push({ name: 'webgpu', isUsable: false, reason: linuxVulkanCheck(pe).reason }); // the one check, in model/ort
   } else {
     out.push({ name: 'webgpu', isUsable: true, reason: pe.platform === 'linux' ? 'bundled; runs on Vulkan' : pe.platform === 'win32' ? 'bundled; runs on D3D12' : 'bundled; runs on Metal' });
   }

@@ -6,6 +6,9 @@
  * all. No Electron; the probe loads onnxruntime-node lazily, so importing this file stays cheap.
  */
 
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 /** Execution providers the app knows, best first. */
 export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
 
@@ -94,4 +97,61 @@ export async function probeProvider(ep: ExecutionProvider): Promise<void> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const VULKAN_LOADERS = [
+  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+  '/usr/lib64/libvulkan.so.1',
+  '/usr/lib/libvulkan.so.1',
+  '/usr/local/lib/libvulkan.so.1',
+];
+
+/** What {@link linuxVulkanCheck} reads (tests pass their own). */
+export interface VulkanEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  readonly fileExists: (path: string) => boolean;
+  /** Names in a folder; [] when it does not exist. */
+  readonly listDir: (dir: string) => readonly string[];
+}
+
+function listDirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Folders where the Vulkan loader looks for driver manifests (ICD JSON files) on Linux: the XDG config and
+ * data folders (defaults /etc/xdg and /usr/local/share:/usr/share), /etc, and the user's own.
+ */
+function vulkanDriverDirs(env: NodeJS.ProcessEnv): string[] {
+  const config = (env['XDG_CONFIG_DIRS'] || '/etc/xdg').split(':');
+  const data = (env['XDG_DATA_DIRS'] || '/usr/local/share:/usr/share').split(':');
+  const home = env['HOME'] ? [join(env['HOME'], '.local', 'share')] : [];
+  return [...config, '/etc', ...data, ...home].filter((d) => d !== '').map((d) => join(d, 'vulkan', 'icd.d'));
+}
+
+/**
+ * Whether WebGPU can find a Vulkan loader and a driver on Linux (the one check: the provider choice and the
+ * session factory both ask it). A loader without a driver makes a WebGPU session fail after Dawn printed
+ * "Found no drivers" warnings to stderr, in the middle of a CLI command's output, so the session is not tried.
+ * Explicit driver lists in the environment (VK_DRIVER_FILES, VK_ICD_FILENAMES, VK_ADD_DRIVER_FILES) count.
+ */
+export function linuxVulkanCheck(
+  ve: VulkanEnvironment = { env: process.env, fileExists: existsSync, listDir: listDirOrEmpty },
+): { ok: boolean; reason: string } {
+  const listed = ve.env['VK_DRIVER_FILES'] || ve.env['VK_ICD_FILENAMES'] || ve.env['VK_ADD_DRIVER_FILES'];
+  if (!VULKAN_LOADERS.some((p) => ve.fileExists(p)) && !listed) {
+    return { ok: false, reason: 'the Vulkan loader (libvulkan.so.1) is not installed; install libvulkan1 (Debian/Ubuntu) or vulkan-loader' };
+  }
+  if (!listed && !vulkanDriverDirs(ve.env).some((d) => ve.listDir(d).some((f) => f.endsWith('.json')))) {
+    return {
+      ok: false,
+      reason: "no Vulkan driver is installed (no driver manifest in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d); install your GPU's Vulkan driver (e.g. mesa-vulkan-drivers, or the NVIDIA driver)",
+    };
+  }
+  return { ok: true, reason: 'a Vulkan loader and driver are installed' };
 }

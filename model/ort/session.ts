@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from './providers';
+import { EXECUTION_PROVIDERS, linuxVulkanCheck, type ExecutionProvider } from './providers';
 
 /** Execution providers in preference order (the one list lives in ./providers.ts). */
 export { EXECUTION_PROVIDERS, type ExecutionProvider };
@@ -103,6 +103,14 @@ export async function createSession(modelPath: string, opts: CreateSessionOption
       if (!check.ok) {
         skipped.push({ ep, reason: check.reason });
         log(`[ort] ${modelPath}: skipping cuda: ${check.reason}`);
+        continue;
+      }
+    }
+    if (ep === 'webgpu' && process.platform === 'linux') {
+      const check = linuxVulkanCheck();
+      if (!check.ok) {
+        skipped.push({ ep, reason: check.reason });
+        log(`[ort] ${modelPath}: skipping webgpu: ${check.reason}`);
         continue;
       }
     }

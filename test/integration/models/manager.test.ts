@@ -136,23 +136,35 @@ describe('model manager', () => {
 });
 
 function fakeEnv(files: string[], env: NodeJS.ProcessEnv = {}): ProviderEnvironment {
-  return { platform: 'linux', arch: 'x64', env, bindingDir: '/ort', fileExists: (p) => files.includes(p) };
+  return {
+    platform: 'linux',
+    arch: 'x64',
+    env,
+    bindingDir: '/ort',
+    fileExists: (p) => files.includes(p),
+    listDir: (dir) => files.filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1)),
+  };
 }
 
 describe('execution providers', () => {
-  it('rules out CUDA without its provider library or driver, and WebGPU without a Vulkan loader', () => {
+  it('rules out CUDA without its provider library or driver, and WebGPU without a Vulkan loader or driver', () => {
     const none = staticProviderStatus(fakeEnv([]));
     expect(none.map((s) => [s.name, s.isUsable])).toEqual([['cuda', false], ['webgpu', false], ['cpu', true]]);
     expect(none[0]?.reason).toContain('npm run setup:cuda');
     expect(none[1]?.reason).toContain('libvulkan');
     const noDriver = staticProviderStatus(fakeEnv(['/ort/libonnxruntime_providers_cuda.so']));
     expect(noDriver[0]?.reason).toContain('NVIDIA driver');
-    const all = staticProviderStatus(fakeEnv(['/ort/libonnxruntime_providers_cuda.so', '/proc/driver/nvidia/version', '/usr/lib/x86_64-linux-gnu/libvulkan.so.1']));
+    const loaderOnly = staticProviderStatus(fakeEnv(['/usr/lib/x86_64-linux-gnu/libvulkan.so.1']));
+    expect(loaderOnly[1]).toMatchObject({ name: 'webgpu', isUsable: false });
+    expect(loaderOnly[1]?.reason).toContain('no Vulkan driver');
+    const all = staticProviderStatus(fakeEnv(['/ort/libonnxruntime_providers_cuda.so', '/proc/driver/nvidia/version', '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/share/vulkan/icd.d/nvidia_icd.json']));
     expect(all.every((s) => s.isUsable)).toBe(true);
+    const userDriver = staticProviderStatus(fakeEnv(['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/home/u/.local/share/vulkan/icd.d/lvp_icd.x86_64.json'], { HOME: '/home/u' }));
+    expect(userDriver[1]?.isUsable).toBe(true);
   });
 
   it('takes the first provider whose probe passes, says why the others were skipped, and honours MUSILINGO_EP', async () => {
-    const files = ['/ort/libonnxruntime_providers_cuda.so', '/proc/driver/nvidia/version', '/usr/lib/x86_64-linux-gnu/libvulkan.so.1'];
+    const files = ['/ort/libonnxruntime_providers_cuda.so', '/proc/driver/nvidia/version', '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/etc/vulkan/icd.d/nvidia_icd.json'];
     const failCuda = (ep: string): Promise<void> => (ep === 'cuda' ? Promise.reject(new Error('libcudnn.so.9: cannot open shared object file')) : Promise.resolve());
     const auto = await chooseExecutionProvider({ environment: fakeEnv(files), probe: failCuda });
     expect(auto.chosen).toBe('webgpu');

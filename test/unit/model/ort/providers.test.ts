@@ -10,7 +10,7 @@ import { EXECUTION_PROVIDERS, envProviderPreference, parseProviderList, parsePro
 import { EXECUTION_PROVIDERS as SESSION_PROVIDERS } from '../../../../model/ort/session';
 
 function env(vars: NodeJS.ProcessEnv): ProviderEnvironment {
-  return { platform: 'linux', arch: 'x64', env: vars, bindingDir: '/ort', fileExists: () => false };
+  return { platform: 'linux', arch: 'x64', env: vars, bindingDir: '/ort', fileExists: () => false, listDir: () => [] };
 }
 
 describe('execution providers', () => {
