@@ -338,15 +338,22 @@ export class SearchRepo {
     if (q.walk === q.match) return stmt.all({ ...bind, match: q.match, window, before: Number.MAX_SAFE_INTEGER });
     const out: unknown[][] = [];
     let before = Number.MAX_SAFE_INTEGER;
+    let size = window;
+    let seen = 0;
     for (;;) {
-      const batch = stmt.all({ ...bind, match: q.walk, window, before });
+      const batch = stmt.all({ ...bind, match: q.walk, window: size, before });
+      seen += batch.length;
       for (const r of batch) {
         if (!rowMatches(q.phrases, r.slice(1, 7) as RowText)) continue;
         out.push(r);
         if (out.length === window) return out;
       }
-      if (batch.length < window) return out;
+      if (batch.length < size) return out;
       before = batch.at(-1)![0] as number;
+      // The next batch is sized by the share of rows kept so far, plus a margin, rather than another whole
+      // window: a typed "piano" keeps nearly every row that "pian" matches and usually lacks only a few.
+      const kept = Math.max(out.length, 1) / seen;
+      size = Math.min(window, Math.ceil(((window - out.length) / kept) * 1.25) + 16);
     }
   }
 
