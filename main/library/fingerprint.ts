@@ -12,7 +12,7 @@
  * collision resistance against accidents, not attackers.
  */
 import { createHash } from 'node:crypto';
-import type { LibraryFs } from './fs';
+import type { LibraryFileHandle, LibraryFs } from './fs';
 
 /** Bytes hashed at each end. */
 export const FINGERPRINT_CHUNK_BYTES = 64 * 1024;
@@ -31,25 +31,34 @@ export interface FingerprintResult {
 export async function fingerprintFile(fs: LibraryFs, path: string, sizeBytes: number): Promise<FingerprintResult> {
   const handle = await fs.open(path);
   try {
-    const headLen = Math.min(sizeBytes, FINGERPRINT_CHUNK_BYTES);
-    const head = Buffer.alloc(headLen);
-    const headRead = await handle.read(head, 0, headLen, 0);
-    const hash = createHash('sha1');
-    const headBytes = head.subarray(0, headRead);
-    hash.update(headBytes);
-    let tailBytes: Buffer | null = null;
-    if (sizeBytes > FINGERPRINT_CHUNK_BYTES) {
-      const tailLen = Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES);
-      const tail = Buffer.alloc(tailLen);
-      const tailRead = await handle.read(tail, 0, tailLen, sizeBytes - tailLen);
-      tailBytes = tail.subarray(0, tailRead);
-      hash.update(tailBytes);
-    }
-    const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
-    const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
-    const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
-    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
+    return await fingerprintHandle(handle, sizeBytes);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads the head and tail through an open handle and returns the fingerprint; the caller keeps the handle (the
+ * scanner parses tags through it, see [Note: One read per end] in head-tail-tokenizer.ts).
+ */
+export async function fingerprintHandle(handle: LibraryFileHandle, sizeBytes: number): Promise<FingerprintResult> {
+  const headLen = Math.min(sizeBytes, FINGERPRINT_CHUNK_BYTES);
+  // allocUnsafe: only the bytes read are used (subarray below), so zero-filling 128 KiB per file is wasted.
+  const head = Buffer.allocUnsafe(headLen);
+  const headRead = await handle.read(head, 0, headLen, 0);
+  const hash = createHash('sha1');
+  const headBytes = head.subarray(0, headRead);
+  hash.update(headBytes);
+  let tailBytes: Buffer | null = null;
+  if (sizeBytes > FINGERPRINT_CHUNK_BYTES) {
+    const tailLen = Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES);
+    const tail = Buffer.allocUnsafe(tailLen);
+    const tailRead = await handle.read(tail, 0, tailLen, sizeBytes - tailLen);
+    tailBytes = tail.subarray(0, tailRead);
+    hash.update(tailBytes);
+  }
+  const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
+  const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
+  const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
+  return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
 }

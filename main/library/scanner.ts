@@ -31,12 +31,11 @@ import { sep } from 'node:path';
 import type { Folder, FoldersRepo } from '../db/folders';
 import type { ScanErrorsRepo } from '../db/scan-errors';
 import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
-import { refineDuration } from './duration';
 import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
-import { fingerprintFile } from './fingerprint';
-import { hasAudioExtension, skippedAudioReason, sniffAudioMime } from './formats';
+import { hasAudioExtension, skippedAudioReason } from './formats';
 import type { LibraryFs } from './fs';
 import { readTrackMeta } from './metadata';
+import { readOutcome, type TrackReader } from './read-track';
 import { walkFolder, type FoundFile } from './walk';
 
 /** Progress of one scan, for progress bars. */
@@ -96,6 +95,18 @@ export interface ScannerDeps {
   readonly concurrency: number;
   /** Reads tags; replaceable in tests. */
   readonly readMeta?: typeof readTrackMeta;
+  /**
+   * Scan threads for reading `files` files (see [Note: Scan threads] in scan-pool.ts), or null to read them in
+   * this thread; `inProcess` is the in-thread reader, for the pool to fall back on. Absent: always in-thread.
+   */
+  readonly openReaders?: ((files: number, inProcess: TrackReader) => PooledReader | null) | undefined;
+}
+
+/** A reader with threads to stop once a scan has read its files. */
+export interface PooledReader extends TrackReader {
+  /** Reads to keep asked for at once (more than `ScannerDeps.concurrency`: threads must not wait). */
+  readonly concurrency: number;
+  close(): Promise<void>;
 }
 
 /** Per-call options. */
@@ -127,11 +138,12 @@ function isUnder(path: string, dirs: readonly string[]): boolean {
 /** Scans folders and applies watcher batches. One instance per database connection. */
 export class Scanner {
   readonly #d: ScannerDeps;
-  readonly #readMeta: typeof readTrackMeta;
+  readonly #inProcess: TrackReader;
 
   constructor(deps: ScannerDeps) {
     this.#d = deps;
-    this.#readMeta = deps.readMeta ?? readTrackMeta;
+    const readMeta = deps.readMeta ?? readTrackMeta;
+    this.#inProcess = { read: (path, sizeBytes, signal) => readOutcome(deps.fs, path, sizeBytes, readMeta, signal) };
   }
 
   /** Full scan of one folder. Throws FolderError when the folder itself cannot be listed. */
@@ -303,6 +315,8 @@ export class Scanner {
     progress('reading', null, false, toRead.length, 0);
     let next = 0;
     let cancelled = false;
+    const pool = toRead.length ? (d.openReaders?.(toRead.length, this.#inProcess) ?? null) : null;
+    const reader = pool ?? this.#inProcess;
     const worker = async (): Promise<void> => {
       while (next < toRead.length) {
         if (opts.signal?.aborted) {
@@ -310,62 +324,39 @@ export class Scanner {
           return;
         }
         const f = toRead[next++]!;
-        const result = await this.#readFile(f, opts.signal);
+        const result = await this.#readFile(reader, f, opts.signal);
         pending.push(result);
         done++;
         if (pending.length >= d.batchSize) flush();
         progress('reading', f.path, true, toRead.length, done);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, d.concurrency) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, pool?.concurrency ?? d.concurrency) }, worker));
+    } finally {
+      await pool?.close();
+    }
     flush();
     return cancelled || (opts.signal?.aborted ?? false);
   }
 
   /** Reads one file; never throws. */
-  async #readFile(f: FoundFile, signal: AbortSignal | undefined, attempt = 0): Promise<ReadResult> {
-    const d = this.#d;
-    try {
-      if (f.sizeBytes === 0) throw new ScanFileError(f.path, 'empty', `"${f.path}" is empty (0 bytes)`);
-      let fp;
-      try {
-        fp = await fingerprintFile(d.fs, f.path, f.sizeBytes);
-      } catch (e) {
-        throw describeFsError(f.path, e);
-      }
-      const mime = sniffAudioMime(fp.head);
-      const lower = f.path.toLowerCase();
-      if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
-        throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
-      }
-      const parsed = await this.#readMeta(f.path, mime, signal, fp.whole);
-      // [Note: Durations] in duration.ts: exact lengths from the head and tail already in memory.
-      const duration = refineDuration(mime, parsed.durationMs, fp.head, fp.tail, f.sizeBytes);
-      const meta: TrackMeta = { ...parsed, durationMs: duration.durationMs, durationEstimated: duration.estimated };
-      // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
-      // mix two versions. Read it again once; a file still being written is reported and picked up later.
-      let after;
-      try {
-        after = await d.fs.stat(f.path);
-      } catch (e) {
-        throw describeFsError(f.path, e);
-      }
-      if (after.size !== f.sizeBytes || Math.trunc(after.mtimeMs) !== f.mtimeMs) {
-        const again = { path: f.path, sizeBytes: after.size, mtimeMs: Math.trunc(after.mtimeMs) };
-        if (attempt < 1) return this.#readFile(again, signal, attempt + 1);
-        throw new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`);
-      }
-      return {
-        ok: true,
-        file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: fp.fingerprint },
-        meta,
-        movedFrom: await this.#findUnnoticedMove(fp.fingerprint, f.path),
-      };
-    } catch (e) {
-      if (e instanceof ScanFileError) return { ok: false, error: e };
-      const message = e instanceof Error ? e.message : String(e);
-      return { ok: false, error: new ScanFileError(f.path, 'internal', `Unexpected error reading "${f.path}": ${message}`) };
+  async #readFile(reader: TrackReader, f: FoundFile, signal: AbortSignal | undefined, attempt = 0): Promise<ReadResult> {
+    const r = await reader.read(f.path, f.sizeBytes, signal);
+    if (!r.ok) return { ok: false, error: new ScanFileError(r.error.path, r.error.code, r.error.message) };
+    // [Note: Files changing during a scan] The reader stats the file after reading it: if it changed, what was
+    // read may mix two versions. Read it again once; a file still being written is reported and picked up later.
+    if (r.after.sizeBytes !== f.sizeBytes || r.after.mtimeMs !== f.mtimeMs) {
+      const again = { path: f.path, sizeBytes: r.after.sizeBytes, mtimeMs: r.after.mtimeMs };
+      if (attempt < 1) return this.#readFile(reader, again, signal, attempt + 1);
+      return { ok: false, error: new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`) };
     }
+    return {
+      ok: true,
+      file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: r.fingerprint },
+      meta: r.meta,
+      movedFrom: await this.#findUnnoticedMove(r.fingerprint, f.path),
+    };
   }
 
   /**
