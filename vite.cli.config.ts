@@ -25,6 +25,7 @@ export default defineConfig({
         'inference.thread': 'model/inference-thread.ts',
         'train.thread': 'trainer/train-thread.ts',
         'convert.thread': 'main/models/convert-thread.ts',
+        'scan.thread': 'main/library/scan-thread.ts',
       },
       external,
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },
