@@ -37,28 +37,35 @@ export async function fingerprintFile(fs: LibraryFs, path: string, sizeBytes: nu
   }
 }
 
+/** Bytes a scratch buffer for {@link fingerprintHandle} must hold: both ends. */
+export const FINGERPRINT_SCRATCH_BYTES = 2 * FINGERPRINT_CHUNK_BYTES;
+
 /**
  * Reads the head and tail through an open handle and returns the fingerprint; the caller keeps the handle (the
- * scanner parses tags through it, see [Note: One read per end] in head-tail-tokenizer.ts).
+ * scanner parses tags through it, see [Note: One read per end] in head-tail-tokenizer.ts). Both ends are read
+ * into one buffer, the tail right after the head, so a file of up to two chunks is whole without a copy.
+ * `scratch` (at least {@link FINGERPRINT_SCRATCH_BYTES}) is that buffer when given: the result's buffers are
+ * views of it, valid until the caller reuses it (the scanner reuses a few instead of leaving 128 KiB of
+ * garbage per file to the collector).
  */
-export async function fingerprintHandle(handle: LibraryFileHandle, sizeBytes: number): Promise<FingerprintResult> {
+export async function fingerprintHandle(handle: LibraryFileHandle, sizeBytes: number, scratch?: Buffer): Promise<FingerprintResult> {
   const headLen = Math.min(sizeBytes, FINGERPRINT_CHUNK_BYTES);
-  // allocUnsafe: only the bytes read are used (subarray below), so zero-filling 128 KiB per file is wasted.
-  const head = Buffer.allocUnsafe(headLen);
-  const headRead = await handle.read(head, 0, headLen, 0);
+  const tailLen = sizeBytes > FINGERPRINT_CHUNK_BYTES ? Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES) : 0;
+  // allocUnsafe: only the bytes read are used (subarrays below), so zero-filling 128 KiB per file is wasted.
+  const buf = scratch && scratch.length >= headLen + tailLen ? scratch : Buffer.allocUnsafe(headLen + tailLen);
+  const headRead = await handle.read(buf, 0, headLen, 0);
   const hash = createHash('sha1');
-  const headBytes = head.subarray(0, headRead);
+  const headBytes = buf.subarray(0, headRead);
   hash.update(headBytes);
   let tailBytes: Buffer | null = null;
-  if (sizeBytes > FINGERPRINT_CHUNK_BYTES) {
-    const tailLen = Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES);
-    const tail = Buffer.allocUnsafe(tailLen);
-    const tailRead = await handle.read(tail, 0, tailLen, sizeBytes - tailLen);
-    tailBytes = tail.subarray(0, tailRead);
+  if (tailLen > 0) {
+    const tailRead = await handle.read(buf, headRead, tailLen, sizeBytes - tailLen);
+    tailBytes = buf.subarray(headRead, headRead + tailRead);
     hash.update(tailBytes);
   }
   const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
-  const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
+  // Head and tail lie side by side in `buf`: a file of at most two chunks read in full is buf's first bytes.
+  const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? buf.subarray(0, wholeLen) : null;
   const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
   return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
 }

@@ -55,7 +55,10 @@ export interface LibraryServiceOptions {
  */
 export const DEFAULT_SCAN_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
-/** Fewest files to read for which starting scan threads pays (a watcher batch of a few files reads in-thread). */
+/**
+ * Fewest files to read for which starting scan threads pays (a watcher batch of a few files reads in-thread). A
+ * folder's first scan starts them while listing, whatever the count (the scanner asks for Infinity).
+ */
 export const SCAN_THREADS_MIN_FILES = 64;
 
 /** Events of {@link LibraryService}. */

@@ -9,7 +9,7 @@
 import type { TrackMeta } from '../db/tracks';
 import { refineDuration } from './duration';
 import { describeFsError, ScanFileError } from './errors';
-import { FINGERPRINT_CHUNK_BYTES, fingerprintHandle, type FingerprintResult } from './fingerprint';
+import { FINGERPRINT_CHUNK_BYTES, FINGERPRINT_SCRATCH_BYTES, fingerprintHandle, type FingerprintResult } from './fingerprint';
 import { sniffAudioMime } from './formats';
 import type { LibraryFileHandle, LibraryFs } from './fs';
 import type { FileEnds } from './head-tail-tokenizer';
@@ -40,9 +40,10 @@ export async function readTrack(
   } catch (e) {
     throw describeFsError(path, e);
   }
+  const scratch = takeScratch();
   try {
     try {
-      fp = await fingerprintHandle(handle, sizeBytes);
+      fp = await fingerprintHandle(handle, sizeBytes, scratch);
     } catch (e) {
       throw describeFsError(path, e);
     }
@@ -56,8 +57,17 @@ export async function readTrack(
     const duration = refineDuration(mime, parsed.durationMs, fp.head, fp.tail, sizeBytes);
     return { fingerprint: fp.fingerprint, meta: { ...parsed, durationMs: duration.durationMs, durationEstimated: duration.estimated } };
   } finally {
+    // Nothing read from `scratch` outlives this call: the parser copies what it keeps, durations are numbers.
+    spareScratch.push(scratch);
     await handle.close().catch(() => undefined);
   }
+}
+
+/** Scratch buffers of files read before, for the next ones (one per read in flight). */
+const spareScratch: Buffer[] = [];
+
+function takeScratch(): Buffer {
+  return spareScratch.pop() ?? Buffer.allocUnsafe(FINGERPRINT_SCRATCH_BYTES);
 }
 
 /**

@@ -17,8 +17,10 @@
  * `internal` scan error naming it; the files queued behind it go to the other threads, and a replacement is
  * started (at most {@link MAX_RESTARTS} per pool). A thread that ends before saying it is ready (its entry
  * failed to load) costs no file and is not replaced. With no thread left the files are read in this thread.
- * The pool is used only for the real file system (tests that inject faults through LibraryFs read in-process)
- * and for scans with enough files to pay for starting threads (~50 ms each, overlapped with listing).
+ * Until a thread says it is ready (its modules take ~100 ms to load) reads happen in this thread, so a small
+ * first scan is done before the threads matter and a large one loses no time waiting for them. The pool is used
+ * only for the real file system (tests that inject faults through LibraryFs read in-process), on a folder's
+ * first scan (started while the folder is listed) and for batches with enough files to pay for the start.
  */
 import { Worker } from 'node:worker_threads';
 import type { TrackReader, ReadOutcome } from './read-track';
@@ -131,7 +133,9 @@ export class ScanThreadPool implements TrackReader {
 
   #dispatch(p: Pending, signal?: AbortSignal): void {
     let best: Slot | undefined;
-    for (const s of this.#slots) if (s.alive && (!best || s.inFlight.size < best.inFlight.size)) best = s;
+    for (const s of this.#slots) {
+      if (s.alive && s.ready && s.inFlight.size < READS_IN_FLIGHT_PER_THREAD && (!best || s.inFlight.size < best.inFlight.size)) best = s;
+    }
     if (!best || this.#closed) {
       void this.#fallback.read(p.req.path, p.req.sizeBytes, signal).then(p.resolve);
       return;

@@ -16,15 +16,13 @@
  *    else a new row.
  * Every failure becomes a scan_errors row for its path; nothing stored is deleted by a scan.
  *
- * [Note: Parsing on the main thread]
- * Tags are parsed in the calling thread. All file reads are asynchronous (libuv's pool), and a CPU profile of
- * the scan bench shows the synchronous work per file is small: music-metadata's parse of a header already in
- * memory (files up to 128 KiB are parsed from the bytes read for the fingerprint) plus one batched INSERT, a
- * fraction of a millisecond, so the event loop is never blocked for long (the longest slice is one
- * 200-file transaction). Moving parsing to worker threads would need a separate bundle entry in both the
- * Electron and CLI builds and cloning every result across threads, for a gain capped by the two cores the app
- * shares with decoding and inference. If profiles on real libraries show otherwise, `ScannerDeps.readMeta`
- * is the seam to put a worker pool behind.
+ * [Note: Where files are read]
+ * A CPU profile of the 2,000-file scan bench showed the main thread busy with asynchronous file
+ * calls (each a hand-off to libuv's pool and back, ~20 per MP3 through music-metadata's own file reader) and
+ * with parsing, while the pool sat idle. Each file is now opened once and read once per end
+ * ([Note: One read per end] in head-tail-tokenizer.ts), and on a folder's first scan or a large batch the reads
+ * go to scan threads while this thread writes ([Note: Scan threads] in scan-pool.ts); `ScannerDeps.openReaders`
+ * is the seam. Small batches (a watcher's few files) and injected file systems read in this thread.
  */
 import type Database from 'better-sqlite3';
 import { sep } from 'node:path';
@@ -106,6 +104,7 @@ export interface ScannerDeps {
 export interface PooledReader extends TrackReader {
   /** Reads to keep asked for at once (more than `ScannerDeps.concurrency`: threads must not wait). */
   readonly concurrency: number;
+  /** Stops the threads; a second call does nothing. */
   close(): Promise<void>;
 }
 
@@ -148,6 +147,17 @@ export class Scanner {
 
   /** Full scan of one folder. Throws FolderError when the folder itself cannot be listed. */
   async scanFolder(folder: Folder, opts: ScanOptions = {}): Promise<ScanSummary> {
+    // A folder's first scan reads every file: start the scan threads now, so that they load while the folder
+    // is listed (see [Note: Scan threads] in scan-pool.ts). Later scans start them only for enough changed files.
+    const early = folder.lastScanAt === null ? (this.#d.openReaders?.(Number.POSITIVE_INFINITY, this.#inProcess) ?? null) : null;
+    try {
+      return await this.#scanFolder(folder, opts, early);
+    } finally {
+      await early?.close();
+    }
+  }
+
+  async #scanFolder(folder: Folder, opts: ScanOptions, early: PooledReader | null): Promise<ScanSummary> {
     const d = this.#d;
     const start = d.now();
     const summary = newSummary(folder);
@@ -188,7 +198,7 @@ export class Scanner {
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
 
-    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)));
+    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)), early);
     if (!cancelled) {
       d.db.transaction(() => {
         d.scanErrors.clearStale(folder.id, start);
@@ -274,6 +284,7 @@ export class Scanner {
     progress: ProgressFn,
     opts: ScanOptions,
     goneIds: ReadonlySet<number>,
+    early: PooledReader | null = null,
   ): Promise<boolean> {
     const d = this.#d;
     const toRead: FoundFile[] = [];
@@ -315,7 +326,7 @@ export class Scanner {
     progress('reading', null, false, toRead.length, 0);
     let next = 0;
     let cancelled = false;
-    const pool = toRead.length ? (d.openReaders?.(toRead.length, this.#inProcess) ?? null) : null;
+    const pool = early ?? (toRead.length ? (d.openReaders?.(toRead.length, this.#inProcess) ?? null) : null);
     const reader = pool ?? this.#inProcess;
     const worker = async (): Promise<void> => {
       while (next < toRead.length) {
@@ -325,6 +336,12 @@ export class Scanner {
         }
         const f = toRead[next++]!;
         const result = await this.#readFile(reader, f, opts.signal);
+        // Read after the abort (scan threads keep dozens of reads asked for): left to the next scan, so that a
+        // cancel takes effect at once whatever the number in flight.
+        if (opts.signal?.aborted) {
+          cancelled = true;
+          return;
+        }
         pending.push(result);
         done++;
         if (pending.length >= d.batchSize) flush();
@@ -332,7 +349,7 @@ export class Scanner {
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.max(1, pool?.concurrency ?? d.concurrency) }, worker));
+      await Promise.all(Array.from({ length: Math.max(1, d.concurrency, pool?.concurrency ?? 0) }, worker));
     } finally {
       await pool?.close();
     }

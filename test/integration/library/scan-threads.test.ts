@@ -100,6 +100,27 @@ describe('scan threads', () => {
     expect(lib.tracks.getByPath(join(root, 'Album 3', 'flac-3.flac'))).toMatchObject({ title: 'Title flac', artist: 'Threaded Artist', genres: ['Rock', 'Pop'], trackNo: 2 });
   }, 60_000);
 
+  it('stop on abort with dozens of reads in flight: what was read before stays, the next scan finishes', async () => {
+    const db = openDatabase(':memory:');
+    const lib = new LibraryService(db, { now: () => 1 });
+    const folder = lib.addFolder(root);
+    const scanner = scannerWith(db, lib, (inProcess) => new ScanThreadPool(workerThreadLauncher(ENTRY), 1, inProcess));
+    const ac = new AbortController();
+    const s = await scanner.scanFolder(folder, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'reading' && p.done >= 20) ac.abort();
+      },
+    });
+    expect(s.cancelled).toBe(true);
+    expect(s.added + s.errors).toBe(20);
+    expect(lib.tracks.count().present).toBe(s.added);
+    const s2 = await scanner.scanFolder(lib.folders.list()[0]!);
+    expect(s2.cancelled).toBe(false);
+    expect(s2.unchanged).toBe(s.added);
+    expect(s2.added + s2.errors + s2.unchanged).toBe(8 * (KINDS.length + 4) + BAD.length);
+  }, 60_000);
+
   it('give LibraryService the same counts as a missing thread entry (read in the main thread)', async () => {
     const db = openDatabase(':memory:');
     const lib = new LibraryService(db, { scanThreadEntry: ENTRY, scanThreads: 1 });
