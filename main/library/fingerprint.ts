@@ -11,7 +11,7 @@
  * that went *missing*, so a copy becomes a new track while a move keeps the old id. SHA-1 is used for speed and
  * collision resistance against accidents, not attackers.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LibraryFileHandle, LibraryFs } from './fs';
 
 /** Bytes hashed at each end. */
@@ -54,18 +54,17 @@ export async function fingerprintHandle(handle: LibraryFileHandle, sizeBytes: nu
   // allocUnsafe: only the bytes read are used (subarrays below), so zero-filling 128 KiB per file is wasted.
   const buf = scratch && scratch.length >= headLen + tailLen ? scratch : Buffer.allocUnsafe(headLen + tailLen);
   const headRead = await handle.read(buf, 0, headLen, 0);
-  const hash = createHash('sha1');
   const headBytes = buf.subarray(0, headRead);
-  hash.update(headBytes);
   let tailBytes: Buffer | null = null;
   if (tailLen > 0) {
     const tailRead = await handle.read(buf, headRead, tailLen, sizeBytes - tailLen);
     tailBytes = buf.subarray(headRead, headRead + tailRead);
-    hash.update(tailBytes);
   }
   const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
+  // Head then tail, side by side: one-shot SHA-1 of both is the SHA-1 of the head updated with the tail.
+  const digest = hash('sha1', buf.subarray(0, wholeLen), 'hex');
   // Head and tail lie side by side in `buf`: a file of at most two chunks read in full is buf's first bytes.
   const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? buf.subarray(0, wholeLen) : null;
   const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
-  return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
+  return { fingerprint: `${sizeBytes}:${digest}`, head: headBytes, whole, tail };
 }

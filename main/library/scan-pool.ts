@@ -64,8 +64,14 @@ export type ScanThreadLauncher = () => ScanThread;
 /** Replacement threads started per pool after crashes. */
 export const MAX_RESTARTS = 2;
 
-/** Reads to keep asked for per thread, so that a thread never waits for the main thread between batches. */
-export const READS_IN_FLIGHT_PER_THREAD = 32;
+/**
+ * Reads to keep asked for per thread, so that a thread never runs dry while the main thread writes a batch of
+ * 200 rows (~50 ms, in which a thread reads ~100 files).
+ */
+export const READS_IN_FLIGHT_PER_THREAD = 128;
+
+/** Reads done in this thread at once while no thread can take them (as many as the scanner's own default). */
+export const MAIN_THREAD_READS = 8;
 
 /** A launcher of real worker threads on `entry` (the bundled scan.thread.mjs). */
 export function workerThreadLauncher(entry: URL): ScanThreadLauncher {
@@ -80,6 +86,7 @@ export function workerThreadLauncher(entry: URL): ScanThreadLauncher {
 interface Pending {
   readonly req: ScanThreadRequest;
   readonly resolve: (o: ReadOutcome) => void;
+  readonly signal: AbortSignal | undefined;
 }
 
 interface Slot {
@@ -98,6 +105,10 @@ export class ScanThreadPool implements TrackReader {
   readonly #launch: ScanThreadLauncher;
   readonly #fallback: TrackReader;
   readonly #slots: Slot[] = [];
+  /** Reads not yet handed to a thread or to this thread, oldest first. */
+  readonly #waiting: Pending[] = [];
+  /** Reads being done in this thread. */
+  #inThread = 0;
   #nextId = 0;
   #restarts = 0;
   #closed = false;
@@ -118,30 +129,61 @@ export class ScanThreadPool implements TrackReader {
     return READS_IN_FLIGHT_PER_THREAD * Math.max(1, this.#slots.length);
   }
 
-  /** Reads `path` on the least busy thread; never rejects. */
+  /**
+   * Reads `path` on the least busy ready thread, or in this thread while none is ready (at most
+   * {@link MAIN_THREAD_READS} at once); the rest wait their turn. Never rejects.
+   */
   read(path: string, sizeBytes: number, signal?: AbortSignal): Promise<ReadOutcome> {
-    return new Promise((resolve) => this.#dispatch({ req: { id: this.#nextId++, path, sizeBytes }, resolve }, signal));
+    return new Promise((resolve) => {
+      this.#waiting.push({ req: { id: this.#nextId++, path, sizeBytes }, resolve, signal });
+      this.#drain();
+    });
   }
 
-  /** Stops the threads (after the scan: every read has been answered). */
+  /**
+   * Stops the threads (after the scan: nothing awaits a read any more); a second call does nothing. Reads
+   * still waiting (asked for ahead of a scan that was then cancelled) are not done: they end as `internal`.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const slots = this.#slots.splice(0);
     for (const s of slots) s.alive = false;
+    for (const p of this.#waiting.splice(0)) {
+      const { path } = p.req;
+      p.resolve({ ok: false, error: { path, code: 'internal', message: `"${path}" was not read: the scan ended first` } });
+    }
     await Promise.all(slots.map((s) => s.thread.terminate().catch(() => 0)));
   }
 
-  #dispatch(p: Pending, signal?: AbortSignal): void {
-    let best: Slot | undefined;
-    for (const s of this.#slots) {
-      if (s.alive && s.ready && s.inFlight.size < READS_IN_FLIGHT_PER_THREAD && (!best || s.inFlight.size < best.inFlight.size)) best = s;
+  /** Hands waiting reads to ready threads with room, then to this thread up to its share. */
+  #drain(): void {
+    while (this.#waiting.length) {
+      let best: Slot | undefined;
+      if (!this.#closed) {
+        for (const s of this.#slots) {
+          if (s.alive && s.ready && s.inFlight.size < READS_IN_FLIGHT_PER_THREAD && (!best || s.inFlight.size < best.inFlight.size)) best = s;
+        }
+      }
+      if (best) {
+        this.#post(best, this.#waiting.shift()!);
+      } else if (this.#inThread < MAIN_THREAD_READS && (this.#closed || !this.#slots.some((s) => s.alive && s.ready))) {
+        // Only while no thread is ready: a share read here would delay this thread's writes and its answers to
+        // the threads, which then sit idle (measured: the thread idled a fifth of the scan).
+        const p = this.#waiting.shift()!;
+        this.#inThread++;
+        void this.#fallback.read(p.req.path, p.req.sizeBytes, p.signal).then((o) => {
+          this.#inThread--;
+          p.resolve(o);
+          this.#drain();
+        });
+      } else {
+        return;
+      }
     }
-    if (!best || this.#closed) {
-      void this.#fallback.read(p.req.path, p.req.sizeBytes, signal).then(p.resolve);
-      return;
-    }
-    best.inFlight.set(p.req.id, p);
-    const slot = best;
+  }
+
+  #post(slot: Slot, p: Pending): void {
+    slot.inFlight.set(p.req.id, p);
     if (slot.outbox.push(p.req) === 1) {
       queueMicrotask(() => {
         const batch = slot.outbox;
@@ -163,14 +205,15 @@ export class ScanThreadPool implements TrackReader {
     thread.on('message', (replies: ScanThreadReplies | typeof SCAN_THREAD_READY) => {
       if (replies === SCAN_THREAD_READY) {
         slot.ready = true;
-        return;
+      } else {
+        for (const reply of replies) {
+          const p = slot.inFlight.get(reply.id);
+          if (!p) continue;
+          slot.inFlight.delete(reply.id);
+          p.resolve(reply.outcome);
+        }
       }
-      for (const reply of replies) {
-        const p = slot.inFlight.get(reply.id);
-        if (!p) continue;
-        slot.inFlight.delete(reply.id);
-        p.resolve(reply.outcome);
-      }
+      this.#drain();
     });
     // An uncaught error in the thread is followed by 'exit'; without a listener 'error' would throw here.
     let lastError: Error | undefined;
@@ -191,7 +234,8 @@ export class ScanThreadPool implements TrackReader {
     // A thread that never got going (its entry failed to load) read nothing: no file is to blame, and starting
     // another from the same entry would fail the same way.
     if (!slot.ready) {
-      for (const p of orphans) this.#dispatch(p);
+      this.#waiting.unshift(...orphans);
+      this.#drain();
       return;
     }
     const culprit = orphans.shift();
@@ -207,6 +251,7 @@ export class ScanThreadPool implements TrackReader {
       this.#restarts++;
       this.#start();
     }
-    for (const p of orphans) this.#dispatch(p);
+    this.#waiting.unshift(...orphans);
+    this.#drain();
   }
 }

@@ -33,8 +33,11 @@ import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
 import { hasAudioExtension, skippedAudioReason } from './formats';
 import type { LibraryFs } from './fs';
 import { readTrackMeta } from './metadata';
-import { readOutcome, type TrackReader } from './read-track';
+import { readOutcome, type ReadOutcome, type TrackReader } from './read-track';
 import { walkFolder, type FoundFile } from './walk';
+
+/** Files a first scan hands to its threads while still listing the folder (their outcomes wait in memory). */
+export const PREFETCH_MAX_FILES = 1024;
 
 /** Progress of one scan, for progress bars. */
 export interface ScanProgress {
@@ -163,6 +166,17 @@ export class Scanner {
     const summary = newSummary(folder);
     const progress = this.#progressReporter(folder, summary, opts);
     progress('listing', null);
+    const known = new Map(d.tracks.statsOfFolder(folder.id).map((t) => [t.path, t]));
+    // With threads started early, files to read are handed to them as the walk finds them (up to
+    // PREFETCH_MAX_FILES), so the threads read while this thread lists; #ingest takes the outcomes from here.
+    const prefetched = new Map<string, { sizeBytes: number; outcome: Promise<ReadOutcome> }>();
+    const onFile = early
+      ? (f: FoundFile): void => {
+          const k = known.get(f.path);
+          if (prefetched.size >= PREFETCH_MAX_FILES || (k && k.sizeBytes === f.sizeBytes && k.mtimeMs === f.mtimeMs)) return;
+          prefetched.set(f.path, { sizeBytes: f.sizeBytes, outcome: early.read(f.path, f.sizeBytes, opts.signal) });
+        }
+      : undefined;
     let walk;
     try {
       walk = await walkFolder(folder.path, {
@@ -172,13 +186,13 @@ export class Scanner {
           summary.found = n;
           progress('listing', path, true);
         },
+        onFile,
       });
     } catch (e) {
       if (e instanceof ScanCancelledError) return this.#finish(summary, start, progress, true);
       throw e;
     }
     summary.found = walk.files.length;
-    const known = new Map(d.tracks.statsOfFolder(folder.id).map((t) => [t.path, t]));
     const foundPaths = new Set(walk.files.map((f) => f.path));
     const gone = [...known.values()].filter(
       (t) => t.missingSince === null && !foundPaths.has(t.path) && !isUnder(t.path, walk.incompleteDirs),
@@ -198,7 +212,16 @@ export class Scanner {
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
 
-    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)), early);
+    const reader: PooledReader | null = early && {
+      concurrency: early.concurrency,
+      close: () => early.close(),
+      read(path, sizeBytes, signal) {
+        const hit = prefetched.get(path);
+        prefetched.delete(path);
+        return hit?.sizeBytes === sizeBytes ? hit.outcome : early.read(path, sizeBytes, signal);
+      },
+    };
+    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)), reader);
     if (!cancelled) {
       d.db.transaction(() => {
         d.scanErrors.clearStale(folder.id, start);
