@@ -7,9 +7,10 @@
  *   - the anchor: beets 1.6 `beet import -A -q` (autotag off, no copy, no move, no write; its own fresh
  *     library), which reads the same tags with mutagen and stores them in SQLite.
  * Prints both times and files/s, the ratio, and whether the goals are met (>= 3x beets, >= 2,000 files/s); also
- * our scan with reading in the main thread only (no scan threads) and the CPU time of each of ours. Needs ffmpeg, python3-mutagen and beets (Debian: `apt-get install ffmpeg beets`, which brings
- * python3-mutagen);
- * prints a skip line when either is missing and installs nothing.
+ * our scan reading in the main thread only (scanThreads: 0, run second, so with a warm JIT) and the CPU time of
+ * each of ours. Builds the CLI bundle first (the scan threads run its scan.thread.mjs). Needs ffmpeg,
+ * python3-mutagen and beets (Debian: `apt-get install ffmpeg beets`, which brings python3-mutagen); prints a
+ * skip line when one is missing and installs nothing.
  *
  * Usage: npm run bench -- scan-vs-beets [files=2000]
  */
