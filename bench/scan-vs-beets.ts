@@ -6,9 +6,11 @@
  *   - ours: LibraryService.scan into a fresh database (what `musilingo scan` does);
  *   - the anchor: beets 1.6 `beet import -A -q` (autotag off, no copy, no move, no write; its own fresh
  *     library), which reads the same tags with mutagen and stores them in SQLite.
- * Prints both times, our files/s and the ratio. Needs ffmpeg, python3-mutagen and beets (Debian: `apt-get install ffmpeg beets`, which brings
- * python3-mutagen);
- * prints a skip line when either is missing and installs nothing.
+ * Prints both times and files/s, the ratio, and whether the goals are met (>= 3x beets, >= 2,000 files/s); also
+ * our scan reading in the main thread only (scanThreads: 0, run second, so with a warm JIT) and the CPU time of
+ * each of ours. Builds the CLI bundle first (the scan threads run its scan.thread.mjs). Needs ffmpeg,
+ * python3-mutagen and beets (Debian: `apt-get install ffmpeg beets`, which brings python3-mutagen); prints a
+ * skip line when one is missing and installs nothing.
  *
  * Usage: npm run bench -- scan-vs-beets [files=2000]
  */
@@ -17,8 +19,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { openDatabase } from '../main/db/open';
-import { LibraryService } from '../main/library/library-service';
+import { DEFAULT_SCAN_THREADS, LibraryService } from '../main/library/library-service';
 
 const N = Number(process.argv[2] ?? 2000);
 const PER_ALBUM = 10;
@@ -39,6 +42,27 @@ const PYTHON = ['/usr/bin/python3', 'python3'].find((py) => has(py, ['-c', 'impo
 if (!has('ffmpeg', ['-version']) || !has('beet', ['version']) || !PYTHON) {
   console.log('scan-vs-beets: SKIPPED — needs ffmpeg, beets and python3-mutagen (Debian: apt-get install ffmpeg beets); nothing measured');
   process.exit(0);
+}
+
+// The scan threads run the CLI bundle's scan.thread.mjs: build it so it matches the code under test.
+const ROOT = process.cwd(); // bench/run.mjs runs benches in the repository root
+const build = spawnSync('npm', ['run', 'build:cli'], { cwd: ROOT, encoding: 'utf8' });
+if (build.status !== 0) throw new Error(`npm run build:cli failed: ${build.stderr.slice(-2000)}`);
+const SCAN_THREAD = pathToFileURL(join(ROOT, 'out', 'cli', 'scan.thread.mjs'));
+
+/** One scan of `root` into a fresh database at `dbPath`: wall and CPU time (every thread of this process). */
+async function scanOnce(dbPath: string, root: string, opts: { scanThreads?: number }): Promise<{ wallS: number; cpuS: number; threads: number }> {
+  const db = openDatabase(dbPath);
+  const lib = new LibraryService(db, { ...opts, scanThreadEntry: SCAN_THREAD });
+  const folder = lib.addFolder(root);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const s = await lib.scan(folder.id);
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  db.close();
+  if (s.added !== N || s.errors) throw new Error(`expected ${N} added and no errors, got ${JSON.stringify(s)}`);
+  return { wallS, cpuS: (cpu.user + cpu.system) / 1e6, threads: opts.scanThreads ?? DEFAULT_SCAN_THREADS };
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'musilingo-bench-beets-'));
@@ -104,14 +128,11 @@ try {
   run(PYTHON, [join(tmp, 'tag.py'), join(tmp, 'files.json')]);
   console.log(`generated ${N} files (${N / 2} MP3, ${N / 2} FLAC, 30 s each) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  // Ours: a fresh database, the whole folder.
-  const db = openDatabase(join(tmp, 'lib.sqlite'));
-  const lib = new LibraryService(db);
-  t = performance.now();
-  const s = await lib.scan(lib.addFolder(root).id);
-  const oursS = (performance.now() - t) / 1000;
-  db.close();
-  if (s.added !== N || s.errors) throw new Error(`expected ${N} added and no errors, got ${JSON.stringify(s)}`);
+  // Ours: a fresh database, the whole folder, as `musilingo scan` runs it (scan threads from the CLI bundle,
+  // built above), then once more reading in the main thread only (scanThreads: 0), for the record.
+  const ours = await scanOnce(join(tmp, 'lib.sqlite'), root, {});
+  const inThread = await scanOnce(join(tmp, 'lib-in-thread.sqlite'), root, { scanThreads: 0 });
+  const oursS = ours.wallS;
 
   // Anchor: beets with its own fresh library and config (no copy, move or write; autotag off; quiet).
   const beetsDir = join(tmp, 'beets');
@@ -127,9 +148,15 @@ try {
   const counted = spawnSync('beet', ['-c', join(beetsDir, 'config.yaml'), 'ls', '-f', '$path'], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
   const beetsN = counted.stdout.split('\n').filter(Boolean).length;
 
-  console.log(`ours (LibraryService.scan, fresh db):  ${oursS.toFixed(2)} s = ${Math.round(N / oursS)} files/s  (target >= 2000 files/s)`);
-  console.log(`anchor beets 1.6 \`beet import -A -q\`:  ${beetsS.toFixed(2)} s for ${beetsN} files`);
-  console.log(`ratio beets/ours: ${(beetsS / oursS).toFixed(2)}x  (target >= 3x)`);
+  const ratio = beetsS / oursS;
+  const filesPerS = N / oursS;
+  const beetsRate = beetsN / beetsS;
+  console.log(`ours (LibraryService.scan, fresh db, ${ours.threads} scan thread(s)): ${oursS.toFixed(2)} s = ${Math.round(filesPerS)} files/s (CPU ${ours.cpuS.toFixed(2)} s, all threads)`);
+  console.log(`ours reading in the main thread only (scanThreads: 0, run second):${inThread.wallS.toFixed(2)} s = ${Math.round(N / inThread.wallS)} files/s (CPU ${inThread.cpuS.toFixed(2)} s)`);
+  console.log(`anchor beets 1.6 \`beet import -A -q\`:                      ${beetsS.toFixed(2)} s = ${Math.round(beetsRate)} files/s for ${beetsN} files`);
+  console.log(`ratio beets/ours: ${ratio.toFixed(2)}x`);
+  console.log(`goal >= 3x beets' time:   ${ratio >= 3 ? 'MET' : 'NOT MET'} (${ratio.toFixed(2)}x)`);
+  console.log(`goal >= 2,000 files/s:    ${filesPerS >= 2000 ? 'MET' : 'NOT MET'} (${Math.round(filesPerS)} files/s)`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -11,8 +11,8 @@
  * that went *missing*, so a copy becomes a new track while a move keeps the old id. SHA-1 is used for speed and
  * collision resistance against accidents, not attackers.
  */
-import { createHash } from 'node:crypto';
-import type { LibraryFs } from './fs';
+import { hash } from 'node:crypto';
+import type { LibraryFileHandle, LibraryFs } from './fs';
 
 /** Bytes hashed at each end. */
 export const FINGERPRINT_CHUNK_BYTES = 64 * 1024;
@@ -31,25 +31,40 @@ export interface FingerprintResult {
 export async function fingerprintFile(fs: LibraryFs, path: string, sizeBytes: number): Promise<FingerprintResult> {
   const handle = await fs.open(path);
   try {
-    const headLen = Math.min(sizeBytes, FINGERPRINT_CHUNK_BYTES);
-    const head = Buffer.alloc(headLen);
-    const headRead = await handle.read(head, 0, headLen, 0);
-    const hash = createHash('sha1');
-    const headBytes = head.subarray(0, headRead);
-    hash.update(headBytes);
-    let tailBytes: Buffer | null = null;
-    if (sizeBytes > FINGERPRINT_CHUNK_BYTES) {
-      const tailLen = Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES);
-      const tail = Buffer.alloc(tailLen);
-      const tailRead = await handle.read(tail, 0, tailLen, sizeBytes - tailLen);
-      tailBytes = tail.subarray(0, tailRead);
-      hash.update(tailBytes);
-    }
-    const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
-    const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? (tailBytes ? Buffer.concat([headBytes, tailBytes]) : headBytes) : null;
-    const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
-    return { fingerprint: `${sizeBytes}:${hash.digest('hex')}`, head: headBytes, whole, tail };
+    return await fingerprintHandle(handle, sizeBytes);
   } finally {
     await handle.close();
   }
+}
+
+/** Bytes a scratch buffer for {@link fingerprintHandle} must hold: both ends. */
+export const FINGERPRINT_SCRATCH_BYTES = 2 * FINGERPRINT_CHUNK_BYTES;
+
+/**
+ * Reads the head and tail through an open handle and returns the fingerprint; the caller keeps the handle (the
+ * scanner parses tags through it, see [Note: One read per end] in head-tail-tokenizer.ts). Both ends are read
+ * into one buffer, the tail right after the head, so a file of up to two chunks is whole without a copy.
+ * `scratch` (at least {@link FINGERPRINT_SCRATCH_BYTES}) is that buffer when given: the result's buffers are
+ * views of it, valid until the caller reuses it (the scanner reuses a few instead of leaving 128 KiB of
+ * garbage per file to the collector).
+ */
+export async function fingerprintHandle(handle: LibraryFileHandle, sizeBytes: number, scratch?: Buffer): Promise<FingerprintResult> {
+  const headLen = Math.min(sizeBytes, FINGERPRINT_CHUNK_BYTES);
+  const tailLen = sizeBytes > FINGERPRINT_CHUNK_BYTES ? Math.min(sizeBytes - FINGERPRINT_CHUNK_BYTES, FINGERPRINT_CHUNK_BYTES) : 0;
+  // allocUnsafe: only the bytes read are used (subarrays below), so zero-filling 128 KiB per file is wasted.
+  const buf = scratch && scratch.length >= headLen + tailLen ? scratch : Buffer.allocUnsafe(headLen + tailLen);
+  const headRead = await handle.read(buf, 0, headLen, 0);
+  const headBytes = buf.subarray(0, headRead);
+  let tailBytes: Buffer | null = null;
+  if (tailLen > 0) {
+    const tailRead = await handle.read(buf, headRead, tailLen, sizeBytes - tailLen);
+    tailBytes = buf.subarray(headRead, headRead + tailRead);
+  }
+  const wholeLen = headBytes.length + (tailBytes?.length ?? 0);
+  // Head then tail, side by side: one-shot SHA-1 of both is the SHA-1 of the head updated with the tail.
+  const digest = hash('sha1', buf.subarray(0, wholeLen), 'hex');
+  // Head and tail lie side by side in `buf`: a file of at most two chunks read in full is buf's first bytes.
+  const whole = sizeBytes <= 2 * FINGERPRINT_CHUNK_BYTES && wholeLen === sizeBytes ? buf.subarray(0, wholeLen) : null;
+  const tail = tailBytes && tailBytes.length < FINGERPRINT_CHUNK_BYTES && whole ? whole.subarray(Math.max(0, whole.length - FINGERPRINT_CHUNK_BYTES)) : (tailBytes ?? headBytes);
+  return { fingerprint: `${sizeBytes}:${digest}`, head: headBytes, whole, tail };
 }

@@ -3,7 +3,7 @@
  * they cannot produce for real (permission denied while running as root, I/O errors, files changing mid-read).
  */
 import type { Dirent, Stats } from 'node:fs';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 
 /** A readable open file. */
 export interface LibraryFileHandle {
@@ -30,6 +30,25 @@ export const nodeFs: LibraryFs = {
     return {
       read: async (buffer, offset, length, position) => (await h.read(buffer, offset, length, position)).bytesRead,
       close: () => h.close(),
+    };
+  },
+};
+
+/**
+ * The real file system through blocking calls, for scan threads only (scan-thread.ts): a thread that reads one
+ * file at a time gains nothing from libuv's pool, and each asynchronous call costs a hand-off to it and back
+ * (see [Note: Scan threads] in scan-pool.ts). Never use it on the main thread: it would block the event loop.
+ */
+export const blockingFs: LibraryFs = {
+  // async: a throw becomes a rejection, as with the promise API.
+  readdir: async (path) => fs.readdirSync(path, { withFileTypes: true }),
+  stat: async (path) => fs.statSync(path),
+  realpath: async (path) => fs.realpathSync(path),
+  async open(path) {
+    const fd = fs.openSync(path, 'r');
+    return {
+      read: async (buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
+      close: async () => fs.closeSync(fd),
     };
   },
 };

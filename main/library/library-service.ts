@@ -9,6 +9,7 @@
  * missing that the batch just added. The queue costs nothing when idle and keeps every step simple.
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve, sep } from 'node:path';
 import type Database from 'better-sqlite3';
 import { FoldersRepo, type Folder, type FolderStats } from '../db/folders';
@@ -17,7 +18,9 @@ import { SearchRepo } from '../db/search';
 import { TracksRepo } from '../db/tracks';
 import { FolderError } from './errors';
 import { nodeFs, type LibraryFs } from './fs';
-import { Scanner, type LibraryChanges, type PathBatch, type ScanProgress, type ScanSummary } from './scanner';
+import { findThreadEntry } from '../training/worker-thread';
+import { ScanThreadPool, workerThreadLauncher } from './scan-pool';
+import { Scanner, type LibraryChanges, type PathBatch, type ScanProgress, type ScannerDeps, type ScanSummary } from './scanner';
 import { LibraryWatcher, type WatchBatch, type WatchOptions } from './watch';
 
 /** Default time a missing track is kept (with its captions) before purge deletes it: 30 days. */
@@ -36,7 +39,27 @@ export interface LibraryServiceOptions {
   /** Least time between two `progress` events of a scan (phase changes always go out). Default 100 ms. */
   readonly progressIntervalMs?: number;
   readonly watch?: WatchOptions;
+  /**
+   * Scan threads reading files while the main thread writes (see [Note: Scan threads] in scan-pool.ts).
+   * Default {@link DEFAULT_SCAN_THREADS}; 0 reads in this thread. Used only with the real file system.
+   */
+  readonly scanThreads?: number;
+  /** The bundled scan-thread entry; default: scan.thread.mjs found beside the CLI bundle ($MUSILINGO_SCAN_THREAD overrides), null: none. */
+  readonly scanThreadEntry?: URL | null;
 }
+
+/**
+ * Scan threads by default: one per core but one (the main thread writes meanwhile), at most 4. On two cores
+ * that is one thread: a second one measured slower there, each thread parsing with its own cold JIT and
+ * competing with the writer for the same cores.
+ */
+export const DEFAULT_SCAN_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
+
+/**
+ * Fewest files to read for which starting scan threads pays (a watcher batch of a few files reads in-thread). A
+ * folder's first scan starts them while listing, whatever the count (the scanner asks for Infinity).
+ */
+export const SCAN_THREADS_MIN_FILES = 64;
 
 /** Events of {@link LibraryService}. */
 export interface LibraryEvents {
@@ -60,6 +83,17 @@ export function normalizeFolderPath(path: string): string {
 
 function contains(parent: string, child: string): boolean {
   return child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}
+
+/** How the scanner gets scan threads under `opts`, or undefined when it reads in its own thread. */
+function scanThreadsFor(fs: LibraryFs, opts: LibraryServiceOptions): ScannerDeps['openReaders'] {
+  const threads = opts.scanThreads ?? DEFAULT_SCAN_THREADS;
+  // Injected file systems (tests simulating faults) cannot cross into a thread: they read in-thread.
+  if (threads <= 0 || fs !== nodeFs) return undefined;
+  const entry = opts.scanThreadEntry !== undefined ? opts.scanThreadEntry : findThreadEntry('scan.thread.mjs', 'MUSILINGO_SCAN_THREAD');
+  if (!entry) return undefined;
+  const launch = workerThreadLauncher(entry);
+  return (files, inProcess) => (files >= SCAN_THREADS_MIN_FILES ? new ScanThreadPool(launch, threads, inProcess) : null);
 }
 
 /** The music library. See the file comment. */
@@ -102,6 +136,7 @@ export class LibraryService {
       now: this.#now,
       batchSize: opts.batchSize ?? 200,
       concurrency: opts.concurrency ?? 8,
+      openReaders: scanThreadsFor(this.#fs, opts),
     });
   }
 

@@ -19,12 +19,13 @@
  * analysis pipeline measures true duration when it decodes a track anyway. A library scan must not read
  * hundreds of gigabytes to refine a number that is right for nearly every file.
  */
-import { CouldNotDetermineFileTypeError, parseBuffer, parseFromTokenizer, UnsupportedFileTypeError } from 'music-metadata';
+import { CouldNotDetermineFileTypeError, parseFromTokenizer, UnsupportedFileTypeError } from 'music-metadata';
 import type { IAudioMetadata, ITag } from 'music-metadata';
 import * as strtok3 from 'strtok3';
 import type { ITokenizer } from 'strtok3';
 import type { TrackMeta } from '../db/tracks';
 import { describeFsError, ScanFileError } from './errors';
+import { HeadTailTokenizer, type FileEnds } from './head-tail-tokenizer';
 
 // strtok3 exports fromFile only under its "node" export condition, which TypeScript's Bundler resolution does
 // not select (it sees the browser-safe core); Node, Vite's SSR build and Vitest all load the node entry.
@@ -37,27 +38,36 @@ const fromFile = (strtok3 as unknown as { fromFile: FromFile }).fromFile;
 const MAX_NATIVE_STRING = 2048;
 const MAX_NATIVE_JSON = 64 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * See [Note: Parse options]. A new object for every parse: music-metadata writes into the options it is given
+ * (`apeHeader`, found at the end of one file, would be applied to the next file parsed concurrently).
+ */
+function parseOptions(): { skipCovers: boolean; duration: boolean } {
+  return { skipCovers: true, duration: false };
+}
 
 /**
- * Reads `path` and returns its tags. `mime` is the sniffed type (null: let the extension decide). `whole`, when
- * given, is the file's entire content (small files, already read for the fingerprint): parsed from memory.
- * Throws {@link ScanFileError} with a user-facing cause for anything that is not readable audio.
+ * Reads `path` and returns its tags. `mime` is the sniffed type (null: let the extension decide). `ends`, when
+ * given, is the open file with its head and tail already read (the scanner's fingerprint): the parser reads
+ * from them and only what lies outside goes to disk (see [Note: One read per end]); the caller closes the
+ * handle. Throws {@link ScanFileError} with a user-facing cause for anything that is not readable audio.
  */
-export async function readTrackMeta(path: string, mime: string | null, signal?: AbortSignal, whole?: Uint8Array | null): Promise<TrackMeta> {
+export async function readTrackMeta(path: string, mime: string | null, signal?: AbortSignal, ends?: FileEnds | null): Promise<TrackMeta> {
   let metadata: IAudioMetadata;
   try {
-    if (whole) {
-      metadata = await parseBuffer(whole, { ...(mime ? { mimeType: mime } : {}), size: whole.length, path }, { skipCovers: true, duration: false });
-      return checked(path, mime, metadata);
-    }
-    const tokenizer = await fromFile(path, {
-      ...(mime ? { fileInfo: { mimeType: mime } } : {}),
-      ...(signal ? { abortSignal: signal } : {}),
-    });
-    try {
-      metadata = await parseFromTokenizer(tokenizer, { skipCovers: true, duration: false });
-    } finally {
-      await tokenizer.close();
+    if (ends) {
+      const tokenizer = new HeadTailTokenizer(ends, { path, ...(mime ? { mimeType: mime } : {}) });
+      metadata = await parseFromTokenizer(tokenizer, parseOptions());
+    } else {
+      const tokenizer = await fromFile(path, {
+        ...(mime ? { fileInfo: { mimeType: mime } } : {}),
+        ...(signal ? { abortSignal: signal } : {}),
+      });
+      try {
+        metadata = await parseFromTokenizer(tokenizer, parseOptions());
+      } finally {
+        await tokenizer.close();
+      }
     }
   } catch (e) {
     throw classifyParseError(path, e);

@@ -16,28 +16,28 @@
  *    else a new row.
  * Every failure becomes a scan_errors row for its path; nothing stored is deleted by a scan.
  *
- * [Note: Parsing on the main thread]
- * Tags are parsed in the calling thread. All file reads are asynchronous (libuv's pool), and a CPU profile of
- * the scan bench shows the synchronous work per file is small: music-metadata's parse of a header already in
- * memory (files up to 128 KiB are parsed from the bytes read for the fingerprint) plus one batched INSERT, a
- * fraction of a millisecond, so the event loop is never blocked for long (the longest slice is one
- * 200-file transaction). Moving parsing to worker threads would need a separate bundle entry in both the
- * Electron and CLI builds and cloning every result across threads, for a gain capped by the two cores the app
- * shares with decoding and inference. If profiles on real libraries show otherwise, `ScannerDeps.readMeta`
- * is the seam to put a worker pool behind.
+ * [Note: Where files are read]
+ * A CPU profile of the 2,000-file scan bench showed the main thread busy with asynchronous file
+ * calls (each a hand-off to libuv's pool and back, ~20 per MP3 through music-metadata's own file reader) and
+ * with parsing, while the pool sat idle. Each file is now opened once and read once per end
+ * ([Note: One read per end] in head-tail-tokenizer.ts), and on a folder's first scan or a large batch the reads
+ * go to scan threads while this thread writes ([Note: Scan threads] in scan-pool.ts); `ScannerDeps.openReaders`
+ * is the seam. Small batches (a watcher's few files) and injected file systems read in this thread.
  */
 import type Database from 'better-sqlite3';
 import { sep } from 'node:path';
 import type { Folder, FoldersRepo } from '../db/folders';
 import type { ScanErrorsRepo } from '../db/scan-errors';
 import type { TrackFile, TrackMeta, TracksRepo, TrackStat } from '../db/tracks';
-import { refineDuration } from './duration';
 import { describeFsError, ScanCancelledError, ScanFileError } from './errors';
-import { fingerprintFile } from './fingerprint';
-import { hasAudioExtension, skippedAudioReason, sniffAudioMime } from './formats';
+import { hasAudioExtension, skippedAudioReason } from './formats';
 import type { LibraryFs } from './fs';
 import { readTrackMeta } from './metadata';
+import { readOutcome, type ReadOutcome, type TrackReader } from './read-track';
 import { walkFolder, type FoundFile } from './walk';
+
+/** Files a first scan hands to its threads while still listing the folder (their outcomes wait in memory). */
+export const PREFETCH_MAX_FILES = 1024;
 
 /** Progress of one scan, for progress bars. */
 export interface ScanProgress {
@@ -96,6 +96,19 @@ export interface ScannerDeps {
   readonly concurrency: number;
   /** Reads tags; replaceable in tests. */
   readonly readMeta?: typeof readTrackMeta;
+  /**
+   * Scan threads for reading `files` files (see [Note: Scan threads] in scan-pool.ts), or null to read them in
+   * this thread; `inProcess` is the in-thread reader, for the pool to fall back on. Absent: always in-thread.
+   */
+  readonly openReaders?: ((files: number, inProcess: TrackReader) => PooledReader | null) | undefined;
+}
+
+/** A reader with threads to stop once a scan has read its files. */
+export interface PooledReader extends TrackReader {
+  /** Reads to keep asked for at once (more than `ScannerDeps.concurrency`: threads must not wait). */
+  readonly concurrency: number;
+  /** Stops the threads; a second call does nothing. */
+  close(): Promise<void>;
 }
 
 /** Per-call options. */
@@ -127,20 +140,43 @@ function isUnder(path: string, dirs: readonly string[]): boolean {
 /** Scans folders and applies watcher batches. One instance per database connection. */
 export class Scanner {
   readonly #d: ScannerDeps;
-  readonly #readMeta: typeof readTrackMeta;
+  readonly #inProcess: TrackReader;
 
   constructor(deps: ScannerDeps) {
     this.#d = deps;
-    this.#readMeta = deps.readMeta ?? readTrackMeta;
+    const readMeta = deps.readMeta ?? readTrackMeta;
+    this.#inProcess = { read: (path, sizeBytes, signal) => readOutcome(deps.fs, path, sizeBytes, readMeta, signal) };
   }
 
   /** Full scan of one folder. Throws FolderError when the folder itself cannot be listed. */
   async scanFolder(folder: Folder, opts: ScanOptions = {}): Promise<ScanSummary> {
+    // A folder's first scan reads every file: start the scan threads now, so that they load while the folder
+    // is listed (see [Note: Scan threads] in scan-pool.ts). Later scans start them only for enough changed files.
+    const early = folder.lastScanAt === null ? (this.#d.openReaders?.(Number.POSITIVE_INFINITY, this.#inProcess) ?? null) : null;
+    try {
+      return await this.#scanFolder(folder, opts, early);
+    } finally {
+      await early?.close();
+    }
+  }
+
+  async #scanFolder(folder: Folder, opts: ScanOptions, early: PooledReader | null): Promise<ScanSummary> {
     const d = this.#d;
     const start = d.now();
     const summary = newSummary(folder);
     const progress = this.#progressReporter(folder, summary, opts);
     progress('listing', null);
+    const known = new Map(d.tracks.statsOfFolder(folder.id).map((t) => [t.path, t]));
+    // With threads started early, files to read are handed to them as the walk finds them (up to
+    // PREFETCH_MAX_FILES), so the threads read while this thread lists; #ingest takes the outcomes from here.
+    const prefetched = new Map<string, { sizeBytes: number; outcome: Promise<ReadOutcome> }>();
+    const onFile = early
+      ? (f: FoundFile): void => {
+          const k = known.get(f.path);
+          if (prefetched.size >= PREFETCH_MAX_FILES || (k && k.sizeBytes === f.sizeBytes && k.mtimeMs === f.mtimeMs)) return;
+          prefetched.set(f.path, { sizeBytes: f.sizeBytes, outcome: early.read(f.path, f.sizeBytes, opts.signal) });
+        }
+      : undefined;
     let walk;
     try {
       walk = await walkFolder(folder.path, {
@@ -150,13 +186,13 @@ export class Scanner {
           summary.found = n;
           progress('listing', path, true);
         },
+        onFile,
       });
     } catch (e) {
       if (e instanceof ScanCancelledError) return this.#finish(summary, start, progress, true);
       throw e;
     }
     summary.found = walk.files.length;
-    const known = new Map(d.tracks.statsOfFolder(folder.id).map((t) => [t.path, t]));
     const foundPaths = new Set(walk.files.map((f) => f.path));
     const gone = [...known.values()].filter(
       (t) => t.missingSince === null && !foundPaths.has(t.path) && !isUnder(t.path, walk.incompleteDirs),
@@ -176,7 +212,16 @@ export class Scanner {
     summary.errors += walk.errors.length;
     if (gone.length) opts.onChanges?.(changes);
 
-    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)));
+    const reader: PooledReader | null = early && {
+      concurrency: early.concurrency,
+      close: () => early.close(),
+      read(path, sizeBytes, signal) {
+        const hit = prefetched.get(path);
+        prefetched.delete(path);
+        return hit?.sizeBytes === sizeBytes ? hit.outcome : early.read(path, sizeBytes, signal);
+      },
+    };
+    const cancelled = await this.#ingest(folder, walk.files, known, summary, progress, opts, new Set(gone.map((t) => t.id)), reader);
     if (!cancelled) {
       d.db.transaction(() => {
         d.scanErrors.clearStale(folder.id, start);
@@ -262,6 +307,7 @@ export class Scanner {
     progress: ProgressFn,
     opts: ScanOptions,
     goneIds: ReadonlySet<number>,
+    early: PooledReader | null = null,
   ): Promise<boolean> {
     const d = this.#d;
     const toRead: FoundFile[] = [];
@@ -303,6 +349,8 @@ export class Scanner {
     progress('reading', null, false, toRead.length, 0);
     let next = 0;
     let cancelled = false;
+    const pool = early ?? (toRead.length ? (d.openReaders?.(toRead.length, this.#inProcess) ?? null) : null);
+    const reader = pool ?? this.#inProcess;
     const worker = async (): Promise<void> => {
       while (next < toRead.length) {
         if (opts.signal?.aborted) {
@@ -310,62 +358,45 @@ export class Scanner {
           return;
         }
         const f = toRead[next++]!;
-        const result = await this.#readFile(f, opts.signal);
+        const result = await this.#readFile(reader, f, opts.signal);
+        // Read after the abort (scan threads keep dozens of reads asked for): left to the next scan, so that a
+        // cancel takes effect at once whatever the number in flight.
+        if (opts.signal?.aborted) {
+          cancelled = true;
+          return;
+        }
         pending.push(result);
         done++;
         if (pending.length >= d.batchSize) flush();
         progress('reading', f.path, true, toRead.length, done);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, d.concurrency) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, d.concurrency, pool?.concurrency ?? 0) }, worker));
+    } finally {
+      await pool?.close();
+    }
     flush();
     return cancelled || (opts.signal?.aborted ?? false);
   }
 
   /** Reads one file; never throws. */
-  async #readFile(f: FoundFile, signal: AbortSignal | undefined, attempt = 0): Promise<ReadResult> {
-    const d = this.#d;
-    try {
-      if (f.sizeBytes === 0) throw new ScanFileError(f.path, 'empty', `"${f.path}" is empty (0 bytes)`);
-      let fp;
-      try {
-        fp = await fingerprintFile(d.fs, f.path, f.sizeBytes);
-      } catch (e) {
-        throw describeFsError(f.path, e);
-      }
-      const mime = sniffAudioMime(fp.head);
-      const lower = f.path.toLowerCase();
-      if (mime === null && !lower.endsWith('.mp3') && !lower.endsWith('.aac')) {
-        throw new ScanFileError(f.path, 'not-audio', `"${f.path}" has an audio extension but does not look like audio (no known format header)`);
-      }
-      const parsed = await this.#readMeta(f.path, mime, signal, fp.whole);
-      // [Note: Durations] in duration.ts: exact lengths from the head and tail already in memory.
-      const duration = refineDuration(mime, parsed.durationMs, fp.head, fp.tail, f.sizeBytes);
-      const meta: TrackMeta = { ...parsed, durationMs: duration.durationMs, durationEstimated: duration.estimated };
-      // [Note: Files changing during a scan] Re-stat after reading: if the file changed, what we read may
-      // mix two versions. Read it again once; a file still being written is reported and picked up later.
-      let after;
-      try {
-        after = await d.fs.stat(f.path);
-      } catch (e) {
-        throw describeFsError(f.path, e);
-      }
-      if (after.size !== f.sizeBytes || Math.trunc(after.mtimeMs) !== f.mtimeMs) {
-        const again = { path: f.path, sizeBytes: after.size, mtimeMs: Math.trunc(after.mtimeMs) };
-        if (attempt < 1) return this.#readFile(again, signal, attempt + 1);
-        throw new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`);
-      }
-      return {
-        ok: true,
-        file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: fp.fingerprint },
-        meta,
-        movedFrom: await this.#findUnnoticedMove(fp.fingerprint, f.path),
-      };
-    } catch (e) {
-      if (e instanceof ScanFileError) return { ok: false, error: e };
-      const message = e instanceof Error ? e.message : String(e);
-      return { ok: false, error: new ScanFileError(f.path, 'internal', `Unexpected error reading "${f.path}": ${message}`) };
+  async #readFile(reader: TrackReader, f: FoundFile, signal: AbortSignal | undefined, attempt = 0): Promise<ReadResult> {
+    const r = await reader.read(f.path, f.sizeBytes, signal);
+    if (!r.ok) return { ok: false, error: new ScanFileError(r.error.path, r.error.code, r.error.message) };
+    // [Note: Files changing during a scan] The reader stats the file after reading it: if it changed, what was
+    // read may mix two versions. Read it again once; a file still being written is reported and picked up later.
+    if (r.after.sizeBytes !== f.sizeBytes || r.after.mtimeMs !== f.mtimeMs) {
+      const again = { path: f.path, sizeBytes: r.after.sizeBytes, mtimeMs: r.after.mtimeMs };
+      if (attempt < 1) return this.#readFile(reader, again, signal, attempt + 1);
+      return { ok: false, error: new ScanFileError(f.path, 'changed', `"${f.path}" kept changing while it was read; it will be read again when it settles`) };
     }
+    return {
+      ok: true,
+      file: { path: f.path, folderId: null, sizeBytes: f.sizeBytes, mtimeMs: f.mtimeMs, fingerprint: r.fingerprint },
+      meta: r.meta,
+      movedFrom: await this.#findUnnoticedMove(r.fingerprint, f.path),
+    };
   }
 
   /**

@@ -34,6 +34,8 @@ export interface WalkOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called as files are found (for progress). */
   readonly onFound?: ((count: number, path: string) => void) | undefined;
+  /** Called with each audio file as it is found (the scanner starts reading before the walk is over). */
+  readonly onFile?: ((file: FoundFile) => void) | undefined;
 }
 
 const STAT_CHUNK = 64;
@@ -117,8 +119,10 @@ export async function walkFolder(root: string, opts: WalkOptions): Promise<WalkR
           seenDirs.add(key);
           queue.push(c.path);
         } else if (st.isFile() && hasAudioExtension(c.path)) {
-          files.push({ path: c.path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
+          const file = { path: c.path, sizeBytes: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+          files.push(file);
           opts.onFound?.(files.length, c.path);
+          opts.onFile?.(file);
         } else if (st.isFile() && c.isLink) {
           skip(c.path, c.path);
         }
