@@ -25,7 +25,7 @@ function newestMtime(dir: string): number {
 }
 
 function isStale(): boolean {
-  if (!existsSync(BUNDLE)) return true;
+  if (!existsSync(BUNDLE) || !existsSync(join(ROOT, 'out', 'cli', 'scan.thread.mjs'))) return true;
   const built = statSync(BUNDLE).mtimeMs;
   const newest = Math.max(
     ...SOURCES.map((d) => newestMtime(join(ROOT, d))),
@@ -35,12 +35,12 @@ function isStale(): boolean {
 }
 
 /**
- * True when the command line names test files and none of them can spawn the CLI: a run of one unit test
- * should not pay for a bundle build.
+ * True when the command line names test files and none of them can spawn the CLI or start one of its thread
+ * entries (out/cli/*.thread.mjs, e.g. the scan threads): a run of one unit test should not pay for a bundle build.
  */
 function runNeedsNoCli(): boolean {
   const filters = process.argv.slice(2).filter((a) => !a.startsWith('-') && !['run', 'watch', 'dev', 'related'].includes(a) && !a.endsWith('vitest.mjs') && !a.endsWith('vitest'));
-  return filters.length > 0 && !filters.some((f) => /cli|e2e/i.test(f));
+  return filters.length > 0 && !filters.some((f) => /cli|e2e|thread/i.test(f));
 }
 
 /** Builds the CLI if stale. A failed build is reported but does not stop the tests that do not need it. */
