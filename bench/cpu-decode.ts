@@ -9,10 +9,13 @@
  *
  *   npm run bench -- cpu-decode [--hidden 4096] [--layers 32] [--intermediate 11008] [--vocab 32001]
  *        [--heads H/128] [--prompt 120] [--new 64,32] [--threads 2] [--batch 1,8] [--accuracy-level 4]
- *        [--attention gqa] [--kv inplace|copy] [--optimized] [--reps 1] [--only ours|llama] [--keep DIR]
+ *        [--attention gqa] [--kv inplace|copy] [--kv-dtype float32] [--optimized] [--reps 1] [--only ours|llama]
+ *        [--keep DIR]
  *
  * --new takes one count per --batch entry (the last one repeats): 64 new tokens at batch 1 and 32 per row at
  * batch 8 by default, which keeps the 7B-shaped run inside 15 minutes on this 2-core machine.
+ * --kv-dtype float16 builds 'gqa' decoders with a float16 KV cache ([Note: float16 KV cache on the CPU]); it
+ * takes a comma list too (`--kv-dtype float32,float16`).
  * --optimized also saves each decoder as ORT's optimised model with its pre-packed weights
  * (optimizedModelFilePath + session.save_external_prepacked_constant_initializers) and runs that file as one
  * more contender, opened with graph optimisation disabled: its load time beside the plain graph's is the
@@ -52,6 +55,7 @@ const { values: a } = parseArgs({
     'accuracy-level': { type: 'string', default: '4' }, attention: { type: 'string', default: 'gqa' },
     reps: { type: 'string', default: '1' }, only: { type: 'string' }, keep: { type: 'string' },
     decoder: { type: 'string', default: 'decoder.onnx' }, kv: { type: 'string', default: 'inplace' },
+    'kv-dtype': { type: 'string', default: 'float32' },
     // child mode
     child: { type: 'string' }, dir: { type: 'string' },
   },
@@ -65,7 +69,9 @@ const shape: Shape = {
   P: Number(a.prompt), N: newCounts[0]!, threads: Number(a.threads),
   batches, newPerBatch: batches.map((_, i) => newCounts[Math.min(i, newCounts.length - 1)]!),
 };
-const built = a['accuracy-level'].split(',').map(Number).flatMap((acc) => a.attention.split(',').map((att) => ({ acc, att: att as DecoderAttention, file: `decoder-a${acc}-${att}.onnx`, optimized: false })));
+const built = a['accuracy-level'].split(',').map(Number).flatMap((acc) => a.attention.split(',').flatMap((att) => a['kv-dtype'].split(',')
+  .filter((kv) => kv === 'float32' || att === 'gqa')
+  .map((kv) => ({ acc, att: att as DecoderAttention, kv16: kv === 'float16', file: `decoder-a${acc}-${att}${kv === 'float16' ? '-kv16' : ''}.onnx`, optimized: false }))));
 const variants = a.optimized ? built.flatMap((v) => [v, { ...v, file: v.file.replace(/\.onnx$/, '-opt.onnx'), optimized: true }]) : built;
 
 function runChild(mode: 'ours' | 'llama', dir: string, decoder = ''): ChildResult {
@@ -98,9 +104,9 @@ try {
     t = performance.now();
     const spec: DecoderSpec = await buildLlamaDecoder({
       checkpoint: ck, config: cfg, variant: 'int4', int4ActivationDtype: 'float32', outPath: join(dir, v.file),
-      lastTokenLogitsOnly: true, attention: v.att, ...(v.acc ? { accuracyLevel: v.acc } : {}),
+      lastTokenLogitsOnly: true, attention: v.att, ...(v.acc ? { accuracyLevel: v.acc } : {}), ...(v.kv16 ? { kvCacheDtype: 'float16' as const } : {}),
     });
-    console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${v.acc}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${v.acc}${v.kv16 ? ', float16 KV cache' : ''}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     if (a.optimized) {
       t = performance.now();
       await saveOptimizedDecoder(join(dir, v.file), join(dir, v.file.replace(/\.onnx$/, '-opt.onnx')), s.threads);
@@ -138,7 +144,7 @@ try {
   console.log(`${reps} rep(s) each, best run counts; 1-min load average before the runs: ${loads.map((x) => x.toFixed(1)).join(', ')} (${cpus().length} CPUs)`);
   console.log('| contender | load s | batch | prefill tok/s | decode tok/s (all rows) | peak RSS |');
   console.log('|---|---|---|---|---|---|');
-  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att}${v.att === 'gqa' ? `, KV ${a.kv}` : ''}${v.optimized ? ', optimised file' : ''})`, best(ours.get(v.file) ?? [])]);
+  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att}${v.att === 'gqa' ? `, KV ${a.kv}${v.kv16 ? ' float16' : ''}` : ''}${v.optimized ? ', optimised file' : ''})`, best(ours.get(v.file) ?? [])]);
   rows.push(['llama.cpp 3.21.1 (Q4_0 GGUF)', llamaBest]);
   for (const [name, r] of rows) {
     if (!r) continue;

@@ -262,7 +262,7 @@ export async function childOurs(dir: string, s: Shape, decoderFile: string, kvIn
   const embedder = tableEmbedder(await ck.readF32('model.embed_tokens.weight'), s.H);
   await ck.close();
   const attention = decoderFile.includes('-gqa') ? 'gqa' : 'ops';
-  const spec = decoderSpec(llamaConfig(s), 'int4', { int4ActivationDtype: 'float32', lastTokenLogitsOnly: true, attention });
+  const spec = decoderSpec(llamaConfig(s), 'int4', { int4ActivationDtype: 'float32', lastTokenLogitsOnly: true, attention, ...(decoderFile.includes('-kv16') ? { kvCacheDtype: 'float16' as const } : {}) });
   // The time the first run (the prefill) ends splits prefill from decode.
   let firstEnd = 0;
   const timed = {
