@@ -195,8 +195,9 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
   const accuracyLevel = variant === 'int4' ? (opts.accuracyLevel ?? (act === 'float32' ? 4 : 0)) : 0;
   // The same CPU packs get GroupQueryAttention: on the CPU EP its graph keeps the KV cache in place
   // (model/llama/generate.ts [Note: KV cache in place]), and bench/cpu-decode.ts measured it faster than 'ops'
-  // at accuracy level 4 on every figure (prefill, decode at batch 1 and 8; hidden 1024 and 4096). At level 0
-  // the two were within noise of each other, so other packs keep 'ops', which also takes padded batches.
+  // at accuracy level 4 on every figure of its warmed-up runs (prefill, decode at batch 1 and 8; hidden 1024
+  // and 4096; docs/model-core.md). At level 0 the two were within noise of each other, so other packs keep
+  // 'ops', which also takes padded batches.
   const attention = opts.attention ?? (variant === 'int4' && act === 'float32' && accuracyLevel === 4 ? 'gqa' : 'ops');
   const report = (stage: ConvertStage, within = 0, detail?: string, isResumed?: boolean): void => {
     const [a, b] = STAGE_SPAN[stage];
