@@ -28,8 +28,8 @@
  * each contender runs N times, in alternating order, and the best run counts: on a shared machine other
  * load only ever slows a run down. The load average is printed beside the results.
  *
- * Default = Vicuna-7B shape (needs about 9 GB RAM per contender and 17 GB of disk in the temp folder; takes
- * minutes on 2 cores): develop with e.g. `--hidden 1024 --layers 4 --intermediate 2816 --vocab 4096`.
+ * Default = Vicuna-7B shape (needs about 10 GB RAM per contender and 21 GB of disk in the temp folder; took
+ * 13 minutes on 2 shared cores, 4 of them preparing the files): develop with e.g. `--hidden 1024 --layers 4 --intermediate 2816 --vocab 4096`.
  * Greedy tokens of the two differ (random weights; Q/K rows are not permuted the way llama.cpp's HF
  * converter does, and llama.cpp multiplies with int8 activations): only speed is compared.
  */
