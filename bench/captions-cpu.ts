@@ -92,7 +92,7 @@ try {
   const ck = await openCheckpoint(ckPath);
   await buildLlamaDecoder({ checkpoint: ck, config: llamaConfig(shape), variant: 'int4', int4ActivationDtype: 'float32', outPath: join(dir, DECODER), lastTokenLogitsOnly: true, attention: 'gqa', accuracyLevel: 4 });
   await ck.close();
-  await writeLlamaGguf(join(dir, 'model.gguf'), ckPath, shape);
+  await writeLlamaGguf(join(dir, 'model.gguf'), ckPath, shape, join(dir, DECODER));
   loads.push(loadavg()[0]!);
   const ours = runChild('ours', dir).runs[0]!;
   loads.push(loadavg()[0]!);

@@ -8,8 +8,18 @@
  * so each peak RSS is its own; llama.cpp's includes the mapped model file.
  *
  *   npm run bench -- cpu-decode [--hidden 4096] [--layers 32] [--intermediate 11008] [--vocab 32001]
- *        [--heads H/128] [--prompt 120] [--new 64] [--threads 2] [--batch 1,8] [--accuracy-level 4]
- *        [--attention gqa] [--kv inplace|copy] [--reps 1] [--only ours|llama] [--keep DIR]
+ *        [--heads H/128] [--prompt 120] [--new 64,32] [--threads 2] [--batch 1,8] [--accuracy-level 4]
+ *        [--attention gqa] [--kv inplace|copy] [--kv-dtype float32] [--optimized] [--reps 1] [--only ours|llama]
+ *        [--keep DIR]
+ *
+ * --new takes one count per --batch entry (the last one repeats): 64 new tokens at batch 1 and 32 per row at
+ * batch 8 by default, which keeps the 7B-shaped run inside 15 minutes on this 2-core machine.
+ * --kv-dtype float16 builds 'gqa' decoders with a float16 KV cache ([Note: float16 KV cache on the CPU]); it
+ * takes a comma list too (`--kv-dtype float32,float16`).
+ * --optimized also saves each decoder as ORT's optimised model with its pre-packed weights
+ * (optimizedModelFilePath + session.save_external_prepacked_constant_initializers) and runs that file as one
+ * more contender, opened with graph optimisation disabled: its load time beside the plain graph's is the
+ * "save the optimised model at convert time" lever.
  *
  * --accuracy-level and --attention take comma lists (e.g. `--accuracy-level 0,4 --attention ops,gqa`): one
  * decoder is built and run per combination. Ours runs the app's own loop (generateTokens with the session
@@ -18,8 +28,8 @@
  * each contender runs N times, in alternating order, and the best run counts: on a shared machine other
  * load only ever slows a run down. The load average is printed beside the results.
  *
- * Default = Vicuna-7B shape (needs about 9 GB RAM per contender and 17 GB of disk in the temp folder; takes
- * minutes on 2 cores): develop with e.g. `--hidden 1024 --layers 4 --intermediate 2816 --vocab 4096`.
+ * Default = Vicuna-7B shape (needs about 10 GB RAM per contender and 21 GB of disk in the temp folder; took
+ * 13 minutes on 2 shared cores, 4 of them preparing the files): develop with e.g. `--hidden 1024 --layers 4 --intermediate 2816 --vocab 4096`.
  * Greedy tokens of the two differ (random weights; Q/K rows are not permuted the way llama.cpp's HF
  * converter does, and llama.cpp multiplies with int8 activations): only speed is compared.
  */
@@ -32,30 +42,37 @@ import { parseArgs } from 'node:util';
 import { buildLlamaDecoder } from '../model/llama/build-decoder';
 import type { DecoderAttention, DecoderSpec } from '../model/llama/build-decoder';
 import { openCheckpoint } from '../model/safetensors';
-import { childLlama, childOurs, llamaConfig, writeCheckpoint, writeLlamaGguf } from './lib/llama-pair';
+import { childLlama, childOurs, llamaConfig, newTokensAt, saveOptimizedDecoder, writeCheckpoint, writeLlamaGguf } from './lib/llama-pair';
 import type { ChildResult, Shape } from './lib/llama-pair';
 
 const { values: a } = parseArgs({
   options: {
     hidden: { type: 'string', default: '4096' }, layers: { type: 'string', default: '32' },
     intermediate: { type: 'string', default: '11008' }, vocab: { type: 'string', default: '32001' },
-    heads: { type: 'string' }, prompt: { type: 'string', default: '120' }, new: { type: 'string', default: '64' },
+    heads: { type: 'string' }, prompt: { type: 'string', default: '120' }, new: { type: 'string', default: '64,32' },
+    optimized: { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' }, batch: { type: 'string', default: '1,8' },
     'accuracy-level': { type: 'string', default: '4' }, attention: { type: 'string', default: 'gqa' },
     reps: { type: 'string', default: '1' }, only: { type: 'string' }, keep: { type: 'string' },
     decoder: { type: 'string', default: 'decoder.onnx' }, kv: { type: 'string', default: 'inplace' },
+    'kv-dtype': { type: 'string', default: 'float32' },
     // child mode
     child: { type: 'string' }, dir: { type: 'string' },
   },
 });
 
+const batches = a.batch.split(',').map(Number);
+const newCounts = a.new.split(',').map(Number);
 const shape: Shape = {
   H: Number(a.hidden), L: Number(a.layers), I: Number(a.intermediate), V: Number(a.vocab),
   heads: a.heads ? Number(a.heads) : Math.max(1, Number(a.hidden) / 128),
-  P: Number(a.prompt), N: Number(a.new), threads: Number(a.threads),
-  batches: a.batch.split(',').map(Number),
+  P: Number(a.prompt), N: newCounts[0]!, threads: Number(a.threads),
+  batches, newPerBatch: batches.map((_, i) => newCounts[Math.min(i, newCounts.length - 1)]!),
 };
-const variants = a['accuracy-level'].split(',').map(Number).flatMap((acc) => a.attention.split(',').map((att) => ({ acc, att: att as DecoderAttention, file: `decoder-a${acc}-${att}.onnx` })));
+const built = a['accuracy-level'].split(',').map(Number).flatMap((acc) => a.attention.split(',').flatMap((att) => a['kv-dtype'].split(',')
+  .filter((kv) => kv === 'float32' || att === 'gqa')
+  .map((kv) => ({ acc, att: att as DecoderAttention, kv16: kv === 'float16', file: `decoder-a${acc}-${att}${kv === 'float16' ? '-kv16' : ''}.onnx`, optimized: false }))));
+const variants = a.optimized ? built.flatMap((v) => [v, { ...v, file: v.file.replace(/\.onnx$/, '-opt.onnx'), optimized: true }]) : built;
 
 function runChild(mode: 'ours' | 'llama', dir: string, decoder = ''): ChildResult {
   const self = fileURLToPath(import.meta.url);
@@ -73,26 +90,33 @@ if (a.child) {
 }
 
 const dir = a.keep ?? (await mkdtemp(join(tmpdir(), 'bench-cpu-decode-')));
+const benchStart = performance.now();
 try {
   const s = shape;
   const cfg = llamaConfig(s);
   const ckPath = join(dir, 'model.safetensors');
   let t = performance.now();
   await writeCheckpoint(ckPath, s);
-  console.log(`shape: hidden ${s.H}, ${s.L} layers, intermediate ${s.I}, vocab ${s.V}, ${s.heads} heads; prompt ${s.P}, ${s.N} new tokens, greedy, ${s.threads} threads`);
+  console.log(`shape: hidden ${s.H}, ${s.L} layers, intermediate ${s.I}, vocab ${s.V}, ${s.heads} heads; prompt ${s.P}, new tokens per row ${s.batches.map((B, i) => `${newTokensAt(s, i)} at batch ${B}`).join(', ')}, greedy, ${s.threads} threads`);
   console.log(`random float16 checkpoint written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const ck = await openCheckpoint(ckPath);
-  for (const v of variants) {
+  for (const v of built) {
     t = performance.now();
     const spec: DecoderSpec = await buildLlamaDecoder({
       checkpoint: ck, config: cfg, variant: 'int4', int4ActivationDtype: 'float32', outPath: join(dir, v.file),
-      lastTokenLogitsOnly: true, attention: v.att, ...(v.acc ? { accuracyLevel: v.acc } : {}),
+      lastTokenLogitsOnly: true, attention: v.att, ...(v.acc ? { accuracyLevel: v.acc } : {}), ...(v.kv16 ? { kvCacheDtype: 'float16' as const } : {}),
     });
-    console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${v.acc}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`ours: int4 decoder (${spec.attention} attention, accuracy_level ${v.acc}${v.kv16 ? ', float16 KV cache' : ''}) built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    if (a.optimized) {
+      t = performance.now();
+      await saveOptimizedDecoder(join(dir, v.file), join(dir, v.file.replace(/\.onnx$/, '-opt.onnx')), s.threads);
+      console.log(`ours: optimised model with pre-packed weights saved in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
   }
   await ck.close();
   t = performance.now();
-  await writeLlamaGguf(join(dir, 'model.gguf'), ckPath, s);
+  // The int4 blocks come from the first decoder built (accuracy level and attention do not change them).
+  await writeLlamaGguf(join(dir, 'model.gguf'), ckPath, s, join(dir, built[0]!.file));
   console.log(`llama.cpp: Q4_0 GGUF of the same int4 blocks written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const reps = Number(a.reps);
@@ -120,7 +144,7 @@ try {
   console.log(`${reps} rep(s) each, best run counts; 1-min load average before the runs: ${loads.map((x) => x.toFixed(1)).join(', ')} (${cpus().length} CPUs)`);
   console.log('| contender | load s | batch | prefill tok/s | decode tok/s (all rows) | peak RSS |');
   console.log('|---|---|---|---|---|---|');
-  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att}${v.att === 'gqa' ? `, KV ${a.kv}` : ''})`, best(ours.get(v.file) ?? [])]);
+  const rows: [string, ChildResult | undefined][] = variants.map((v) => [`ours (int4, accuracy_level ${v.acc}, ${v.att}${v.att === 'gqa' ? `, KV ${a.kv}${v.kv16 ? ' float16' : ''}` : ''}${v.optimized ? ', optimised file' : ''})`, best(ours.get(v.file) ?? [])]);
   rows.push(['llama.cpp 3.21.1 (Q4_0 GGUF)', llamaBest]);
   for (const [name, r] of rows) {
     if (!r) continue;
@@ -137,6 +161,8 @@ try {
       console.log(`${name} / llama.cpp: load time ${(o.loadMs / llamaBest.loadMs).toFixed(2)}× (lower is better), peak RSS ${(o.maxRssBytes / llamaBest.maxRssBytes).toFixed(2)}×`);
     }
   }
+  console.log('');
+  console.log(`whole bench (writing the checkpoint, builds, GGUF, all runs): ${((performance.now() - benchStart) / 60000).toFixed(1)} min`);
 } finally {
   if (!a.keep) await rm(dir, { recursive: true, force: true });
 }

@@ -71,7 +71,11 @@ export interface ConvertOptions {
    * float32 for the CPU EP. Default float16.
    */
   readonly activationDtype?: 'float32' | 'float16';
-  /** Decoder attention: 'ops' (default, any EP, padded batches) or 'gqa' (GroupQueryAttention contrib op). */
+  /**
+   * Decoder attention: 'ops' (MatMul/Softmax, any EP, padded batches) or 'gqa' (GroupQueryAttention contrib op,
+   * KV cache in place on the CPU EP). Default 'gqa' for CPU packs (int4 with float32 activations and
+   * accuracy level 4), 'ops' otherwise. See [Note: CPU int4 packs].
+   */
   readonly attention?: 'ops' | 'gqa';
   /**
    * int4 only: MatMulNBits accuracy_level. Default 4 (int8 activations inside the matmul, CPU EP) for
@@ -189,6 +193,12 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
   // 0.04 · max|logits| of the float32-activation graph on the tiny fixtures
   // (test/unit/model/llama/int8-activations.test.ts); accuracyLevel 0 keeps the exact float32 path.
   const accuracyLevel = variant === 'int4' ? (opts.accuracyLevel ?? (act === 'float32' ? 4 : 0)) : 0;
+  // The same CPU packs get GroupQueryAttention: on the CPU EP its graph keeps the KV cache in place
+  // (model/llama/generate.ts [Note: KV cache in place]), and bench/cpu-decode.ts measured it faster than 'ops'
+  // at accuracy level 4 on every figure of its warmed-up runs (prefill, decode at batch 1 and 8; hidden 1024
+  // and 4096; docs/model-core.md). At level 0 the two were within noise of each other, so other packs keep
+  // 'ops', which also takes padded batches.
+  const attention = opts.attention ?? (variant === 'int4' && act === 'float32' && accuracyLevel === 4 ? 'gqa' : 'ops');
   const report = (stage: ConvertStage, within = 0, detail?: string, isResumed?: boolean): void => {
     const [a, b] = STAGE_SPAN[stage];
     opts.onProgress?.({ stage, fraction: a + (b - a) * within, ...(detail !== undefined ? { detail } : {}), ...(isResumed ? { isResumed } : {}) });
@@ -212,7 +222,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
       throw new BadCheckpointError((e as Error).message);
     });
     const sizes = await Promise.all(files.map(async (f) => ({ path: f, size: (await stat(f)).size })));
-    const key = sourceKey(sizes, variant, act, opts.provenance?.commit, opts.attention ?? 'ops', accuracyLevel);
+    const key = sourceKey(sizes, variant, act, opts.provenance?.commit, attention, accuracyLevel);
 
     // Resume or start over (see [Note: Resumable conversion]).
     await mkdir(out, { recursive: true });
@@ -342,7 +352,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<PackManif
         outPath,
         int4ActivationDtype: act,
         ...(accuracyLevel !== 0 ? { accuracyLevel } : {}),
-        ...(opts.attention ? { attention: opts.attention } : {}),
+        attention,
         onProgress: (p) => {
           check();
           report('decoder', p.done / p.total, p.tensor);

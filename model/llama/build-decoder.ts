@@ -41,8 +41,10 @@ export const DECODER_VARIANTS: readonly DecoderVariant[] = ['float32', 'float16'
 /** What a runtime needs to know about a built decoder (store it beside the model). */
 export interface DecoderSpec {
   variant: DecoderVariant;
-  /** dtype of inputs_embeds and of the KV cache. */
+  /** dtype of inputs_embeds (and of the KV cache unless `kvDtype` says otherwise). */
   dtype: 'float32' | 'float16';
+  /** dtype of past_key_values.* / present.* when it differs from `dtype` (see [Note: float16 KV cache on the CPU]). */
+  kvDtype?: 'float16';
   numLayers: number;
   numHeads: number;
   numKvHeads: number;
@@ -83,6 +85,8 @@ export interface BuildLlamaDecoderOptions {
   attention?: DecoderAttention;
   /** 'gqa' only: rows of the RoPE cos/sin caches (default max_position_embeddings, at least 4096). */
   maxSequenceLength?: number;
+  /** 'gqa' with float32 activations only: a float16 KV cache (see [Note: float16 KV cache on the CPU]). */
+  kvCacheDtype?: 'float16';
   /** Tensor-name prefix of the Llama weights (e.g. "llama_model.model."); found from embed_tokens when absent. */
   prefix?: string;
   onProgress?: (p: BuildProgress) => void;
@@ -123,11 +127,15 @@ export function resolveLlamaWeights(ck: Checkpoint, config: LlamaConfig, prefix?
 }
 
 /** The decoder's spec without building it. */
-export function decoderSpec(config: LlamaConfig, variant: DecoderVariant, opts: { int4ActivationDtype?: 'float32' | 'float16'; lastTokenLogitsOnly?: boolean; vocabSize?: number; attention?: DecoderAttention } = {}): DecoderSpec {
+export function decoderSpec(config: LlamaConfig, variant: DecoderVariant, opts: { int4ActivationDtype?: 'float32' | 'float16'; lastTokenLogitsOnly?: boolean; vocabSize?: number; attention?: DecoderAttention; kvCacheDtype?: 'float16' } = {}): DecoderSpec {
   const dtype = variant === 'float32' ? 'float32' : variant === 'float16' ? 'float16' : (opts.int4ActivationDtype ?? 'float16');
+  if (opts.kvCacheDtype === 'float16' && (dtype !== 'float32' || opts.attention !== 'gqa')) {
+    throw new Error(`kvCacheDtype "float16" needs float32 activations and attention "gqa" (got ${dtype} activations, attention "${opts.attention ?? 'ops'}")`);
+  }
   return {
     variant,
     dtype,
+    ...(opts.kvCacheDtype === 'float16' ? { kvDtype: 'float16' as const } : {}),
     numLayers: config.numLayers,
     numHeads: config.numHeads,
     numKvHeads: config.numKvHeads,
@@ -169,6 +177,7 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
   expectShape(names.embed, ck.info(names.embed).shape, [V, H], ck.info(names.embed).file);
   const spec = decoderSpec(cfg, variant, { ...opts, vocabSize: V });
   const T = spec.dtype;
+  const KV = spec.kvDtype ?? T;
   const g = new GraphBuilder({ name: 'llama_decoder', outPath: opts.outPath, docString: `Llama decoder (${variant})` });
 
   const total = cfg.numLayers * 9 + 2;
@@ -215,13 +224,13 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
     g.input('inputs_embeds', T, ['batch_size', 'sequence_length', H]);
     g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
     for (let i = 0; i < cfg.numLayers; i++) {
-      g.input(`past_key_values.${i}.key`, T, ['batch_size', kvh, 'past_sequence_length', hd]);
-      g.input(`past_key_values.${i}.value`, T, ['batch_size', kvh, 'past_sequence_length', hd]);
+      g.input(`past_key_values.${i}.key`, KV, ['batch_size', kvh, 'past_sequence_length', hd]);
+      g.input(`past_key_values.${i}.value`, KV, ['batch_size', kvh, 'past_sequence_length', hd]);
     }
     g.output('logits', 'float32', ['batch_size', spec.lastTokenLogitsOnly ? 1 : 'sequence_length', V]);
     for (let i = 0; i < cfg.numLayers; i++) {
-      g.output(`present.${i}.key`, T, ['batch_size', kvh, 'total_sequence_length', hd]);
-      g.output(`present.${i}.value`, T, ['batch_size', kvh, 'total_sequence_length', hd]);
+      g.output(`present.${i}.key`, KV, ['batch_size', kvh, 'total_sequence_length', hd]);
+      g.output(`present.${i}.value`, KV, ['batch_size', kvh, 'total_sequence_length', hd]);
     }
 
     const Tlen = g.op('Shape', ['attention_mask'], { start: 1, end: 2 });
@@ -282,8 +291,8 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
       gqaInputs = {
         seqlensK: g.op('Cast', [g.op('Sub', [lens, g.constI64([1], [])])], { to: 6 }),
         totalLen: g.op('Cast', [tScalar], { to: 6 }),
-        cosCache: floatInit(cosC, [maxPos, hd / 2], 'rope.cos_cache'),
-        sinCache: floatInit(sinC, [maxPos, hd / 2], 'rope.sin_cache'),
+        cosCache: KV === 'float16' && T === 'float32' ? g.initF16('rope.cos_cache', f32ToF16(cosC), [maxPos, hd / 2]) : floatInit(cosC, [maxPos, hd / 2], 'rope.cos_cache'),
+        sinCache: KV === 'float16' && T === 'float32' ? g.initF16('rope.sin_cache', f32ToF16(sinC), [maxPos, hd / 2]) : floatInit(sinC, [maxPos, hd / 2], 'rope.sin_cache'),
       };
     }
 
@@ -306,12 +315,19 @@ export async function buildLlamaDecoder(opts: BuildLlamaDecoderOptions): Promise
       const qkv = linear(normed, concatRows([q, k, v]), (nh + 2 * kvh) * hd, H, `${L}.attn.qkv_proj`);
       let merged: string;
       if (gqaInputs) {
-        merged = g.node('GroupQueryAttention', [
-          qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`,
+        // [Note: float16 KV cache on the CPU] ORT's CPU GroupQueryAttention has float and MLFloat16 kernels,
+        // and its cache has the query's type: there is no float32-query / float16-cache kernel. So a float16
+        // cache in a float32 graph casts the fused q/k/v to float16 before the op (rotary and attention then
+        // run in float16) and the attention output back to float32; everything else stays float32. The cache
+        // takes half the memory and half the bandwidth per step.
+        const halfKv = KV === 'float16' && T === 'float32';
+        const out = g.node('GroupQueryAttention', [
+          halfKv ? g.op('Cast', [qkv], { to: 10 }) : qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`,
           gqaInputs.seqlensK, gqaInputs.totalLen, gqaInputs.cosCache, gqaInputs.sinCache,
         ], [g.uniqueName(`${L}.attn`), `present.${i}.key`, `present.${i}.value`], {
           num_heads: nh, kv_num_heads: kvh, do_rotary: 1, rotary_interleaved: 0, scale: attrFloat(1 / Math.sqrt(hd)),
         }, { domain: 'com.microsoft' })[0]!;
+        merged = halfKv ? g.op('Cast', [out], { to: 1 }) : out;
       } else {
         const { allowed, negBig, scale } = ops!;
         const [qf, kf, vf] = g.node('Split', [qkv, g.constI64([nh * hd, kvh * hd, kvh * hd])], 3, { axis: -1 });

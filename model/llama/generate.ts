@@ -220,6 +220,7 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
 
   let past: Record<string, ort.Tensor> = {};
   const inPlace = usesKvInPlace(decoder);
+  const kvType = spec.kvDtype ?? spec.dtype;
   /** In-place mode: the present.* outputs bound to the very tensors fed as past (see [Note: KV cache in place]). */
   const fetches: Record<string, ort.Tensor | null> = { logits: null };
   if (inPlace) {
@@ -227,15 +228,15 @@ export async function generateTokens(decoder: DecoderHandle, prompts: readonly F
     const n = B * spec.numKvHeads * rows * spec.headDim;
     for (let i = 0; i < spec.numLayers; i++) {
       for (const kv of ['key', 'value']) {
-        const t = new ort.Tensor(spec.dtype, spec.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n), [B, spec.numKvHeads, rows, spec.headDim]);
+        const t = new ort.Tensor(kvType, kvType === 'float16' ? new Uint16Array(n) : new Float32Array(n), [B, spec.numKvHeads, rows, spec.headDim]);
         past[`past_key_values.${i}.${kv}`] = t;
         fetches[`present.${i}.${kv}`] = t;
       }
     }
   } else {
-    const empty = spec.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+    const empty = kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
     for (let i = 0; i < spec.numLayers; i++) {
-      for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor(spec.dtype, empty, [B, spec.numKvHeads, 0, spec.headDim]);
+      for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor(kvType, empty, [B, spec.numKvHeads, 0, spec.headDim]);
     }
   }
   let input = toInput(spec, embeds, [B, L, H]);

@@ -42,7 +42,7 @@ Options:
   --tokenizer <dir>            import: folder holding Vicuna's tokenizer.model
   --id <name>                  import: the model id to use (default local-<folder name>)
   --activations <dtype>        convert int4: float32 (CPU) | float16 (GPU); default from the chosen provider
-  --attention <a>              convert: ops (default) | gqa (GroupQueryAttention; unpadded prompts)
+  --attention <a>              convert: ops | gqa (GroupQueryAttention; unpadded prompts; default for CPU packs)
   --force                      convert: rebuild a pack that is already ready
   --download                   remove: also delete the downloaded checkpoint
   --no-probe                   doctor: skip the test sessions on GPU providers

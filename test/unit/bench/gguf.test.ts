@@ -126,3 +126,25 @@ describe('llama.cpp reads a written GGUF', () => {
     }
   });
 });
+
+describe('GGUF from the built decoder', () => {
+  it('copies the decoder graph int4 blocks into the very bytes that quantizing the checkpoint gives', async () => {
+    const { buildLlamaDecoder } = await import('../../../model/llama/build-decoder');
+    const { openCheckpoint } = await import('../../../model/safetensors');
+    const { llamaConfig, writeCheckpoint, writeLlamaGguf } = await import('../../../bench/lib/llama-pair');
+    const { readFile } = await import('node:fs/promises');
+    const s = { H: 64, L: 2, I: 96, V: 320, heads: 2, P: 4, N: 2, threads: 1, batches: [1] };
+    const ckPath = join(dir, 'pair.safetensors');
+    await writeCheckpoint(ckPath, s);
+    const ck = await openCheckpoint(ckPath);
+    const decoderPath = join(dir, 'pair-decoder.onnx');
+    await buildLlamaDecoder({ checkpoint: ck, config: llamaConfig(s), variant: 'int4', int4ActivationDtype: 'float32', outPath: decoderPath, lastTokenLogitsOnly: true, attention: 'gqa' });
+    await ck.close();
+    await writeLlamaGguf(join(dir, 'requantized.gguf'), ckPath, s);
+    await writeLlamaGguf(join(dir, 'copied.gguf'), ckPath, s, decoderPath);
+    const a = await readFile(join(dir, 'requantized.gguf'));
+    const b = await readFile(join(dir, 'copied.gguf'));
+    expect(b.length).toBe(a.length);
+    expect(b.equals(a)).toBe(true);
+  });
+});

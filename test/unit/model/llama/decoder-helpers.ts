@@ -59,7 +59,7 @@ export async function runDecoder(
   for (let i = 0; i < spec.numLayers; i++) {
     for (const kv of ['key', 'value']) {
       feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`] ??
-        new ort.Tensor(spec.dtype, spec.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), [batch, spec.numKvHeads, 0, spec.headDim]);
+        new ort.Tensor(spec.kvDtype ?? spec.dtype, (spec.kvDtype ?? spec.dtype) === 'float16' ? new Uint16Array(0) : new Float32Array(0), [batch, spec.numKvHeads, 0, spec.headDim]);
     }
   }
   const out = await session.run(feeds);
