@@ -32,9 +32,15 @@ const ORDER: Record<TrackSortKey, readonly string[]> = {
   addedAt: ['t.added_at'],
 };
 
+// [Note: Table filters at 1,000,000 tracks] The genre filter reads track_genres (0120: each track's genres,
+// indexed by genre) instead of parsing every track's genres_json; when a genre is chosen the query is driven
+// from that index (FROM_GENRE), so counting or paging one genre reads that genre's tracks, not the library.
+// The unfiltered total is the trigger-kept count of 0120, not a count(*) walk of the table.
+const GENRE = `(@genre IS NULL OR t.id IN (SELECT tg.track_id FROM track_genres tg WHERE tg.genre = @genre))`;
 const FILTERS = `t.missing_since IS NULL
-  AND (@genre IS NULL OR t.genre = @genre COLLATE NOCASE
-       OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE))
+  AND ${GENRE}
+  AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
+const FROM_GENRE = `track_genres tg JOIN tracks t ON t.id = tg.track_id WHERE tg.genre = @genre AND t.missing_since IS NULL
   AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
 
 const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
@@ -73,6 +79,7 @@ function basename(path: string): string {
 export class TrackTableRepo {
   readonly #count: Database.Statement<[Bind], { n: number }>;
   readonly #countMatch: Database.Statement<[Bind], { n: number }>;
+  readonly #countGenre: Database.Statement<[Bind], { n: number }>;
   readonly #pages = new Map<string, Database.Statement<[Bind], { id: number }>>();
   readonly #pendingCaption: Database.Statement<[string, string], { state: string }>;
   readonly #genres: Database.Statement<[], { genre: string }>;
@@ -83,6 +90,7 @@ export class TrackTableRepo {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#count = db.prepare(`SELECT count(*) AS n FROM tracks t WHERE ${FILTERS} AND @match IS NULL`);
+    this.#countGenre = db.prepare(`SELECT count(*) AS n FROM ${FROM_GENRE} AND @match IS NULL`);
     this.#countMatch = db.prepare(
       `SELECT count(*) AS n FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`,
     );
@@ -91,11 +99,8 @@ export class TrackTableRepo {
          AND state IN ('queued', 'running', 'paused') ORDER BY state = 'running' DESC LIMIT 1`,
     );
     this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?))`);
-    // Unfiltered total without scanning the table: b-tree counts of the table and of the partial
-    // missing-track index (0010 tracks_missing).
-    this.#countAll = db.prepare(
-      'SELECT (SELECT count(*) FROM tracks) - (SELECT count(*) FROM tracks WHERE missing_since IS NOT NULL) AS n',
-    );
+    // Unfiltered total without scanning the table: the count kept by 0120's triggers.
+    this.#countAll = db.prepare("SELECT n FROM library_counts WHERE what = 'present'");
     this.#genres = db.prepare(`
       SELECT DISTINCT genre FROM (
         SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
@@ -103,8 +108,8 @@ export class TrackTableRepo {
       WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
   }
 
-  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean): Database.Statement<[Bind], { id: number }> {
-    const key = `${sort}:${direction}:${hasMatch}`;
+  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean, hasGenre: boolean): Database.Statement<[Bind], { id: number }> {
+    const key = `${sort}:${direction}:${hasMatch}:${hasGenre}`;
     let stmt = this.#pages.get(key);
     if (!stmt) {
       const dir = direction === 'asc' ? 'ASC' : 'DESC';
@@ -114,7 +119,9 @@ export class TrackTableRepo {
           : `${ORDER[sort].map((e) => `${e} ${dir}`).join(', ')}, t.id ${dir}`;
       const from = hasMatch
         ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
-        : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
+        : hasGenre
+          ? `${FROM_GENRE} AND @match IS NULL`
+          : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
       stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
       this.#pages.set(key, stmt);
     }
@@ -137,7 +144,15 @@ export class TrackTableRepo {
     if (!bind) return { total: 0, offset: q.offset, rows: [] };
     const { match } = bind;
     const isUnfiltered = match === null && bind.genre === null && bind.captioned === null;
-    const total = (isUnfiltered ? this.#countAll.get() : match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
+    const total =
+      (isUnfiltered
+        ? this.#countAll.get()
+        : match !== null
+          ? this.#countMatch.get(bind)
+          : bind.genre !== null
+            ? this.#countGenre.get(bind)
+            : this.#count.get(bind)
+      )?.n ?? 0;
     return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind)) };
   }
 
@@ -161,7 +176,7 @@ export class TrackTableRepo {
   }
 
   #windowIds(q: TrackQuery, bind: Bind): number[] {
-    return this.#idsStatement(q.sort, q.direction, bind.match !== null).all(bind).map((r) => r.id);
+    return this.#idsStatement(q.sort, q.direction, bind.match !== null, bind.genre !== null).all(bind).map((r) => r.id);
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */
