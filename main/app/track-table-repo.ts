@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { CaptionState, TrackPage, TrackQuery, TrackRow, TrackSortKey } from '../../preload/contract';
 import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
+import { DEEP_OFFSET, TrackOrderCache } from './track-order-cache';
 
 // [Note: The table's own read model]
 // The search repository (main/db/search.ts) answers "best hits for these words". The table needs more: an
@@ -85,6 +86,8 @@ export class TrackTableRepo {
   readonly #genres: Database.Statement<[], { genre: string }>;
   readonly #byIds: Database.Statement<[string], RawRow>;
   readonly #countAll: Database.Statement<[], { n: number }>;
+  readonly #tracksVersion: Database.Statement<[], { n: number }>;
+  readonly #orders = new TrackOrderCache();
   readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
@@ -101,6 +104,7 @@ export class TrackTableRepo {
     this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?))`);
     // Unfiltered total without scanning the table: the count kept by 0120's triggers.
     this.#countAll = db.prepare("SELECT n FROM library_counts WHERE what = 'present'");
+    this.#tracksVersion = db.prepare("SELECT n FROM library_counts WHERE what = 'tracks-version'");
     this.#genres = db.prepare(`
       SELECT DISTINCT genre FROM (
         SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
@@ -108,8 +112,9 @@ export class TrackTableRepo {
       WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
   }
 
-  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean, hasGenre: boolean): Database.Statement<[Bind], { id: number }> {
-    const key = `${sort}:${direction}:${hasMatch}:${hasGenre}`;
+  /** The ids of a window (`whole`: of every row, for the deep-scroll order cache) in the table's order. */
+  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean, hasGenre: boolean, whole = false): Database.Statement<[Bind], { id: number }> {
+    const key = `${sort}:${direction}:${hasMatch}:${hasGenre}:${whole}`;
     let stmt = this.#pages.get(key);
     if (!stmt) {
       const dir = direction === 'asc' ? 'ASC' : 'DESC';
@@ -122,7 +127,7 @@ export class TrackTableRepo {
         : hasGenre
           ? `${FROM_GENRE} AND @match IS NULL`
           : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
-      stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
+      stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order}${whole ? '' : ' LIMIT @limit OFFSET @offset'}`);
       this.#pages.set(key, stmt);
     }
     return stmt;
@@ -176,7 +181,18 @@ export class TrackTableRepo {
   }
 
   #windowIds(q: TrackQuery, bind: Bind): number[] {
-    return this.#idsStatement(q.sort, q.direction, bind.match !== null, bind.genre !== null).all(bind).map((r) => r.id);
+    const hasGenre = bind.genre !== null;
+    // Deep pages of a plain or genre-filtered listing: a slice of the cached order ([Note: Deep pages at
+    // 1,000,000 tracks]). Search results and the caption filter (which captions change) always query.
+    if (bind.offset >= DEEP_OFFSET && bind.match === null && bind.captioned === null) {
+      const version = this.#tracksVersion.get()?.n ?? 0;
+      const key = `${q.sort}:${q.direction}:${bind.genre ?? ''}`;
+      const order = this.#orders.order(key, version, () =>
+        Int32Array.from(this.#idsStatement(q.sort, q.direction, false, hasGenre, true).pluck().all(bind) as unknown as number[]),
+      );
+      if (order) return Array.from(order.subarray(bind.offset, bind.offset + bind.limit));
+    }
+    return this.#idsStatement(q.sort, q.direction, bind.match !== null, hasGenre).all(bind).map((r) => r.id);
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */

@@ -9,6 +9,18 @@ CREATE TABLE library_counts (
   n    INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 INSERT INTO library_counts (what, n) VALUES ('present', (SELECT count(*) FROM tracks WHERE missing_since IS NULL));
+-- 'tracks-version' moves on every insert, update or delete of a track (by any connection): the library table
+-- keeps the order of a deep scroll while it has not moved (main/app/track-order-cache.ts).
+INSERT INTO library_counts (what, n) VALUES ('tracks-version', 0);
+CREATE TRIGGER tracks_version_ai AFTER INSERT ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+CREATE TRIGGER tracks_version_au AFTER UPDATE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+CREATE TRIGGER tracks_version_ad AFTER DELETE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
 
 CREATE TRIGGER tracks_count_ai AFTER INSERT ON tracks WHEN new.missing_since IS NULL BEGIN
   UPDATE library_counts SET n = n + 1 WHERE what = 'present';

@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TrackQuery } from '../../../preload/contract';
+import { DEEP_OFFSET } from '../../../main/app/track-order-cache';
 import { TrackTableRepo } from '../../../main/app/track-table-repo';
 import { openDatabase } from '../../../main/db/open';
 
@@ -138,5 +139,46 @@ describe('library table at scale', () => {
       expect(plan).toMatch(/SEARCH tg USING (COVERING INDEX|PRIMARY KEY)[^|]*genre=/);
       expect(plan).not.toMatch(/json_each|VIRTUAL TABLE INDEX 1:/);
     }
+  });
+
+  it('serves deep pages from the cached order while no track changed, and the same rows as the OFFSET query', () => {
+    const total = 2 * DEEP_OFFSET + 1200;
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+       INSERT INTO tracks (path, size_bytes, mtime_ms, fingerprint, title, genre, added_at, updated_at)
+       SELECT '/m/' || i || '.mp3', 1, 1, 'fp' || i, CASE WHEN i % 50 = 0 THEN NULL ELSE 'Song ' || ((i * 7919) % 1000) END,
+              CASE i % 2 WHEN 0 THEN 'Jazz' ELSE 'Rock' END, 1, 1 FROM n`,
+    ).run(total);
+    let repo!: TrackTableRepo;
+    const deep = q({ offset: DEEP_OFFSET + 100, limit: 200 });
+    const sqls = preparedBy(() => {
+      repo = new TrackTableRepo(db);
+      repo.ids(q());
+    });
+    const offsetQuery = repo.ids(deep); // the first deep request after a change runs the OFFSET query
+    expect(offsetQuery).toHaveLength(200);
+    const wholeOrder = preparedBy(() => expect(repo.ids(deep)).toEqual(offsetQuery)); // unchanged: the order is built
+    expect(wholeOrder.some((s) => !/LIMIT/.test(s))).toBe(true);
+    expect(preparedBy(() => expect(repo.ids(deep)).toEqual(offsetQuery))).toEqual([]); // and then reused
+    expect(sqls.every((s) => /LIMIT/.test(s) || !/ORDER BY/.test(s))).toBe(true);
+
+    // A write to tracks (any connection: the version is in the database) makes the order stale at once.
+    const reference = (page: TrackQuery): number[] => new TrackTableRepo(db).ids(page); // a first request: OFFSET
+    const moved = offsetQuery[0]!;
+    db.prepare("UPDATE tracks SET title = 'zzz last' WHERE id = ?").run(moved);
+    const afterEdit = repo.ids(deep);
+    expect(afterEdit).not.toEqual(offsetQuery);
+    expect(afterEdit).toEqual(reference(deep));
+    expect(repo.ids(deep)).toEqual(afterEdit); // rebuilt from the new data
+    expect(repo.ids(deep)).toEqual(afterEdit);
+
+    // Descending and genre-filtered deep pages agree with their OFFSET query too.
+    for (const over of [{ direction: 'desc' as const }, { genre: 'jazz', offset: DEEP_OFFSET / 2 - 50 }, { genre: 'jazz', offset: DEEP_OFFSET + 10 }]) {
+      const page = q({ ...deep, ...over });
+      const want = reference(page);
+      expect(want.length).toBeGreaterThan(0);
+      for (let i = 0; i < 3; i++) expect(repo.ids(page)).toEqual(want);
+    }
+    expect(repo.page(q({ offset: DEEP_OFFSET + 550 })).rows.map((r) => r.id)).toEqual(repo.ids(q({ offset: DEEP_OFFSET + 550 })));
   });
 });

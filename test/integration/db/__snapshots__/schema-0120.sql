@@ -476,3 +476,18 @@ CREATE TRIGGER tracks_tags_fts_au AFTER UPDATE OF title, artist, artists_json, a
     genre = new.genre, tags = concat_ws(' ', new.album_artist, new.mood, new.comment, new.musical_key, new.year)
   WHERE rowid = new.id;
 END;
+
+-- trigger tracks_version_ad
+CREATE TRIGGER tracks_version_ad AFTER DELETE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+
+-- trigger tracks_version_ai
+CREATE TRIGGER tracks_version_ai AFTER INSERT ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+
+-- trigger tracks_version_au
+CREATE TRIGGER tracks_version_au AFTER UPDATE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
