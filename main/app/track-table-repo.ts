@@ -90,8 +90,12 @@ export class TrackTableRepo {
   readonly #orders = new TrackOrderCache();
   readonly #db: Database.Database;
 
-  constructor(db: Database.Database) {
+  readonly #useOrderCache: boolean;
+
+  /** `deepOrderCache: false` pages every window with its OFFSET query (bench/library-table.ts compares). */
+  constructor(db: Database.Database, opts: { deepOrderCache?: boolean } = {}) {
     this.#db = db;
+    this.#useOrderCache = opts.deepOrderCache ?? true;
     this.#count = db.prepare(`SELECT count(*) AS n FROM tracks t WHERE ${FILTERS} AND @match IS NULL`);
     this.#countGenre = db.prepare(`SELECT count(*) AS n FROM ${FROM_GENRE} AND @match IS NULL`);
     this.#countMatch = db.prepare(
@@ -184,7 +188,7 @@ export class TrackTableRepo {
     const hasGenre = bind.genre !== null;
     // Deep pages of a plain or genre-filtered listing: a slice of the cached order ([Note: Deep pages at
     // 1,000,000 tracks]). Search results and the caption filter (which captions change) always query.
-    if (bind.offset >= DEEP_OFFSET && bind.match === null && bind.captioned === null) {
+    if (this.#useOrderCache && bind.offset >= DEEP_OFFSET && bind.match === null && bind.captioned === null) {
       const version = this.#tracksVersion.get()?.n ?? 0;
       const key = `${q.sort}:${q.direction}:${bind.genre ?? ''}`;
       const order = this.#orders.order(key, version, () =>
