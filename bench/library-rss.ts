@@ -23,19 +23,19 @@ import { similarTracks } from '../main/db/windows';
 import type { TrackQuery } from '../preload/contract';
 import { float32ToBlob } from '../model/inference/vectors';
 import { insertSyntheticTracks } from '../test/e2e/support/big-library';
+import { describeRss, mib, rssNow } from './lib/rss';
 
 const GOAL = 2 ** 30;
 const DIM = 1024;
 const MODEL = 'bench-encoder';
-const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function measure(dir: string): Promise<void> {
   const rss0 = process.memoryUsage().rss;
-  const rows: [string, number, number][] = [];
+  const rows: [string, number, ReturnType<typeof rssNow>][] = [];
   const step = async (label: string, fn: () => unknown): Promise<void> => {
     const t = performance.now();
     await fn();
-    rows.push([label, performance.now() - t, process.memoryUsage().rss]);
+    rows.push([label, performance.now() - t, rssNow()]);
   };
   let services: Awaited<ReturnType<typeof createAppServices>> | undefined;
   await step('open: createAppServices', async () => {
@@ -70,10 +70,14 @@ async function measure(dir: string): Promise<void> {
   }
   const heap = process.memoryUsage();
   console.log(`\n${total.toLocaleString('en')} tracks open. RSS of the main process (anchor: ${mib(rss0)} before the library was opened)`);
-  console.log(`${'step'.padEnd(48)} ${'ms'.padStart(8)} ${'RSS'.padStart(10)} ${'+anchor'.padStart(10)}`);
-  for (const [label, ms, rss] of rows) {
-    console.log(`${label.padEnd(48)} ${ms.toFixed(0).padStart(8)} ${mib(rss).padStart(10)} ${`+${mib(rss - rss0)}`.padStart(10)}`);
+  console.log(`${'step'.padEnd(48)} ${'ms'.padStart(8)} ${'RSS'.padStart(10)} ${'+anchor'.padStart(10)} ${'anonymous'.padStart(10)} ${'mapped'.padStart(10)}`);
+  for (const [label, ms, r] of rows) {
+    const part = (b: number | null): string => (b === null ? '?' : mib(b));
+    console.log(
+      `${label.padEnd(48)} ${ms.toFixed(0).padStart(8)} ${mib(r.rss).padStart(10)} ${`+${mib(r.rss - rss0)}`.padStart(10)} ${part(r.anon).padStart(10)} ${part(r.file).padStart(10)}`,
+    );
   }
+  console.log(`now: ${describeRss()}`);
   const peak = process.resourceUsage().maxRSS * 1024;
   console.log(`JS heap ${mib(heap.heapUsed)}, external ${mib(heap.external)}; peak RSS ${mib(peak)}`);
   console.log(`goal RSS < 1 GB: ${peak < GOAL ? 'met' : 'NOT met'} (peak ${(peak / GOAL).toFixed(2)} of it)`);

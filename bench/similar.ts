@@ -23,7 +23,7 @@
  *
  * Usage: npm run bench -- similar [tracks=100000] [queries=100]
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +31,7 @@ import { type BatchMatches, MetricKind, exactSearch } from 'usearch';
 import { openDatabase } from '../main/db/open';
 import { EXPANSION_SEARCH, SimilarityIndex, newIndex } from '../main/db/similarity-index';
 import { topKCosine } from '../model/inference/vectors';
+import { describeRss, mib } from './lib/rss';
 
 const N = Number(process.argv[2] ?? 100_000);
 const Q = Math.max(2, Math.min(N, Number(process.argv[3] ?? 100)));
@@ -39,19 +40,7 @@ const MODEL = 'bench-encoder';
 const K = 10;
 
 const started = performance.now();
-const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-const rss = (): string => mib(process.memoryUsage().rss);
 const peak = (): string => mib(process.resourceUsage().maxRSS * 1024);
-/** RSS split into anonymous memory and pages of mapped files (the index), where /proc tells (Linux). */
-function rssParts(): string {
-  try {
-    const st = readFileSync('/proc/self/status', 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN) * 1024;
-    return ` (anonymous ${mib(kb('RssAnon'))}, mapped files ${mib(kb('RssFile'))})`;
-  } catch {
-    return '';
-  }
-}
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -208,11 +197,11 @@ try {
   const file = SimilarityIndex.pathFor(dbPath, MODEL, DIM)!;
   console.log(
     `index built (${built.origin}) in ${buildS.toFixed(1)} s (${((buildS * 1e6) / N).toFixed(0)} µs per vector); file ${mib(statSync(file).size)}; ` +
-      `process RSS ${rss()} now, peak ${peak()}`,
+      `process ${describeRss()} now, peak ${peak()}`,
   );
   t = performance.now();
   const index = SimilarityIndex.open(db, MODEL, DIM);
-  console.log(`saved index opened again (${index.origin}, ${index.mapped ? 'memory-mapped' : 'in memory'}) in ${(performance.now() - t).toFixed(0)} ms; RSS ${rss()}${rssParts()}`);
+  console.log(`saved index opened again (${index.origin}, ${index.mapped ? 'memory-mapped' : 'in memory'}) in ${(performance.now() - t).toFixed(0)} ms; ${describeRss()}`);
 
   console.log(
     `anchor: exact top ${K} of ${Q} queries while the library was stored: ${exactS.toFixed(1)} s (${((exactS * 1000) / Q).toFixed(0)} ms per query, SIMD); ` +
@@ -236,7 +225,7 @@ try {
   console.log(`ours (ANN, mapped index)         ${pct(ours, 50).toFixed(2).padStart(8)} ${pct(ours, 95).toFixed(2).padStart(8)}   recall@${K} ${recall.toFixed(3)}; first query ${first.toFixed(1)} ms`);
   console.log(`anchor (app's exact scan, 1 q)   ${appScanMs.toFixed(0).padStart(8)}`);
   console.log(`ratio anchor/ours p50: ${(appScanMs / pct(ours, 50)).toFixed(0)}×`);
-  console.log(`memory: index file ${mib(statSync(file).size)}; RSS ${rss()}${rssParts()} after the queries (mapped index), peak ${peak()} (the build); so far ${((performance.now() - started) / 60000).toFixed(1)} min`);
+  console.log(`memory: index file ${mib(statSync(file).size)}; ${describeRss()} after the queries (mapped index), peak ${peak()} (the build); so far ${((performance.now() - started) / 60000).toFixed(1)} min`);
   // The same saved graph searched with other breadths: what recall and time the app's setting trades.
   for (const breadth of [128, 384, 512].filter((b) => b !== EXPANSION_SEARCH)) {
     const other = newIndex(DIM, breadth);

@@ -109,11 +109,18 @@ export class TrackTableRepo {
     // Unfiltered total without scanning the table: the count kept by 0120's triggers.
     this.#countAll = db.prepare("SELECT n FROM library_counts WHERE what = 'present'");
     this.#tracksVersion = db.prepare("SELECT n FROM library_counts WHERE what = 'tracks-version'");
+    // The genre menu: each distinct genre of track_genres (NOCASE: one entry per spelling group), found by
+    // jumping from one genre to the next in its index rather than reading every track's genres, kept when a
+    // present track lists it.
     this.#genres = db.prepare(`
-      SELECT DISTINCT genre FROM (
-        SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
-        UNION ALL SELECT t.genre FROM tracks t WHERE t.genres_json IS NULL AND t.genre IS NOT NULL AND t.missing_since IS NULL)
-      WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
+      WITH RECURSIVE g(genre) AS (
+        SELECT (SELECT genre FROM track_genres ORDER BY genre LIMIT 1)
+        UNION ALL
+        SELECT (SELECT genre FROM track_genres WHERE genre > g.genre ORDER BY genre LIMIT 1) FROM g WHERE g.genre IS NOT NULL)
+      SELECT genre FROM g WHERE genre IS NOT NULL AND EXISTS (
+        SELECT 1 FROM track_genres tg JOIN tracks t ON t.id = tg.track_id
+        WHERE tg.genre = g.genre AND tg.listed = 1 AND t.missing_since IS NULL)
+      ORDER BY genre COLLATE NOCASE LIMIT 1000`);
   }
 
   /** The ids of a window (`whole`: of every row, for the deep-scroll order cache) in the table's order. */

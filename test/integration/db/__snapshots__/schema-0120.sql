@@ -245,6 +245,7 @@ CREATE TABLE tag_suggestions (
 CREATE TABLE track_genres (
   genre    TEXT NOT NULL COLLATE NOCASE,
   track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+  listed   INTEGER NOT NULL,
   PRIMARY KEY (genre, track_id)
 ) STRICT, WITHOUT ROWID;
 
@@ -406,19 +407,19 @@ END;
 
 -- trigger track_genres_ai
 CREATE TRIGGER track_genres_ai AFTER INSERT ON tracks BEGIN
-  INSERT OR IGNORE INTO track_genres (genre, track_id)
-    SELECT new.genre, new.id WHERE new.genre IS NOT NULL AND new.genre <> ''
-    UNION ALL
-    SELECT g.value, new.id FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;
 
 -- trigger track_genres_au
 CREATE TRIGGER track_genres_au AFTER UPDATE OF genre, genres_json ON tracks BEGIN
   DELETE FROM track_genres WHERE track_id = old.id;
-  INSERT OR IGNORE INTO track_genres (genre, track_id)
-    SELECT new.genre, new.id WHERE new.genre IS NOT NULL AND new.genre <> ''
-    UNION ALL
-    SELECT g.value, new.id FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;
 
 -- trigger tracks_count_ad
