@@ -6,7 +6,8 @@
  * before it, so a page in the middle of 1,000,000 tracks costs 10× the same page at 100,000 (bench/library-
  * table.ts: 40–85 ms against 10–30 ms). Past DEEP_OFFSET the table asks this cache instead: the ids of every
  * row in that order, read once in one walk of the index (4 bytes a row: 4 MB at 1,000,000), from which any
- * window is a slice. The order is valid while library_counts' 'tracks-version' (0120: moved by triggers on
+ * window is a slice. A genre's listing uses it for every page, and its length as the total: counting a
+ * genre's rows (125,000 of 1,000,000) costs as much as reading its order once. The order is valid while library_counts' 'tracks-version' (0120: moved by triggers on
  * every write to tracks, from any connection) has not moved. It is built only when the version has not moved
  * since the previous deep request for that order — while a scan or tag edit is writing, each deep page keeps
  * using the plain OFFSET query instead of rebuilding a list that the next write makes stale.

@@ -159,17 +159,14 @@ export class TrackTableRepo {
     const bind = this.#bind(q);
     if (!bind) return { total: 0, offset: q.offset, rows: [] };
     const { match } = bind;
+    const order = this.#cachedOrder(q, bind);
     const isUnfiltered = match === null && bind.genre === null && bind.captioned === null;
-    const total =
-      (isUnfiltered
-        ? this.#countAll.get()
-        : match !== null
-          ? this.#countMatch.get(bind)
-          : bind.genre !== null
-            ? this.#countGenre.get(bind)
-            : this.#count.get(bind)
-      )?.n ?? 0;
-    return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind)) };
+    const total = isUnfiltered
+      ? (this.#countAll.get()?.n ?? 0)
+      : order
+        ? order.length // a genre's order is its every row: no count of the genre again
+        : ((match !== null ? this.#countMatch.get(bind) : bind.genre !== null ? this.#countGenre.get(bind) : this.#count.get(bind))?.n ?? 0);
+    return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind, order)) };
   }
 
   /** The ids of the window `q` asks for, in table order (multi-select ranges, Select all). */
@@ -191,19 +188,25 @@ export class TrackTableRepo {
     };
   }
 
-  #windowIds(q: TrackQuery, bind: Bind): number[] {
+  /**
+   * The cached row order for `q` ([Note: Deep pages at 1,000,000 tracks]), or null when it queries instead:
+   * deep pages of the plain listing, and every page of a genre (whose total, a count of the genre's rows,
+   * costs as much as reading its order once). Search results and the caption filter (which captions change)
+   * always query.
+   */
+  #cachedOrder(q: TrackQuery, bind: Bind): Int32Array | null {
+    if (!this.#useOrderCache || bind.match !== null || bind.captioned !== null) return null;
     const hasGenre = bind.genre !== null;
-    // Deep pages of a plain or genre-filtered listing: a slice of the cached order ([Note: Deep pages at
-    // 1,000,000 tracks]). Search results and the caption filter (which captions change) always query.
-    if (this.#useOrderCache && bind.offset >= DEEP_OFFSET && bind.match === null && bind.captioned === null) {
-      const version = this.#tracksVersion.get()?.n ?? 0;
-      const key = `${q.sort}:${q.direction}:${bind.genre ?? ''}`;
-      const order = this.#orders.order(key, version, () =>
-        Int32Array.from(this.#idsStatement(q.sort, q.direction, false, hasGenre, true).pluck().all(bind) as unknown as number[]),
-      );
-      if (order) return Array.from(order.subarray(bind.offset, bind.offset + bind.limit));
-    }
-    return this.#idsStatement(q.sort, q.direction, bind.match !== null, hasGenre).all(bind).map((r) => r.id);
+    if (!hasGenre && bind.offset < DEEP_OFFSET) return null;
+    const version = this.#tracksVersion.get()?.n ?? 0;
+    return this.#orders.order(`${q.sort}:${q.direction}:${bind.genre ?? ''}`, version, () =>
+      Int32Array.from(this.#idsStatement(q.sort, q.direction, false, hasGenre, true).pluck().all(bind) as unknown as number[]),
+    );
+  }
+
+  #windowIds(q: TrackQuery, bind: Bind, order = this.#cachedOrder(q, bind)): number[] {
+    if (order) return Array.from(order.subarray(bind.offset, bind.offset + bind.limit));
+    return this.#idsStatement(q.sort, q.direction, bind.match !== null, bind.genre !== null).all(bind).map((r) => r.id);
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */
