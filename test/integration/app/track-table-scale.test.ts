@@ -23,7 +23,7 @@ function addTrack(t: { title: string; genre?: string | null; genres?: unknown[];
         `INSERT INTO tracks (path, size_bytes, mtime_ms, fingerprint, title, genre, genres_json, added_at, updated_at, missing_since)
          VALUES (@path, 1, 1, @path, @title, @genre, @genres, 1, 1, @missing) RETURNING id`,
       )
-      .get({ path: `/m/${n}.mp3`, title: t.title, genre: t.genre ?? null, genres: t.genres ? JSON.stringify(t.genres) : null, missing: t.missing ? 5 : null }) as {
+      .get({ path: `/added/${n}.mp3`, title: t.title, genre: t.genre ?? null, genres: t.genres ? JSON.stringify(t.genres) : null, missing: t.missing ? 5 : null }) as {
       id: number;
     }
   ).id;
