@@ -46,22 +46,23 @@ CREATE TABLE track_genres (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX track_genres_track ON track_genres(track_id);
 
+-- A genres_json that is not valid JSON (never written by the app) lists nothing rather than failing the write.
 -- List values first: a tag equal to one of them (ignoring case) is then the same, listed, row.
 INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
-  SELECT g.value, t.id, 1 FROM tracks t, json_each(t.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+  SELECT g.value, t.id, 1 FROM tracks t, json_each(CASE WHEN json_valid(t.genres_json) THEN t.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
 INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
   SELECT t.genre, t.id, t.genres_json IS NULL FROM tracks t WHERE t.genre IS NOT NULL AND t.genre <> '';
 
 CREATE TRIGGER track_genres_ai AFTER INSERT ON tracks BEGIN
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
-    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
     SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;
 CREATE TRIGGER track_genres_au AFTER UPDATE OF genre, genres_json ON tracks BEGIN
   DELETE FROM track_genres WHERE track_id = old.id;
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
-    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
     SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;

@@ -408,7 +408,7 @@ END;
 -- trigger track_genres_ai
 CREATE TRIGGER track_genres_ai AFTER INSERT ON tracks BEGIN
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
-    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
     SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;
@@ -417,7 +417,7 @@ END;
 CREATE TRIGGER track_genres_au AFTER UPDATE OF genre, genres_json ON tracks BEGIN
   DELETE FROM track_genres WHERE track_id = old.id;
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
-    SELECT g.value, new.id, 1 FROM json_each(new.genres_json) g WHERE g.type = 'text' AND g.value <> '';
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
   INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
     SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
 END;
