@@ -234,7 +234,7 @@ try {
   console.log(`ratio anchor/ours p50: ${(appScanMs / pct(ours, 50)).toFixed(0)}×`);
   console.log(`memory: index file ${mib(statSync(file).size)}; ${describeRss()} after the queries (mapped index), peak ${peak()} (the build); so far ${((performance.now() - started) / 60000).toFixed(1)} min`);
   // The same saved graph searched with other breadths: what recall and time the app's setting trades.
-  for (const breadth of [128, 384, 512].filter((b) => b !== EXPANSION_SEARCH)) {
+  for (const breadth of [128, 256, 384, 512].filter((b) => b !== EXPANSION_SEARCH)) {
     const other = newIndex(DIM, breadth);
     other.view(file);
     const times: number[] = [];
