@@ -19,7 +19,8 @@
  * them; never the 4 GB float32 matrix in memory, never a second read of the table): usearch's SIMD exact
  * search of all queries per chunk of 8,192 vectors, plus the app's own exact scan (topKCosine, what
  * similarTracks uses below 5,000 vectors) for one query, timed over all N vectors. Prints build time, index
- * file size and RSS, p50/p95 per query, recall@10 against the exact top 10, and the ratio.
+ * file size and RSS, p50/p95 per query (a first pass over the freshly mapped index, whose pages come from the
+ * file, and a second with them in memory), recall@10 against the exact top 10, and the ratio.
  *
  * Usage: npm run bench -- similar [tracks=100000] [queries=100]
  */
@@ -215,22 +216,28 @@ try {
       `the app's exact scan (topKCosine) for one query over all ${N.toLocaleString('en')} vectors: ${appScanMs.toFixed(0)} ms${appAgrees ? '' : ' (DISAGREES with the SIMD answer)'}`,
   );
 
-  const ours: number[] = [];
-  let found = 0;
-  let first = 0;
-  for (let q = 0; q < Q; q++) {
-    const a = performance.now();
-    const got = index.search(queries.subarray(q * DIM, (q + 1) * DIM), K, queryIds[q]);
-    const ms = performance.now() - a;
-    if (q === 0) first = ms;
-    ours.push(ms);
-    const g = new Set(got.map((h) => h.trackId));
-    found += exact[q]!.filter((x) => g.has(x)).length;
-  }
-  const recall = found / (Q * K);
-  console.log(`\n${''.padEnd(32)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)}`);
-  console.log(`ours (ANN, mapped index)         ${pct(ours, 50).toFixed(2).padStart(8)} ${pct(ours, 95).toFixed(2).padStart(8)}   recall@${K} ${recall.toFixed(3)}; first query ${first.toFixed(1)} ms`);
-  console.log(`anchor (app's exact scan, 1 q)   ${appScanMs.toFixed(0).padStart(8)}`);
+  // Two passes over the same queries on the freshly mapped index: the first reads the pages it touches from
+  // the file (what the first queries after the app starts see), the second finds them in memory (steady use).
+  const pass = (): { times: number[]; recall: number } => {
+    const times: number[] = [];
+    let found = 0;
+    for (let q = 0; q < Q; q++) {
+      const a = performance.now();
+      const got = index.search(queries.subarray(q * DIM, (q + 1) * DIM), K, queryIds[q]);
+      times.push(performance.now() - a);
+      const g = new Set(got.map((h) => h.trackId));
+      found += exact[q]!.filter((x) => g.has(x)).length;
+    }
+    return { times, recall: found / (Q * K) };
+  };
+  const cold = pass();
+  const warm = pass();
+  const ours = warm.times;
+  const recall = warm.recall;
+  console.log(`\n${''.padEnd(36)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)}`);
+  console.log(`ours, first pass (pages from file)  ${pct(cold.times, 50).toFixed(2).padStart(8)} ${pct(cold.times, 95).toFixed(2).padStart(8)}   recall@${K} ${cold.recall.toFixed(3)}; first query ${cold.times[0]!.toFixed(1)} ms`);
+  console.log(`ours, second pass (pages in memory) ${pct(ours, 50).toFixed(2).padStart(8)} ${pct(ours, 95).toFixed(2).padStart(8)}   recall@${K} ${recall.toFixed(3)}`);
+  console.log(`anchor (app's exact scan, 1 query)  ${appScanMs.toFixed(0).padStart(8)}`);
   console.log(`ratio anchor/ours p50: ${(appScanMs / pct(ours, 50)).toFixed(0)}×`);
   console.log(`memory: index file ${mib(statSync(file).size)}; ${describeRss()} after the queries (mapped index), peak ${peak()} (the build); so far ${((performance.now() - started) / 60000).toFixed(1)} min`);
   // The same saved graph searched with other breadths: what recall and time the app's setting trades.
@@ -249,7 +256,7 @@ try {
     console.log(`  search breadth ${breadth} (app: ${EXPANSION_SEARCH})      ${pct(times, 50).toFixed(2).padStart(8)} ${pct(times, 95).toFixed(2).padStart(8)}   recall@${K} ${(hits / (Q * K)).toFixed(3)}`);
   }
   const ok = pct(ours, 95) < 10 && recall >= 0.95;
-  console.log(`goal p95 < 10 ms and recall@${K} >= 0.95: ${ok ? 'met' : 'NOT met'}`);
+  console.log(`goal p95 < 10 ms and recall@${K} >= 0.95 (second pass): ${ok ? 'met' : 'NOT met'}; first pass p95 ${pct(cold.times, 95).toFixed(1)} ms`);
   db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
