@@ -55,11 +55,12 @@ export interface IndexHit {
  * with 64, recall@10 was 0.98 at 100,000, 0.91 at 300,000 and 0.80 at 1,000,000, and search breadth 512
  * instead of 256 only lifted it to 0.84. Built with 128 it was 0.994 at 300,000 (build ~0.4 ms per vector
  * against ~0.2); connectivity 32 with 64 gave 0.93. At 1,000,000 built with 128 (~300 s), search breadth 256 /
- * 384 / 512 gave recall@10 0.938 / 0.948 / 0.957 at p95 5.4 / 5.6 / 6.5 ms: 512 it is (over three builds
- * 0.942–0.957: the threaded build varies, and 0.95 is at this setting's edge; a wider build buys margin).
+ * 384 / 512 gave recall@10 0.938 / 0.948 / 0.957 at p95 5.4 / 5.6 / 6.5 ms, but over three builds 0.942–0.957
+ * (the threaded build varies): no margin. Built with 192 (405 s, the whole bench 8.3 min), breadth 256 / 384 /
+ * 512 gave 0.962 / 0.992 / 0.992 at p95 4.1 / 4.4 / 3.6 ms (6.5 ms while the pages come from the file).
  */
 const CONNECTIVITY = 16;
-const EXPANSION_ADD = 128;
+const EXPANSION_ADD = 192;
 export const EXPANSION_SEARCH = 512;
 /** Vectors per multi-threaded add: large enough that the worker threads stay busy, small enough to be cheap. */
 const ADD_BATCH = 2048;
