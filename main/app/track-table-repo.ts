@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { CaptionState, TrackPage, TrackQuery, TrackRow, TrackSortKey } from '../../preload/contract';
 import { FTS_COLUMN_WEIGHTS, toFtsQuery } from '../db/search';
+import { DEEP_OFFSET, TrackOrderCache } from './track-order-cache';
 
 // [Note: The table's own read model]
 // The search repository (main/db/search.ts) answers "best hits for these words". The table needs more: an
@@ -32,9 +33,15 @@ const ORDER: Record<TrackSortKey, readonly string[]> = {
   addedAt: ['t.added_at'],
 };
 
+// [Note: Table filters at 1,000,000 tracks] The genre filter reads track_genres (0120: each track's genres,
+// indexed by genre) instead of parsing every track's genres_json; when a genre is chosen the query is driven
+// from that index (FROM_GENRE), so counting or paging one genre reads that genre's tracks, not the library.
+// The unfiltered total is the trigger-kept count of 0120, not a count(*) walk of the table.
+const GENRE = `(@genre IS NULL OR t.id IN (SELECT tg.track_id FROM track_genres tg WHERE tg.genre = @genre))`;
 const FILTERS = `t.missing_since IS NULL
-  AND (@genre IS NULL OR t.genre = @genre COLLATE NOCASE
-       OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE))
+  AND ${GENRE}
+  AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
+const FROM_GENRE = `track_genres tg JOIN tracks t ON t.id = tg.track_id WHERE tg.genre = @genre AND t.missing_since IS NULL
   AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
 
 const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
@@ -73,16 +80,24 @@ function basename(path: string): string {
 export class TrackTableRepo {
   readonly #count: Database.Statement<[Bind], { n: number }>;
   readonly #countMatch: Database.Statement<[Bind], { n: number }>;
+  readonly #countGenre: Database.Statement<[Bind], { n: number }>;
   readonly #pages = new Map<string, Database.Statement<[Bind], { id: number }>>();
   readonly #pendingCaption: Database.Statement<[string, string], { state: string }>;
   readonly #genres: Database.Statement<[], { genre: string }>;
   readonly #byIds: Database.Statement<[string], RawRow>;
   readonly #countAll: Database.Statement<[], { n: number }>;
+  readonly #tracksVersion: Database.Statement<[], { n: number }>;
+  readonly #orders = new TrackOrderCache();
   readonly #db: Database.Database;
 
-  constructor(db: Database.Database) {
+  readonly #useOrderCache: boolean;
+
+  /** `deepOrderCache: false` pages every window with its OFFSET query (bench/library-table.ts compares). */
+  constructor(db: Database.Database, opts: { deepOrderCache?: boolean } = {}) {
     this.#db = db;
+    this.#useOrderCache = opts.deepOrderCache ?? true;
     this.#count = db.prepare(`SELECT count(*) AS n FROM tracks t WHERE ${FILTERS} AND @match IS NULL`);
+    this.#countGenre = db.prepare(`SELECT count(*) AS n FROM ${FROM_GENRE} AND @match IS NULL`);
     this.#countMatch = db.prepare(
       `SELECT count(*) AS n FROM tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`,
     );
@@ -91,20 +106,26 @@ export class TrackTableRepo {
          AND state IN ('queued', 'running', 'paused') ORDER BY state = 'running' DESC LIMIT 1`,
     );
     this.#byIds = db.prepare(`SELECT ${COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?))`);
-    // Unfiltered total without scanning the table: b-tree counts of the table and of the partial
-    // missing-track index (0010 tracks_missing).
-    this.#countAll = db.prepare(
-      'SELECT (SELECT count(*) FROM tracks) - (SELECT count(*) FROM tracks WHERE missing_since IS NOT NULL) AS n',
-    );
+    // Unfiltered total without scanning the table: the count kept by 0120's triggers.
+    this.#countAll = db.prepare("SELECT n FROM library_counts WHERE what = 'present'");
+    this.#tracksVersion = db.prepare("SELECT n FROM library_counts WHERE what = 'tracks-version'");
+    // The genre menu: each distinct genre of track_genres (NOCASE: one entry per spelling group), found by
+    // jumping from one genre to the next in its index rather than reading every track's genres, kept when a
+    // present track lists it.
     this.#genres = db.prepare(`
-      SELECT DISTINCT genre FROM (
-        SELECT g.value AS genre FROM tracks t, json_each(t.genres_json) g WHERE t.missing_since IS NULL
-        UNION ALL SELECT t.genre FROM tracks t WHERE t.genres_json IS NULL AND t.genre IS NOT NULL AND t.missing_since IS NULL)
-      WHERE genre <> '' ORDER BY genre COLLATE NOCASE LIMIT 1000`);
+      WITH RECURSIVE g(genre) AS (
+        SELECT (SELECT genre FROM track_genres ORDER BY genre LIMIT 1)
+        UNION ALL
+        SELECT (SELECT genre FROM track_genres WHERE genre > g.genre ORDER BY genre LIMIT 1) FROM g WHERE g.genre IS NOT NULL)
+      SELECT genre FROM g WHERE genre IS NOT NULL AND EXISTS (
+        SELECT 1 FROM track_genres tg JOIN tracks t ON t.id = tg.track_id
+        WHERE tg.genre = g.genre AND tg.listed = 1 AND t.missing_since IS NULL)
+      ORDER BY genre COLLATE NOCASE LIMIT 1000`);
   }
 
-  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean): Database.Statement<[Bind], { id: number }> {
-    const key = `${sort}:${direction}:${hasMatch}`;
+  /** The ids of a window (`whole`: of every row, for the deep-scroll order cache) in the table's order. */
+  #idsStatement(sort: TrackSortKey, direction: 'asc' | 'desc', hasMatch: boolean, hasGenre: boolean, whole = false): Database.Statement<[Bind], { id: number }> {
+    const key = `${sort}:${direction}:${hasMatch}:${hasGenre}:${whole}`;
     let stmt = this.#pages.get(key);
     if (!stmt) {
       const dir = direction === 'asc' ? 'ASC' : 'DESC';
@@ -114,8 +135,10 @@ export class TrackTableRepo {
           : `${ORDER[sort].map((e) => `${e} ${dir}`).join(', ')}, t.id ${dir}`;
       const from = hasMatch
         ? `tracks_fts JOIN tracks t ON t.id = tracks_fts.rowid WHERE tracks_fts MATCH @match AND ${FILTERS}`
-        : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
-      stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order} LIMIT @limit OFFSET @offset`);
+        : hasGenre
+          ? `${FROM_GENRE} AND @match IS NULL`
+          : `tracks t WHERE ${FILTERS} AND @match IS NULL`;
+      stmt = this.#db.prepare(`SELECT t.id FROM ${from} ORDER BY ${order}${whole ? '' : ' LIMIT @limit OFFSET @offset'}`);
       this.#pages.set(key, stmt);
     }
     return stmt;
@@ -136,9 +159,14 @@ export class TrackTableRepo {
     const bind = this.#bind(q);
     if (!bind) return { total: 0, offset: q.offset, rows: [] };
     const { match } = bind;
+    const order = this.#cachedOrder(q, bind);
     const isUnfiltered = match === null && bind.genre === null && bind.captioned === null;
-    const total = (isUnfiltered ? this.#countAll.get() : match === null ? this.#count.get(bind) : this.#countMatch.get(bind))?.n ?? 0;
-    return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind)) };
+    const total = isUnfiltered
+      ? (this.#countAll.get()?.n ?? 0)
+      : order
+        ? order.length // a genre's order is its every row: no count of the genre again
+        : ((match !== null ? this.#countMatch.get(bind) : bind.genre !== null ? this.#countGenre.get(bind) : this.#count.get(bind))?.n ?? 0);
+    return { total, offset: q.offset, rows: this.rowsByIds(this.#windowIds(q, bind, order)) };
   }
 
   /** The ids of the window `q` asks for, in table order (multi-select ranges, Select all). */
@@ -160,8 +188,25 @@ export class TrackTableRepo {
     };
   }
 
-  #windowIds(q: TrackQuery, bind: Bind): number[] {
-    return this.#idsStatement(q.sort, q.direction, bind.match !== null).all(bind).map((r) => r.id);
+  /**
+   * The cached row order for `q` ([Note: Deep pages at 1,000,000 tracks]), or null when it queries instead:
+   * deep pages of the plain listing, and every page of a genre (whose total, a count of the genre's rows,
+   * costs as much as reading its order once). Search results and the caption filter (which captions change)
+   * always query.
+   */
+  #cachedOrder(q: TrackQuery, bind: Bind): Int32Array | null {
+    if (!this.#useOrderCache || bind.match !== null || bind.captioned !== null) return null;
+    const hasGenre = bind.genre !== null;
+    if (!hasGenre && bind.offset < DEEP_OFFSET) return null;
+    const version = this.#tracksVersion.get()?.n ?? 0;
+    return this.#orders.order(`${q.sort}:${q.direction}:${bind.genre ?? ''}`, version, () =>
+      Int32Array.from(this.#idsStatement(q.sort, q.direction, false, hasGenre, true).pluck().all(bind) as unknown as number[]),
+    );
+  }
+
+  #windowIds(q: TrackQuery, bind: Bind, order = this.#cachedOrder(q, bind)): number[] {
+    if (order) return Array.from(order.subarray(bind.offset, bind.offset + bind.limit));
+    return this.#idsStatement(q.sort, q.direction, bind.match !== null, bind.genre !== null).all(bind).map((r) => r.id);
   }
 
   /** Rows for the given ids, in that order; ids not in the library are skipped. */

@@ -91,6 +91,7 @@ describe('similarity index', () => {
 
     const again = SimilarityIndex.open(db, MODEL, DIM);
     expect(again.origin).toBe('loaded');
+    expect(again.mapped).toBe(true);
     expect(again.search(byId.get(someId)!, 10, someId).map((h) => h.trackId)).toEqual(want);
 
     rmSync(file);
@@ -113,6 +114,7 @@ describe('similarity index', () => {
     expect(caught.origin).toBe('caught-up');
     expect(caught.size).toBe(401);
     expect(caught.search(extra!, 1)[0]!.trackId).toBe(newId);
+    expect(caught.mapped).toBe(true); // saved, then mapped again
     expect(SimilarityIndex.open(db, MODEL, DIM).origin).toBe('loaded');
 
     // A deleted track cannot be caught up: rebuilt.
@@ -122,6 +124,30 @@ describe('similarity index', () => {
     expect(afterDelete.search(byId.get(someId)!, 400).some((h) => h.trackId === someId)).toBe(false);
     db.close();
   }, 120_000);
+
+  it('is memory-mapped when loaded, read into memory on the first change, and mapped again when saved', () => {
+    const path = join(tmp.dir, 'mapped.sqlite');
+    const { db, byId } = library(path, 300, 5);
+    const built = SimilarityIndex.open(db, MODEL, DIM);
+    expect(built.mapped).toBe(true); // built in memory, saved, then mapped: the copy in memory is freed
+    const index = SimilarityIndex.open(db, MODEL, DIM);
+    expect([index.origin, index.mapped]).toEqual(['loaded', true]);
+    const [id, other] = [...byId.keys()];
+    const replacement = byId.get(other!)!.map((x, j) => (j % 2 ? -x : x));
+    index.upsert(id!, replacement, 9_999); // a mapped index is read-only: this must read it into memory first
+    expect(index.mapped).toBe(false);
+    expect(index.size).toBe(300);
+    expect(index.search(replacement, 1)[0]!.trackId).toBe(id);
+    index.save();
+    expect(index.mapped).toBe(true);
+    expect(index.search(replacement, 1)[0]!.trackId).toBe(id);
+    index.remove(other!);
+    expect([index.mapped, index.size]).toEqual([false, 299]);
+    db.close();
+    const mem = library(':memory:', 50, 5);
+    expect(SimilarityIndex.open(mem.db, MODEL, DIM).mapped).toBe(false); // nothing to map in memory
+    mem.db.close();
+  });
 
   it('survives `musilingo similar` killed with SIGKILL while it builds the index', async () => {
     const path = join(tmp.dir, 'killed.sqlite');
