@@ -38,6 +38,9 @@ CREATE INDEX tag_suggestions_state ON tag_suggestions(field, state);
 -- index tag_suggestions_unique
 CREATE UNIQUE INDEX tag_suggestions_unique ON tag_suggestions(track_id, field, value, source);
 
+-- index track_genres_track
+CREATE INDEX track_genres_track ON track_genres(track_id);
+
 -- index tracks_artist
 CREATE INDEX tracks_artist ON tracks(artist);
 
@@ -155,6 +158,12 @@ CREATE TABLE jobs (
   updated_at  INTEGER NOT NULL
 , parent_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE, owner TEXT, heartbeat_at INTEGER, dedupe_key TEXT, max_attempts INTEGER NOT NULL DEFAULT 3, started_at INTEGER, finished_at INTEGER) STRICT;
 
+-- table library_counts
+CREATE TABLE library_counts (
+  what TEXT PRIMARY KEY,
+  n    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
 -- table models
 CREATE TABLE models (
   id          TEXT PRIMARY KEY,   -- pack id '<model_id>@<variant>', e.g. 'musilingo-long@int4'
@@ -241,6 +250,14 @@ CREATE TABLE tag_suggestions (
   created_at  INTEGER NOT NULL,
   decided_at  INTEGER
 ) STRICT;
+
+-- table track_genres
+CREATE TABLE track_genres (
+  genre    TEXT NOT NULL COLLATE NOCASE,
+  track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+  listed   INTEGER NOT NULL,
+  PRIMARY KEY (genre, track_id)
+) STRICT, WITHOUT ROWID;
 
 -- table track_vectors
 CREATE TABLE track_vectors (
@@ -398,6 +415,39 @@ CREATE TRIGGER captions_fts_au AFTER UPDATE OF text ON captions BEGIN
   WHERE rowid = new.track_id;
 END;
 
+-- trigger track_genres_ai
+CREATE TRIGGER track_genres_ai AFTER INSERT ON tracks BEGIN
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
+END;
+
+-- trigger track_genres_au
+CREATE TRIGGER track_genres_au AFTER UPDATE OF genre, genres_json ON tracks BEGIN
+  DELETE FROM track_genres WHERE track_id = old.id;
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT g.value, new.id, 1 FROM json_each(CASE WHEN json_valid(new.genres_json) THEN new.genres_json END) g WHERE g.type = 'text' AND g.value <> '';
+  INSERT OR IGNORE INTO track_genres (genre, track_id, listed)
+    SELECT new.genre, new.id, new.genres_json IS NULL WHERE new.genre IS NOT NULL AND new.genre <> '';
+END;
+
+-- trigger tracks_count_ad
+CREATE TRIGGER tracks_count_ad AFTER DELETE ON tracks WHEN old.missing_since IS NULL BEGIN
+  UPDATE library_counts SET n = n - 1 WHERE what = 'present';
+END;
+
+-- trigger tracks_count_ai
+CREATE TRIGGER tracks_count_ai AFTER INSERT ON tracks WHEN new.missing_since IS NULL BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'present';
+END;
+
+-- trigger tracks_count_au
+CREATE TRIGGER tracks_count_au AFTER UPDATE OF missing_since ON tracks
+  WHEN (old.missing_since IS NULL) <> (new.missing_since IS NULL) BEGIN
+  UPDATE library_counts SET n = n + (CASE WHEN new.missing_since IS NULL THEN 1 ELSE -1 END) WHERE what = 'present';
+END;
+
 -- trigger tracks_fts_ad
 CREATE TRIGGER tracks_fts_ad AFTER DELETE ON tracks BEGIN
   DELETE FROM tracks_fts WHERE rowid = old.id;
@@ -436,4 +486,19 @@ CREATE TRIGGER tracks_tags_fts_au AFTER UPDATE OF title, artist, artists_json, a
   UPDATE tracks_tags_fts SET title = new.title, artist = coalesce(new.artists_json, new.artist), album = new.album,
     genre = new.genre, tags = concat_ws(' ', new.album_artist, new.mood, new.comment, new.musical_key, new.year)
   WHERE rowid = new.id;
+END;
+
+-- trigger tracks_version_ad
+CREATE TRIGGER tracks_version_ad AFTER DELETE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+
+-- trigger tracks_version_ai
+CREATE TRIGGER tracks_version_ai AFTER INSERT ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
+END;
+
+-- trigger tracks_version_au
+CREATE TRIGGER tracks_version_au AFTER UPDATE ON tracks BEGIN
+  UPDATE library_counts SET n = n + 1 WHERE what = 'tracks-version';
 END;
