@@ -3,7 +3,7 @@
  * process, CLI and tests. User text never reaches FTS5's query language unescaped; see [Note: FTS query text].
  */
 import type Database from 'better-sqlite3';
-import { BROWSE_ORDER_OF } from './tracks';
+import { BROWSE_KEYS_OF, BROWSE_ORDER_OF } from './tracks';
 import { captionSnippet } from './snippet';
 import { Bm25Scorer, docsizeTokens, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
@@ -225,15 +225,16 @@ export class SearchRepo {
     // so SQLite merges two ordered walks and stops at the page instead of sorting every track of the genre.
     // The arms are disjoint (a genre column with ';' or without), and their union is every row FILTERS keeps:
     // a track with one genre has it in its genre column.
-    const keys = `(coalesce(t.album_artist, t.artist) IS NULL) AS k0, coalesce(t.album_artist, t.artist) AS k1, t.album AS k2,
-      t.disc_no AS k3, t.track_no AS k4, t.name_key AS k5`;
+    // The browse keys as result columns (k0…), each with its collation, for the compound's ORDER BY.
+    const browseKeys = BROWSE_KEYS_OF('t.');
+    const keys = browseKeys.map((k, i) => `${k} AS k${i}`).join(', ');
     this.#browseGenre = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet, ${keys}
       FROM tracks t WHERE t.genre = @genre COLLATE NOCASE AND instr(t.genre, ';') = 0 AND ${FILTERS}
       UNION ALL
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet, ${keys}
       FROM tracks t WHERE instr(t.genre, ';') > 0 AND ${FILTERS}
-      ORDER BY k0, k1 COLLATE NOCASE, k2 COLLATE NOCASE, k3, k4, k5
+      ORDER BY ${browseKeys.map((_, i) => `k${i}`).join(', ')}
       LIMIT @limit OFFSET @offset`);
     this.#browse = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet

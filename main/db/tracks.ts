@@ -209,8 +209,16 @@ type Params = Record<string, string | number | null>;
  * The library's browsing order (tracks_browse, 0054): by artist, album, disc and track; tracks without an
  * artist after the tagged ones, in the natural order of their paths. `t` is the alias of tracks.
  */
-export const BROWSE_ORDER_OF = (t: string): string =>
-  `(coalesce(${t}album_artist, ${t}artist) IS NULL), coalesce(${t}album_artist, ${t}artist) COLLATE NOCASE, ${t}album COLLATE NOCASE, ${t}disc_no, ${t}track_no, ${t}name_key`;
+export const BROWSE_KEYS_OF = (t: string): string[] => [
+  `(coalesce(${t}album_artist, ${t}artist) IS NULL)`,
+  `coalesce(${t}album_artist, ${t}artist) COLLATE NOCASE`,
+  `${t}album COLLATE NOCASE`,
+  `${t}disc_no`,
+  `${t}track_no`,
+  `${t}name_key`,
+];
+/** {@link BROWSE_KEYS_OF} as an ORDER BY list. */
+export const BROWSE_ORDER_OF = (t: string): string => BROWSE_KEYS_OF(t).join(', ');
 const BROWSE_ORDER = BROWSE_ORDER_OF('');
 
 /**
