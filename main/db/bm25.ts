@@ -95,7 +95,8 @@ export function countPhrase(tokens: readonly string[], p: Phrase): number {
   return hits;
 }
 
-function isTokenCode(c: number): boolean {
+/** Whether an ASCII code is part of a token (a letter or digit), as unicode61 splits ASCII text. */
+export function isTokenCode(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
 }
 
@@ -274,7 +275,7 @@ export class Bm25Scorer {
     for (const [id, row] of rows) {
       freq.fill(0);
       const known = sizes?.get(id);
-      let D = 0; // the row's tokens over all columns, as FTS5's docsize record counts them
+      let D = known ?? 0; // the row's tokens over all columns, as FTS5's docsize record counts them
       for (let c = 0; c < FTS_COLUMNS.length; c++) {
         const text = row[c];
         if (!text || (known !== undefined && !searched[c])) continue;
@@ -293,7 +294,6 @@ export class Bm25Scorer {
         }
         if (known === undefined) D += toks ? toks.length : countTokens(folded);
       }
-      if (known !== undefined) D = known;
       let score = 0;
       for (let i = 0; i < phrases.length; i++) {
         const f = freq[i]!;

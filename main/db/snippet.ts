@@ -2,7 +2,7 @@
  * @file The caption snippet of a search hit, cut from the caption text the ranking already fetched (see
  * [Note: Snippets from the fetched text]). Main process, CLI and tests.
  */
-import type { Phrase } from './bm25';
+import { isTokenCode, type Phrase } from './bm25';
 
 // [Note: Snippets from the fetched text]
 // FTS5's snippet() needs the hit's row under an FTS5 cursor positioned by the same MATCH: a page of 50 hits
@@ -130,8 +130,4 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   if (lastTok < n - 1) out += '…';
   else out += caption.slice(at);
   return out;
-}
-
-function isTokenCode(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
 }
