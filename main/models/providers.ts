@@ -12,12 +12,13 @@
  * provider that passes wins. The result says which one runs and why the better ones did not.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
   EXECUTION_PROVIDERS,
   linuxVulkanCheck,
+  listDirOrEmpty,
   parseProviderPreference,
   probeProvider,
   PROVIDER_PREFERENCES,
@@ -86,14 +87,7 @@ export function ortBindingDir(platform: NodeJS.Platform = process.platform, arch
 
 /** The real environment. */
 export function currentProviderEnvironment(): ProviderEnvironment {
-  const listDir = (dir: string): string[] => {
-    try {
-      return readdirSync(dir);
-    } catch {
-      return [];
-    }
-  };
-  return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync, listDir };
+  return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync, listDir: listDirOrEmpty };
 }
 
 
@@ -112,10 +106,11 @@ export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEn
   } else out.push({ name: 'cuda', isUsable: true, reason: `${cudaLib} is installed` });
   // WebGPU
   const webgpuPlatforms = ['linux/x64', 'win32/x64', 'win32/arm64', 'darwin/x64', 'darwin/arm64'];
+  const vulkan = pe.platform === 'linux' ? linuxVulkanCheck(pe) : { ok: true, reason: '' }; // the one check, in model/ort
   if (!webgpuPlatforms.includes(`${pe.platform}/${pe.arch}`)) {
     out.push({ name: 'webgpu', isUsable: false, reason: `onnxruntime-node has no WebGPU provider for ${pe.platform}/${pe.arch}` });
-  } else if (pe.platform === 'linux' && !linuxVulkanCheck(pe).ok) {
-    out.push({ name: 'webgpu', isUsable: false, reason: linuxVulkanCheck(pe).reason }); // the one check, in model/ort
+  } else if (!vulkan.ok) {
+    out.push({ name: 'webgpu', isUsable: false, reason: vulkan.reason });
   } else {
     out.push({ name: 'webgpu', isUsable: true, reason: pe.platform === 'linux' ? 'bundled; runs on Vulkan' : pe.platform === 'win32' ? 'bundled; runs on D3D12' : 'bundled; runs on Metal' });
   }

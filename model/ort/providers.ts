@@ -115,7 +115,8 @@ export interface VulkanEnvironment {
   readonly listDir: (dir: string) => readonly string[];
 }
 
-function listDirOrEmpty(dir: string): string[] {
+/** Names in a folder, or [] when it cannot be read (missing, not a folder). */
+export function listDirOrEmpty(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {
