@@ -215,9 +215,17 @@ export class Bm25Scorer {
     this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
+  /**
+   * A value that changes whenever any connection has written to the database since the last call that
+   * returned the same value (PRAGMA data_version sees other connections' commits, total_changes() this one's).
+   */
+  version(): string {
+    return `${this.#dataVersion.get()}:${this.#changes.get()}`;
+  }
+
   /** Drops cached counts when any connection has written since they were taken. */
   #fresh(): Stats {
-    const stamp = `${this.#dataVersion.get()}:${this.#changes.get()}`;
+    const stamp = this.version();
     if (stamp !== this.#stamp || !this.#stats) {
       this.#stamp = stamp;
       this.#df.clear();
@@ -317,6 +325,30 @@ export function docsizeTokens(sz: Buffer): number {
   let n = 0;
   for (const v of readVarints(sz)) n += v;
   return n;
+}
+
+/** {@link docsizeTokens} of the record given as hex (SQL's hex()), summing its varints as they are read. */
+export function docsizeTokensHex(hex: string): number {
+  let n = 0;
+  let v = 0;
+  let k = 0;
+  for (let i = 0; i + 1 < hex.length; i += 2) {
+    const byte = parseInt(hex.slice(i, i + 2), 16);
+    if (k === 8) {
+      n += v * 256 + byte;
+      v = 0;
+      k = 0;
+      continue;
+    }
+    v = v * 128 + (byte & 0x7f);
+    k++;
+    if (!(byte & 0x80)) {
+      n += v;
+      v = 0;
+      k = 0;
+    }
+  }
+  return n + v;
 }
 
 /** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the buffer ends. */

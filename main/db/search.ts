@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { BROWSE_KEYS_OF, BROWSE_ORDER_OF } from './tracks';
 import { captionSnippet } from './snippet';
-import { Bm25Scorer, docsizeTokens, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
+import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -164,8 +164,13 @@ const TAG_COLUMNS = '{title artist album genre tags}';
 
 /** Prepared search statements. Create one per connection. */
 export class SearchRepo {
-  readonly #newest: Database.Statement<[WalkBind], unknown[]>;
-  readonly #newestTags: Database.Statement<[WalkBind], unknown[]>;
+  readonly #newest: Database.Statement<[WalkBind], string>;
+  readonly #newestTags: Database.Statement<[WalkBind], string>;
+  readonly #newestLean: Database.Statement<[WalkBind], string>;
+  readonly #newestTagsLean: Database.Statement<[WalkBind], string>;
+  readonly #candidateById: Database.Statement<[number], unknown[]>;
+  readonly #missingIds: Database.Statement<[number], number>;
+  #missing: { stamp: string; ids: ReadonlySet<number> | null } = { stamp: '', ids: null };
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #captions: Database.Statement<[{ ids: string }], { id: number; caption: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
@@ -178,25 +183,29 @@ export class SearchRepo {
   constructor(db: Database.Database, opts: SearchRepoOptions = {}) {
     this.#window = Math.max(1, opts.rankWindow ?? 500);
     this.#scorer = new Bm25Scorer(db, FTS_COLUMN_WEIGHTS);
-    // The newest `window` matches that pass the filters, with their indexed text and token count for the bm25
-    // scorer: one rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order;
-    // a plain rowid lookup, cheaper than reading the columns through the FTS5 cursor) and docsize table (see
+    // The newest `window` matches that pass the filters, each as one text (see [Note: One text per candidate]):
+    // one rowid-descending doclist walk, joined to FTS5's content table (c0…c5 are the columns in order; a plain
+    // rowid lookup, cheaper than reading the columns through the FTS5 cursor) and docsize table (see
     // [Note: Token counts from docsize]).
-    this.#newest = db.prepare<[WalkBind], unknown[]>(`
-      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz
-      FROM tracks_fts f JOIN tracks t ON t.id = f.rowid JOIN tracks_fts_content c ON c.id = f.rowid
-        JOIN tracks_fts_docsize d ON d.id = f.rowid
-      WHERE tracks_fts MATCH @match AND f.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
-      ORDER BY f.rowid DESC LIMIT @window`).raw();
+    const walk = (fts: string, alias: string, caption: boolean, tracks: boolean): Database.Statement<[WalkBind], string> =>
+      db.prepare<[WalkBind], string>(`
+        SELECT ${candidateText(`${alias}.rowid`, caption)}
+        FROM ${fts} ${alias} ${tracks ? `JOIN tracks t ON t.id = ${alias}.rowid` : ''}
+          JOIN tracks_fts_content c ON c.id = ${alias}.rowid JOIN tracks_fts_docsize d ON d.id = ${alias}.rowid
+        WHERE ${fts} MATCH @match AND ${alias}.rowid < CAST(@before AS INTEGER) ${tracks ? `AND ${FILTERS}` : ''}
+        ORDER BY ${alias}.rowid DESC LIMIT @window`).pluck();
+    this.#newest = walk('tracks_fts', 'f', true, true);
     // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110). Its
     // phrases never look at the caption and the token count comes from docsize, so the caption (the long
     // column) is left out; the page's hits get theirs from #captions.
-    this.#newestTags = db.prepare<[WalkBind], unknown[]>(`
-      SELECT t.id, c.c0, c.c1, c.c2, c.c3, c.c4, NULL, d.sz
-      FROM tracks_tags_fts g JOIN tracks t ON t.id = g.rowid JOIN tracks_fts_content c ON c.id = g.rowid
-        JOIN tracks_fts_docsize d ON d.id = g.rowid
-      WHERE tracks_tags_fts MATCH @match AND g.rowid < CAST(@before AS INTEGER) AND ${FILTERS}
-      ORDER BY g.rowid DESC LIMIT @window`).raw();
+    this.#newestTags = walk('tracks_tags_fts', 'g', false, true);
+    // Both without the tracks table, for a query without filters; see [Note: Walking without the tracks table].
+    this.#newestLean = walk('tracks_fts', 'f', true, false);
+    this.#newestTagsLean = walk('tracks_tags_fts', 'g', false, false);
+    this.#candidateById = db.prepare<[number], unknown[]>(
+      'SELECT c.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz FROM tracks_fts_content c JOIN tracks_fts_docsize d ON d.id = c.id WHERE c.id = ?',
+    ).raw();
+    this.#missingIds = db.prepare<[number], number>('SELECT id FROM tracks WHERE missing_since IS NOT NULL LIMIT ?').pluck();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
     // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
     // lookup per hit would walk the query's doclists from the start every time, so snippets are fetched per
@@ -318,39 +327,60 @@ export class SearchRepo {
   #rank(bind: Bind, q: { all: RankQuery; tags: RankQuery }): Scored[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
-    const newest = this.#walk(this.#newest, bind, q.all, window);
+    const newest = this.#walk('all', bind, q.all, window);
     // Fewer matches than the window: all of them, ranked exactly.
     if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, bind.offset + bind.limit);
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
     const want = bind.offset + bind.limit;
-    const first = this.#order(this.#walk(this.#newestTags, bind, q.tags, window), q.tags.phrases, false).slice(0, want);
+    const first = this.#order(this.#walk('tags', bind, q.tags, window), q.tags.phrases, false).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
     const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
     return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
   }
 
   /**
-   * The newest `window` rows matching `q` (and the filters), each with its text. When `q` has a prefix longer
-   * than the indexed ones, the walk matches by the indexed prefix and keeps the rows that hold the real
-   * phrases, in batches, until it has `window` of them (see [Note: Long prefixes]).
+   * The ids of missing tracks when there are at most {@link MISSING_IN_MEMORY} of them (else null), cached
+   * until the database changes. See [Note: Walking without the tracks table].
    */
-  #walk(stmt: Database.Statement<[WalkBind], unknown[]>, bind: Bind, q: RankQuery, window: number): unknown[][] {
-    if (q.walk === q.match) return stmt.all({ ...bind, match: q.match, window, before: Number.MAX_SAFE_INTEGER });
-    const out: unknown[][] = [];
+  #missingTracks(): ReadonlySet<number> | null {
+    const stamp = this.#scorer.version();
+    if (stamp !== this.#missing.stamp) {
+      const ids = this.#missingIds.all(MISSING_IN_MEMORY + 1);
+      this.#missing = { stamp, ids: ids.length > MISSING_IN_MEMORY ? null : new Set(ids) };
+    }
+    return this.#missing.ids;
+  }
+
+  /**
+   * The newest `window` rows matching `q` (and the filters), each with its text. Rows are read in batches and
+   * kept while they pass the checks the statement cannot make: the real phrases when `q` has a prefix longer
+   * than the indexed ones (see [Note: Long prefixes]), and presence when the walk skips the tracks table (see
+   * [Note: Walking without the tracks table]).
+   */
+  #walk(which: 'all' | 'tags', bind: Bind, q: RankQuery, window: number): Candidate[] {
+    const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned !== 0;
+    const missing = filtered ? null : this.#missingTracks();
+    const stmt = missing === null ? (which === 'all' ? this.#newest : this.#newestTags) : which === 'all' ? this.#newestLean : this.#newestTagsLean;
+    const checkText = q.walk !== q.match;
+    const out: Candidate[] = [];
     let before = Number.MAX_SAFE_INTEGER;
     let size = window;
     let seen = 0;
     for (;;) {
       const batch = stmt.all({ ...bind, match: q.walk, window: size, before });
       seen += batch.length;
-      for (const r of batch) {
-        if (!rowMatches(q.phrases, r.slice(1, 7) as RowText)) continue;
+      let last = before;
+      for (const text of batch) {
+        const r = this.#candidate(text, which === 'all');
+        last = r.id;
+        if (missing?.has(r.id)) continue;
+        if (checkText && !rowMatches(q.phrases, r.text)) continue;
         out.push(r);
         if (out.length === window) return out;
       }
       if (batch.length < size) return out;
-      before = batch.at(-1)![0] as number;
+      before = last;
       // The next batch is sized by the share of rows kept so far, plus a margin, rather than another whole
       // window: a typed "piano" keeps nearly every row that "pian" matches and usually lacks only a few.
       const kept = Math.max(out.length, 1) / seen;
@@ -358,18 +388,39 @@ export class SearchRepo {
     }
   }
 
-  /** Candidate rows (id, the text of each tracks_fts column, docsize record) by bm25, best first, ties by id. */
-  #order(rows: readonly unknown[][], phrases: readonly Phrase[], withCaptions = true): Scored[] {
+  /**
+   * A candidate from its one text ({@link candidateText}); a row whose text holds the separator itself is read
+   * again column by column.
+   */
+  #candidate(text: string, withCaption: boolean): Candidate {
+    const parts = text.split(SEP);
+    if (parts.length === 8) {
+      return {
+        id: Number(parts[0]),
+        text: [parts[1] || null, parts[2] || null, parts[3] || null, parts[4] || null, parts[5] || null, withCaption ? parts[6] || null : null],
+        tokens: docsizeTokensHex(parts[7]!),
+      };
+    }
+    const r = this.#candidateById.get(Number(parts[0]))!;
+    return {
+      id: r[0] as number,
+      text: [...(r.slice(1, 6) as (string | null)[]), withCaption ? (r[6] as string | null) : null],
+      tokens: r[7] ? docsizeTokens(r[7] as Buffer) : 0,
+    };
+  }
+
+  /** Candidates by bm25, best first, ties by id. */
+  #order(rows: readonly Candidate[], phrases: readonly Phrase[], withCaptions = true): Scored[] {
     if (!rows.length) return [];
     const texts = new Map<number, RowText>();
     const sizes = new Map<number, number>();
     for (const r of rows) {
-      texts.set(r[0] as number, r.slice(1, 7) as RowText);
-      if (r[7]) sizes.set(r[0] as number, docsizeTokens(r[7] as Buffer));
+      texts.set(r.id, r.text);
+      sizes.set(r.id, r.tokens);
     }
     const scores = this.#scorer.score(phrases, texts, sizes);
-    return [...texts]
-      .map(([id, text]) => ({ id, score: scores.get(id) ?? 0, caption: withCaptions ? (text[COL.caption] ?? null) : undefined }))
+    return rows
+      .map((r) => ({ id: r.id, score: scores.get(r.id) ?? 0, caption: withCaptions ? r.text[COL.caption] ?? null : undefined }))
       .sort((a, b) => a.score - b.score || a.id - b.id);
   }
 
@@ -418,6 +469,30 @@ function rankQuery(match: string, phrases: readonly Phrase[]): RankQuery {
 }
 
 type WalkBind = Bind & { window: number; before: number };
+
+/** A candidate row of a walk: its id, the text of each tracks_fts column, and its tokens (docsize). */
+interface Candidate {
+  readonly id: number;
+  readonly text: RowText;
+  readonly tokens: number;
+}
+
+// [Note: One text per candidate]
+// A walk returns up to 500 rows. Handing SQLite's values to JavaScript one by one (six strings and a docsize
+// Buffer per row) cost three times the walk itself (2 ms against 0.4 ms for "drums" at 1,000,000 tracks): a
+// Buffer per row is a heavy object. So a candidate comes back as one string, its id, columns and docsize (as
+// hex) joined by SEP, and is split here. SEP (the ASCII unit separator) does not occur in tags written by any
+// tagger we know, but nothing forbids it: a row that does not split into 8 parts is read again by id.
+const SEP = '\x1f';
+
+/** The SQL of a candidate's one text; columns are c.* (content) and d.sz (docsize). */
+function candidateText(id: string, caption: boolean): string {
+  const cols = ['c.c0', 'c.c1', 'c.c2', 'c.c3', 'c.c4', caption ? 'c.c5' : "''"].map((c) => `ifnull(${c}, '')`);
+  return `concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz))`;
+}
+
+/** Missing tracks kept in memory by a search connection, at most; see [Note: Walking without the tracks table]. */
+const MISSING_IN_MEMORY = 20_000;
 
 interface Scored {
   readonly id: number;
