@@ -149,11 +149,15 @@ export function indexedPrefix(p: Phrase): Phrase {
 /** Whether every phrase has a hit in its columns of the row (the row matches the AND of the phrases). */
 export function rowMatches(phrases: readonly Phrase[], row: RowText): boolean {
   const folded = row.map((t) => (t ? foldText(t) : null));
+  return foldedRowMatches(phrases, folded, folded.every((t) => !t || !NON_ASCII.test(t)));
+}
+
+/** {@link rowMatches} of a row whose text is folded already; `ascii` as in {@link FoldedRow}. */
+export function foldedRowMatches(phrases: readonly Phrase[], folded: RowText, ascii: boolean): boolean {
   return phrases.every((p) =>
     folded.some((text, c) => {
       if (!text || (p.columns && !p.columns.includes(c))) return false;
-      // eslint-disable-next-line no-control-regex
-      return (/[^\u0000-\u007f]/.test(text) ? countPhrase(tokenize(text), p) : countPhraseAscii(text, p)) > 0;
+      return (ascii ? countPhraseAscii(text, p) : countPhrase(tokenize(text), p)) > 0;
     }),
   );
 }
@@ -270,48 +274,65 @@ export class Bm25Scorer {
    * tokens counted here (see [Note: Token counts from docsize]).
    */
   score(phrases: readonly Phrase[], rows: ReadonlyMap<number, RowText>, sizes?: ReadonlyMap<number, number>): Map<number, number> {
+    const folded = [...rows].map(([id, row]): FoldedRow => {
+      const cols = row.map((t) => (t ? foldText(t) : null));
+      const known = sizes?.get(id);
+      return { id, folded: cols, ascii: cols.every((t) => !t || !NON_ASCII.test(t)), tokens: known ?? cols.reduce((n, t) => n + (t ? countTokens(t) : 0), 0) };
+    });
+    const scores = this.scoreFolded(phrases, folded);
+    return new Map(folded.map((r, i) => [r.id, scores[i]!]));
+  }
+
+  /** {@link score} of rows whose text is folded already and whose token counts are known, in their order. */
+  scoreFolded(phrases: readonly Phrase[], rows: readonly FoldedRow[]): Float64Array {
     const st = this.#fresh();
     const idf = phrases.map((p) => {
       const n = this.#docCount(p, st);
       const v = Math.log((st.rows - n + 0.5) / (n + 0.5));
       return v <= 0 ? 1e-6 : v;
     });
-    const out = new Map<number, number>();
+    const out = new Float64Array(rows.length);
     const freq = new Float64Array(phrases.length);
-    // Whether any phrase may match in column c: with the token count known, other columns are not read.
-    const searched = FTS_COLUMNS.map((_, c) => phrases.some((p) => !p.columns || p.columns.includes(c)));
-    for (const [id, row] of rows) {
+    // The columns each phrase may match in: the others are not read.
+    const cols = phrases.map((p) => (p.columns ?? FTS_COLUMNS.map((_, c) => c)).filter((c) => c < FTS_COLUMNS.length));
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
       freq.fill(0);
-      const known = sizes?.get(id);
-      let D = known ?? 0; // the row's tokens over all columns, as FTS5's docsize record counts them
-      for (let c = 0; c < FTS_COLUMNS.length; c++) {
-        const text = row[c];
-        if (!text || (known !== undefined && !searched[c])) continue;
-        // ASCII text (nearly all tags and captions) is lower-cased and searched in place; other text is folded
-        // and tokenized.
-        // eslint-disable-next-line no-control-regex
-        const ascii = !/[^\u0000-\u007f]/.test(text);
-        const folded = ascii ? text.toLowerCase() : foldText(text);
-        const toks = ascii ? null : tokenize(folded);
-        const w = c < this.#weights.length ? this.#weights[c]! : 1;
-        for (let i = 0; i < phrases.length; i++) {
-          const p = phrases[i]!;
-          if (p.columns && !p.columns.includes(c)) continue;
-          const hits = toks ? countPhrase(toks, p) : countPhraseAscii(folded, p);
-          if (hits) freq[i]! += w * hits;
+      // Non-ASCII text (rare) is split into tokens once per column; ASCII text is searched in place.
+      const toks = row.ascii ? null : row.folded.map((t) => (t ? tokenize(t) : null));
+      for (let i = 0; i < phrases.length; i++) {
+        const p = phrases[i]!;
+        for (const c of cols[i]!) {
+          const text = row.folded[c];
+          if (!text) continue;
+          const hits = toks ? countPhrase(toks[c]!, p) : countPhraseAscii(text, p);
+          if (hits) freq[i]! += (c < this.#weights.length ? this.#weights[c]! : 1) * hits;
         }
-        if (known === undefined) D += toks ? toks.length : countTokens(folded);
       }
+      const D = row.tokens; // the row's tokens over all columns, as FTS5's docsize record counts them
       let score = 0;
       for (let i = 0; i < phrases.length; i++) {
         const f = freq[i]!;
         score += idf[i]! * ((f * (K1 + 1.0)) / (f + K1 * (1 - B + (B * D) / st.avgdl)));
       }
-      out.set(id, -1.0 * score);
+      out[r] = -1.0 * score;
     }
     return out;
   }
 }
+
+/** A candidate row for {@link Bm25Scorer.scoreFolded}: its text folded by {@link foldText}, and its tokens. */
+export interface FoldedRow {
+  readonly id: number;
+  readonly folded: RowText;
+  /** Whether every column is ASCII (then phrases are searched in the text without splitting it). */
+  readonly ascii: boolean;
+  /** The row's tokens over all columns (FTS5's docsize record). */
+  readonly tokens: number;
+}
+
+// eslint-disable-next-line no-control-regex
+export const NON_ASCII = /[^\u0000-\u007f]/;
 
 // [Note: Token counts from docsize]
 // bm25 needs each candidate's length in tokens. Counting them in JS means a character loop over every column

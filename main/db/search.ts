@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { BROWSE_KEYS_OF, BROWSE_ORDER_OF } from './tracks';
 import { captionSnippet } from './snippet';
-import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, indexedPrefix, phraseExpr, rowMatches, tokenize, type Phrase, type RowText } from './bm25';
+import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, foldedRowMatches, indexedPrefix, NON_ASCII, phraseExpr, tokenize, type FoldedRow, type Phrase } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -172,8 +172,7 @@ export class SearchRepo {
   readonly #missingIds: Database.Statement<[number], number>;
   #missing: { stamp: string; ids: ReadonlySet<number> | null } = { stamp: '', ids: null };
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
-  readonly #captions: Database.Statement<[{ ids: string }], { id: number; caption: string | null }>;
-  readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'>>;
+  readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'> & { caption: string | null }>;
   readonly #browse: Database.Statement<[Bind], HitRow>;
   readonly #browseGenre: Database.Statement<[Bind], HitRow>;
   readonly #browseMatching: Database.Statement<[Bind], HitRow>;
@@ -197,7 +196,7 @@ export class SearchRepo {
     this.#newest = walk('tracks_fts', 'f', true, true);
     // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110). Its
     // phrases never look at the caption and the token count comes from docsize, so the caption (the long
-    // column) is left out; the page's hits get theirs from #captions.
+    // column) is left out; the page's hits get theirs from #hitsByIds.
     this.#newestTags = walk('tracks_tags_fts', 'g', false, true);
     // Both without the tracks table, for a query without filters; see [Note: Walking without the tracks table].
     this.#newestLean = walk('tracks_fts', 'f', true, false);
@@ -218,10 +217,9 @@ export class SearchRepo {
       WHERE tracks_fts MATCH @match AND rowid BETWEEN CAST(@lo AS INTEGER) AND CAST(@hi AS INTEGER)
         AND +rowid IN (SELECT value FROM json_each(@ids)) -- unary +: a filter, not one lookup per id
     `);
-    this.#captions = db.prepare<[{ ids: string }], { id: number; caption: string | null }>(
-      'SELECT id, c5 AS caption FROM tracks_fts_content WHERE id IN (SELECT value FROM json_each(@ids))',
-    );
-    this.#hitsByIds = db.prepare(`SELECT ${HIT_COLUMNS} FROM tracks t WHERE t.id IN (SELECT value FROM json_each(@ids))`);
+    // The page's hits with their indexed caption (for snippets: the walks hand over folded text).
+    this.#hitsByIds = db.prepare(`SELECT ${HIT_COLUMNS}, (SELECT c5 FROM tracks_fts_content WHERE id = t.id) AS caption
+      FROM tracks t WHERE t.id IN (SELECT value FROM json_each(@ids))`);
     this.#browseMatching = db.prepare(`
       SELECT ${HIT_COLUMNS}, 0.0 AS score, NULL AS snippet
       FROM tracks t
@@ -307,13 +305,10 @@ export class SearchRepo {
     if (!ranked.length) return [];
     const ids = JSON.stringify(ranked.map((r) => r.id));
     const rows = new Map(this.#hitsByIds.all({ ids }).map((r) => [r.id, r]));
-    // Snippets are cut from the captions in hand (see [Note: Snippets from the fetched text]); a non-ASCII
+    // Snippets are cut from the page's captions (see [Note: Snippets from the fetched text]); a non-ASCII
     // caption gets FTS5's, which with a long prefix marks the indexed prefix's words ([Note: Long prefixes]).
-    const fetched = ranked.filter((r) => r.caption === undefined);
-    const captions = new Map(fetched.length ? this.#captions.all({ ids: JSON.stringify(fetched.map((r) => r.id)) }).map((r) => [r.id, r.caption]) : []);
-    const captionOf = (r: Scored): string | null => (r.caption === undefined ? (captions.get(r.id) ?? null) : r.caption);
     const snippets = new Map(ranked.map((r) => {
-      const caption = captionOf(r);
+      const caption = rows.get(r.id)?.caption ?? null;
       return [r.id, caption === null ? null : captionSnippet(caption, textPhrases, COL.caption)];
     }));
     const unicode = ranked.flatMap((r) => (snippets.get(r.id) === undefined ? [r.id] : []));
@@ -327,16 +322,20 @@ export class SearchRepo {
   #rank(bind: Bind, q: { all: RankQuery; tags: RankQuery }): Scored[] {
     // Pages within the window come from one ranking (no repeats while scrolling); deeper pages widen it.
     const window = Math.max(this.#window, bind.offset + bind.limit);
+    const want = bind.offset + bind.limit;
+    // The tag pass first: tag matches are matches, so a full window of them means bounded mode, and when the
+    // page lies within the tag pass's ranking the newest matches cannot change it (they come after it).
+    const tagRows = this.#walk('tags', bind, q.tags, window);
+    const first = tagRows.length ? this.#order(tagRows, q.tags.phrases).slice(0, want) : [];
+    if (tagRows.length === window && first.length >= want) return first.slice(bind.offset, want);
     const newest = this.#walk('all', bind, q.all, window);
     // Fewer matches than the window: all of them, ranked exactly.
-    if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, bind.offset + bind.limit);
+    if (newest.length < window) return this.#order(newest, q.all.phrases).slice(bind.offset, want);
     // Bounded mode: tag matches first, then the newest window of all matches. Both passes keep enough rows
     // for the requested page and are merged without duplicates.
-    const want = bind.offset + bind.limit;
-    const first = this.#order(this.#walk('tags', bind, q.tags, window), q.tags.phrases, false).slice(0, want);
     const seen = new Set(first.map((r) => r.id));
     const rest = this.#order(newest, q.all.phrases).slice(0, want).filter((r) => !seen.has(r.id));
-    return [...first, ...rest].slice(bind.offset, bind.offset + bind.limit);
+    return [...first, ...rest].slice(bind.offset, want);
   }
 
   /**
@@ -358,12 +357,12 @@ export class SearchRepo {
    * than the indexed ones (see [Note: Long prefixes]), and presence when the walk skips the tracks table (see
    * [Note: Walking without the tracks table]).
    */
-  #walk(which: 'all' | 'tags', bind: Bind, q: RankQuery, window: number): Candidate[] {
+  #walk(which: 'all' | 'tags', bind: Bind, q: RankQuery, window: number): FoldedRow[] {
     const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned !== 0;
     const missing = filtered ? null : this.#missingTracks();
     const stmt = missing === null ? (which === 'all' ? this.#newest : this.#newestTags) : which === 'all' ? this.#newestLean : this.#newestTagsLean;
     const checkText = q.walk !== q.match;
-    const out: Candidate[] = [];
+    const out: FoldedRow[] = [];
     let before = Number.MAX_SAFE_INTEGER;
     let size = window;
     let seen = 0;
@@ -372,10 +371,10 @@ export class SearchRepo {
       seen += batch.length;
       let last = before;
       for (const text of batch) {
-        const r = this.#candidate(text, which === 'all');
+        const r = this.#candidate(text);
         last = r.id;
         if (missing?.has(r.id)) continue;
-        if (checkText && !rowMatches(q.phrases, r.text)) continue;
+        if (checkText && !foldedRowMatches(q.phrases, r.folded, r.ascii)) continue;
         out.push(r);
         if (out.length === window) return out;
       }
@@ -389,39 +388,26 @@ export class SearchRepo {
   }
 
   /**
-   * A candidate from its one text ({@link candidateText}); a row whose text holds the separator itself is read
-   * again column by column.
+   * A candidate from its one text ({@link candidateText}, lower-cased by SQL: that is the whole fold for ASCII
+   * text); a row whose text holds the separator itself is read again column by column.
    */
-  #candidate(text: string, withCaption: boolean): Candidate {
+  #candidate(text: string): FoldedRow {
+    const ascii = !NON_ASCII.test(text);
     const parts = text.split(SEP);
     if (parts.length === 8) {
-      return {
-        id: Number(parts[0]),
-        text: [parts[1] || null, parts[2] || null, parts[3] || null, parts[4] || null, parts[5] || null, withCaption ? parts[6] || null : null],
-        tokens: docsizeTokensHex(parts[7]!),
-      };
+      const col = (i: number): string | null => (parts[i] ? (ascii ? parts[i]! : foldText(parts[i]!)) : null);
+      return { id: Number(parts[0]), folded: [col(1), col(2), col(3), col(4), col(5), col(6)], ascii, tokens: docsizeTokensHex(parts[7]!) };
     }
     const r = this.#candidateById.get(Number(parts[0]))!;
-    return {
-      id: r[0] as number,
-      text: [...(r.slice(1, 6) as (string | null)[]), withCaption ? (r[6] as string | null) : null],
-      tokens: r[7] ? docsizeTokens(r[7] as Buffer) : 0,
-    };
+    const folded = (r.slice(1, 7) as (string | null)[]).map((t) => (t ? foldText(t) : null));
+    return { id: r[0] as number, folded, ascii: folded.every((t) => !t || !NON_ASCII.test(t)), tokens: r[7] ? docsizeTokens(r[7] as Buffer) : 0 };
   }
 
   /** Candidates by bm25, best first, ties by id. */
-  #order(rows: readonly Candidate[], phrases: readonly Phrase[], withCaptions = true): Scored[] {
+  #order(rows: readonly FoldedRow[], phrases: readonly Phrase[]): Scored[] {
     if (!rows.length) return [];
-    const texts = new Map<number, RowText>();
-    const sizes = new Map<number, number>();
-    for (const r of rows) {
-      texts.set(r.id, r.text);
-      sizes.set(r.id, r.tokens);
-    }
-    const scores = this.#scorer.score(phrases, texts, sizes);
-    return rows
-      .map((r) => ({ id: r.id, score: scores.get(r.id) ?? 0, caption: withCaptions ? r.text[COL.caption] ?? null : undefined }))
-      .sort((a, b) => a.score - b.score || a.id - b.id);
+    const scores = this.#scorer.scoreFolded(phrases, rows);
+    return rows.map((r, i) => ({ id: r.id, score: scores[i]! })).sort((a, b) => a.score - b.score || a.id - b.id);
   }
 
   /**
@@ -470,13 +456,6 @@ function rankQuery(match: string, phrases: readonly Phrase[]): RankQuery {
 
 type WalkBind = Bind & { window: number; before: number };
 
-/** A candidate row of a walk: its id, the text of each tracks_fts column, and its tokens (docsize). */
-interface Candidate {
-  readonly id: number;
-  readonly text: RowText;
-  readonly tokens: number;
-}
-
 // [Note: One text per candidate]
 // A walk returns up to 500 rows. Handing SQLite's values to JavaScript one by one (six strings and a docsize
 // Buffer per row) cost three times the walk itself (2 ms against 0.4 ms for "drums" at 1,000,000 tracks): a
@@ -488,7 +467,7 @@ const SEP = '\x1f';
 /** The SQL of a candidate's one text; columns are c.* (content) and d.sz (docsize). */
 function candidateText(id: string, caption: boolean): string {
   const cols = ['c.c0', 'c.c1', 'c.c2', 'c.c3', 'c.c4', caption ? 'c.c5' : "''"].map((c) => `ifnull(${c}, '')`);
-  return `concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz))`;
+  return `lower(concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz)))`;
 }
 
 /** Missing tracks kept in memory by a search connection, at most; see [Note: Walking without the tracks table]. */
@@ -497,8 +476,6 @@ const MISSING_IN_MEMORY = 20_000;
 interface Scored {
   readonly id: number;
   readonly score: number;
-  /** The row's caption column (for its snippet); undefined when the walk left it out (the tag pass). */
-  readonly caption: string | null | undefined;
 }
 
 function toHit(r: HitRow): SearchHit {
