@@ -19,8 +19,16 @@ import { isTokenCode, type Phrase } from './bm25';
 //   start), so a snippet starts at a sentence where that costs no hit (FTS5's sentence preference);
 // - instances starting inside the window are wrapped in [ ] (up to its end), and … marks text cut at either
 //   end.
-// A caption with a non-ASCII character returns undefined and gets FTS5's snippet() (its folding of marks and
-// case is Unicode's; such captions are rare). A caption without an instance has no snippet (null), as before.
+// A caption with a non-ASCII letter, digit or mark returns undefined and gets FTS5's snippet() (its folding of
+// marks and case is Unicode's; such captions are rare); non-ASCII punctuation (’ “ —) separates tokens here as
+// it does in unicode61. A caption without an instance has no snippet (null), as before.
+
+/**
+ * A character outside ASCII that unicode61 makes part of a token (a letter, digit, mark or private-use
+ * character). Other non-ASCII characters (curly quotes, dashes, symbols) separate tokens as ASCII punctuation
+ * does, so such captions are cut here too.
+ */
+const NON_ASCII_TOKEN_CHAR = /(?!\p{ASCII})[\p{L}\p{N}\p{M}\p{Co}]/u;
 
 /** Tokens in a snippet (FTS5's snippet() argument in the old query). */
 export const SNIPPET_TOKENS = 16;
@@ -31,8 +39,7 @@ export const SNIPPET_TOKENS = 16;
  * restricted to other columns are ignored.
  */
 export function captionSnippet(caption: string, phrases: readonly Phrase[], column: number): string | null | undefined {
-  // eslint-disable-next-line no-control-regex
-  if (/[^\u0000-\u007f]/.test(caption)) return undefined;
+  if (NON_ASCII_TOKEN_CHAR.test(caption)) return undefined;
   const usable = phrases.filter((p) => p.tokens.length > 0 && (!p.columns || p.columns.includes(column)));
   if (!usable.length) return null;
   const starts: number[] = [];
@@ -110,7 +117,8 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   // An instance that runs past the window is marked up to the window's end.
   const marks = inst.filter(([f]) => f >= bestStart && f <= lastTok).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
   let out = bestStart > 0 ? '…' : '';
-  let at = starts[bestStart]!;
+  // A window at the first token keeps what precedes it (an opening quote), as FTS5 does.
+  let at = bestStart > 0 ? starts[bestStart]! : 0;
   let open = -1; // last token of the instance being wrapped
   for (let t = bestStart; t <= lastTok; t++) {
     const m = open < 0 ? marks.find(([f]) => f === t) : undefined;

@@ -1,0 +1,156 @@
+/**
+ * @file How search reads its candidates (main/db/search.ts): walks without the tracks table that skip missing
+ * tracks, candidates handed over as one text, and snippets cut in JS from captions with non-ASCII punctuation.
+ * Each is compared with the FTS5 ranking it replaces (test/helpers/fts5-search.ts), which joins the tracks table
+ * and asks FTS5 for every snippet.
+ */
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../main/db/open';
+import { SearchRepo, toFtsQuery, type SearchHit, type SearchQuery } from '../../../main/db/search';
+import { captionSnippet } from '../../../main/db/snippet';
+import { TracksRepo } from '../../../main/db/tracks';
+import { Fts5SearchRepo } from '../../helpers/fts5-search';
+import { metaOf, readMusicCaps } from '../../helpers/musiccaps';
+
+const SAMPLE = join(import.meta.dirname, '..', '..', 'fixtures', 'musiccaps-sample.csv');
+
+/** Captions whose only non-ASCII characters separate tokens (quotes, dashes, an ellipsis, an emoji). */
+const PUNCTUATED = [
+  'The song’s piano is soft — a “quiet” ballad… with strings and a choir 🎹 far away.',
+  '“Loud drums” open it: the piano answers — then the guitar’s riff. It ends with a fade…',
+  'A lo‑fi piano loop – hip-hop drums, vinyl crackle ‘and’ rain; relaxing.',
+];
+
+let db: Database.Database;
+let tracks: TracksRepo;
+const ids: number[] = [];
+
+beforeAll(() => {
+  const rows = readMusicCaps(SAMPLE);
+  db = openDatabase(':memory:');
+  tracks = new TracksRepo(db);
+  const caption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'musiccaps', ?, 0)");
+  db.transaction(() => {
+    for (let copy = 0; copy < 3; copy++) {
+      rows.forEach((r, i) => {
+        const id = tracks.insert(
+          { path: `/m/${copy}/${r.ytid}.wav`, folderId: null, sizeBytes: 1000 + i, mtimeMs: 0, fingerprint: `fp${copy}-${i}` },
+          metaOf({
+            title: i % 9 === 0 ? 'Piano Dreams' : `Clip ${r.ytid}`,
+            artist: `Artist ${i % 7}`,
+            album: `Album ${i % 11}`,
+            genres: ['Jazz'],
+            genre: 'Jazz',
+            year: 1980 + (i % 40),
+          }),
+          0,
+        );
+        ids.push(id);
+        // Every 7th caption of the last copy is one with non-ASCII punctuation.
+        caption.run(id, copy === 2 && i % 7 === 0 ? PUNCTUATED[(i / 7) % PUNCTUATED.length]! : r.caption);
+      });
+    }
+  })();
+});
+afterAll(() => db.close());
+
+const QUERIES: SearchQuery[] = [
+  { text: 'piano', prefix: false },
+  { text: 'piano' }, // a long prefix: walked by "pian", rows checked
+  { text: 'sad piano', prefix: false },
+  { text: 'drums', prefix: false },
+  { text: 'gui' },
+  { text: 'hip-hop', prefix: false },
+  { text: 'the', prefix: false },
+];
+
+/** The pages of `ours` against those of `reference` for every query, window and page; returns the hits seen. */
+function expectSamePages(ours: (window: number) => { search(q: SearchQuery): SearchHit[] }, reference: (window: number) => { search(q: SearchQuery): SearchHit[] }): number[] {
+  const seen: number[] = [];
+  for (const rankWindow of [5, 40, 500]) {
+    const search = ours(rankWindow);
+    const anchor = reference(rankWindow);
+    for (const q of QUERIES) {
+      for (const page of [{ limit: 20, offset: 0 }, { limit: 10, offset: 10 }]) {
+        const got = search.search({ ...q, ...page });
+        const want = anchor.search({ ...q, ...page });
+        expect(got.map((h) => h.id), `${JSON.stringify(q)} window ${rankWindow} offset ${page.offset}`).toEqual(want.map((h) => h.id));
+        got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 9));
+        seen.push(...got.map((h) => h.id));
+      }
+    }
+  }
+  return seen;
+}
+
+describe('search walks', () => {
+  it('leaves missing tracks out without the tracks table, with the same pages as a walk that joins it', () => {
+    // The newest matches of every query, and some older ones, go missing.
+    const gone = [...ids.slice(-40).filter((_, i) => i % 3 === 0), ids[5]!, ids[300]!];
+    for (const id of gone) tracks.markMissing(id, 1);
+    try {
+      // The walk that joins the tracks table (more missing tracks than kept in memory) is the reference: it is
+      // how every search walked before. (The FTS5 anchor counts its window over missing tracks too.)
+      const joined = (rankWindow: number): SearchRepo => new SearchRepo(db, { rankWindow, missingInMemory: 0 });
+      const seen = new Set(expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), joined));
+      expect(seen.size).toBeGreaterThan(50);
+      for (const id of gone) expect(seen.has(id), `missing track ${id}`).toBe(false);
+      // With nothing missing, both agree with the FTS5 anchor.
+      db.prepare('UPDATE tracks SET missing_since = NULL').run();
+      expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), (rankWindow) => new Fts5SearchRepo(db, { rankWindow }));
+    } finally {
+      db.prepare('UPDATE tracks SET missing_since = NULL').run();
+    }
+  });
+
+  it('sees a track go missing and come back between two searches on the same connection', () => {
+    const search = new SearchRepo(db, { rankWindow: 40 });
+    const newest = search.search({ text: 'the', prefix: false, limit: 1000 }).map((h) => h.id);
+    const victim = newest[0]!;
+    tracks.markMissing(victim, 1);
+    expect(search.search({ text: 'the', prefix: false, limit: 1000 }).map((h) => h.id)).not.toContain(victim);
+    db.prepare('UPDATE tracks SET missing_since = NULL WHERE id = ?').run(victim);
+    expect(search.search({ text: 'the', prefix: false, limit: 1000 }).map((h) => h.id)).toContain(victim);
+  });
+
+  it('reads a row whose tags hold the separator of the one-text candidates again, and scores it as FTS5 does', () => {
+    const id = tracks.insert(
+      { path: '/m/sep.wav', folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: 'sep' },
+      metaOf({ title: 'Piano\u001fNight', artist: 'Unit\u001fSeparator', genre: 'Jazz', genres: ['Jazz'] }),
+      0,
+    );
+    try {
+      const match = toFtsQuery('piano night', { prefix: false })!;
+      const want = db
+        .prepare<[string], { id: number; score: number }>(
+          'SELECT rowid AS id, bm25(tracks_fts, 10, 6, 4, 4, 2, 1) AS score FROM tracks_fts WHERE tracks_fts MATCH ? ORDER BY score, rowid',
+        )
+        .all(match);
+      const got = new SearchRepo(db).search({ text: 'piano night', prefix: false, limit: 100 });
+      expect(got.map((h) => h.id)).toEqual(want.map((r) => r.id));
+      expect(got[0]!.id).toBe(id);
+      expect(got[0]!.score).toBeCloseTo(want[0]!.score, 9);
+      expect(got[0]!.title).toBe('Piano\u001fNight');
+    } finally {
+      db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+    }
+  });
+
+  it('cuts snippets of captions with non-ASCII punctuation in JS, the same as FTS5 snippet()', () => {
+    const word = (w: string): { tokens: string[]; prefix: boolean; columns: null } => ({ tokens: [w], prefix: false, columns: null });
+    for (const caption of PUNCTUATED) expect(captionSnippet(caption, [word('piano')], 5), caption).not.toBeUndefined();
+    const search = new SearchRepo(db, { rankWindow: 10_000 });
+    const anchor = new Fts5SearchRepo(db, { rankWindow: 10_000 });
+    let punctuated = 0;
+    for (const text of ['piano', 'drums', 'guitar', 'quiet ballad', 'riff', 'lo fi', 'song', 'rain', 'choir far']) {
+      const got = search.search({ text, prefix: false, limit: 1000 });
+      const want = anchor.search({ text, prefix: false, limit: 1000 });
+      expect(got.map((h) => h.id), text).toEqual(want.map((h) => h.id));
+      expect(got.map((h) => h.snippet), text).toEqual(want.map((h) => h.snippet));
+      punctuated += got.filter((h) => h.snippet !== null && /[’“”—–…‘🎹‑]/u.test(h.snippet)).length;
+    }
+    expect(punctuated).toBeGreaterThan(10);
+  });
+});
