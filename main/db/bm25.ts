@@ -354,7 +354,7 @@ export function docsizeTokensHex(hex: string): number {
   let v = 0;
   let k = 0;
   for (let i = 0; i + 1 < hex.length; i += 2) {
-    const byte = parseInt(hex.slice(i, i + 2), 16);
+    const byte = hexDigit(hex.charCodeAt(i)) * 16 + hexDigit(hex.charCodeAt(i + 1));
     if (k === 8) {
       n += v * 256 + byte;
       v = 0;
@@ -370,6 +370,11 @@ export function docsizeTokensHex(hex: string): number {
     }
   }
   return n + v;
+}
+
+/** The value of a hex digit's character code, either case. */
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
 /** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the buffer ends. */

@@ -306,8 +306,8 @@ export class SearchRepo {
       offset,
     };
     if (match === null) {
-      if (bind.genre !== null) return this.#browseGenre.all(bind).map(toHit);
-      return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map(toHit);
+      if (bind.genre !== null) return this.#browseGenre.all(bind).map((r) => toHit(r));
+      return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map((r) => toHit(r));
     }
     const textPhrases = toPhrases(q.text, textOpts, null);
     const all = rankQuery(match, [...textPhrases, ...filterPhrases]);
@@ -331,7 +331,7 @@ export class SearchRepo {
     if (unicode.length) for (const [id, snippet] of this.#snippetsFor(all.walk, unicode)) snippets.set(id, snippet);
     return ranked.flatMap((r) => {
       const row = rows.get(r.id);
-      return row ? [toHit({ ...row, score: r.score, snippet: snippets.get(r.id) ?? null })] : [];
+      return row ? [toHit(row, r.score, snippets.get(r.id) ?? null)] : [];
     });
   }
 
@@ -493,7 +493,8 @@ interface Scored {
   readonly score: number;
 }
 
-function toHit(r: HitRow): SearchHit {
+/** A hit from its row; `score` and `snippet` override the row's (a ranked hit's come from the ranking). */
+function toHit(r: Omit<HitRow, 'score' | 'snippet'> & Partial<Pick<HitRow, 'score' | 'snippet'>>, score = r.score ?? 0, snippet = r.snippet ?? null): SearchHit {
   return {
     id: r.id,
     path: r.path,
@@ -504,7 +505,7 @@ function toHit(r: HitRow): SearchHit {
     year: r.year,
     durationMs: r.duration_ms,
     hasCaption: r.has_caption === 1,
-    score: r.score,
-    snippet: r.snippet,
+    score,
+    snippet,
   };
 }

@@ -74,7 +74,7 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   const sentences = [0];
   for (let t = 1; t < n; t++) {
     let i = starts[t]! - 1;
-    while (i >= 0 && /[ \t\n\r]/.test(caption[i]!)) i--;
+    while (i >= 0 && isSpaceCode(caption.charCodeAt(i))) i--;
     if (i !== starts[t]! - 1 && i >= 0 && (caption[i] === '.' || caption[i] === ':')) sentences.push(t);
   }
   /** Score of the instances starting in [from, from + size), and the end (exclusive) of the last of them. */
@@ -138,4 +138,9 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   if (lastTok < n - 1) out += '…';
   else out += caption.slice(at);
   return out;
+}
+
+/** Space, tab, newline or carriage return: what FTS5's sentence test skips before a '.' or ':'. */
+function isSpaceCode(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
