@@ -406,12 +406,13 @@ export class SearchRepo {
   }
 
   /**
-   * A candidate from its one text ({@link candidateText}, lower-cased by SQL: that is the whole fold for ASCII
-   * text); a row whose text holds the separator itself is read again column by column.
+   * A candidate from its one text ({@link candidateText}); a row whose text holds the separator itself is read
+   * again column by column.
    */
-  #candidate(text: string): FoldedRow {
-    const ascii = !NON_ASCII.test(text);
-    const parts = text.split(SEP);
+  #candidate(row: string): FoldedRow {
+    const ascii = !NON_ASCII.test(row);
+    // Lower case is the whole fold for ASCII text; other text is folded column by column below.
+    const parts = row.toLowerCase().split(SEP);
     if (parts.length === 8) {
       const col = (i: number): string | null => (parts[i] ? (ascii ? parts[i]! : foldText(parts[i]!)) : null);
       return { id: Number(parts[0]), folded: [col(1), col(2), col(3), col(4), col(5), col(6)], ascii, tokens: docsizeTokensHex(parts[7]!) };
@@ -485,7 +486,7 @@ const SEP = '\x1f';
 /** The SQL of a candidate's one text; columns are c.* (content) and d.sz (docsize). */
 function candidateText(id: string, caption: boolean): string {
   const cols = ['c.c0', 'c.c1', 'c.c2', 'c.c3', 'c.c4', caption ? 'c.c5' : "''"].map((c) => `ifnull(${c}, '')`);
-  return `lower(concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz)))`;
+  return `concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz))`;
 }
 
 interface Scored {

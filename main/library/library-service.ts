@@ -15,6 +15,7 @@ import type Database from 'better-sqlite3';
 import { FoldersRepo, type Folder, type FolderStats } from '../db/folders';
 import { ScanErrorsRepo } from '../db/scan-errors';
 import { SearchRepo } from '../db/search';
+import { MERGE_AFTER_ROWS, mergeSearchIndexes } from '../db/search-index-merge';
 import { TracksRepo } from '../db/tracks';
 import { FolderError } from './errors';
 import { nodeFs, type LibraryFs } from './fs';
@@ -46,6 +47,11 @@ export interface LibraryServiceOptions {
   readonly scanThreads?: number;
   /** The bundled scan-thread entry; default: scan.thread.mjs found beside the CLI bundle ($MUSILINGO_SCAN_THREAD overrides), null: none. */
   readonly scanThreadEntry?: URL | null;
+  /**
+   * Tracks a scan must write for the search indexes to be merged after it (see [Note: Merging the search
+   * index]). Default {@link MERGE_AFTER_ROWS}; Infinity never merges.
+   */
+  readonly mergeIndexAfterRows?: number;
 }
 
 /**
@@ -71,6 +77,10 @@ export interface LibraryEvents {
   'watch-batch': ScanSummary[];
   /** The watcher or a watcher batch failed; watching goes on. */
   'watch-error': { message: string };
+  /** The search indexes were merged after a big scan (complete: false when stopped first; the index stays valid). */
+  'index-merged': { steps: number; complete: boolean; ms: number };
+  /** Merging the search indexes failed (a busy or full disk); search works as before, only slower. */
+  'index-merge-error': { message: string };
 }
 
 type Listener<K extends keyof LibraryEvents> = (payload: LibraryEvents[K]) => void;
@@ -110,6 +120,7 @@ export class LibraryService {
   readonly #graceMs: number;
   readonly #progressIntervalMs: number;
   readonly #watchOpts: WatchOptions;
+  readonly #mergeAfterRows: number;
   readonly #scanner: Scanner;
   readonly #listeners = new Map<keyof LibraryEvents, Set<Listener<keyof LibraryEvents>>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -123,6 +134,7 @@ export class LibraryService {
     this.#graceMs = opts.missingGraceMs ?? DEFAULT_MISSING_GRACE_MS;
     this.#progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.#watchOpts = opts.watch ?? {};
+    this.#mergeAfterRows = opts.mergeIndexAfterRows ?? MERGE_AFTER_ROWS;
     this.tracks = new TracksRepo(db);
     this.folders = new FoldersRepo(db);
     this.scanErrors = new ScanErrorsRepo(db);
@@ -218,7 +230,9 @@ export class LibraryService {
    */
   async scan(folder: string | number, opts: { signal?: AbortSignal } = {}): Promise<ScanSummary> {
     const f = typeof folder === 'number' ? this.#resolveFolder(folder) : this.folders.getByPath(normalizeFolderPath(folder)) ?? this.addFolder(folder);
-    return this.#enqueue(() => this.#scanner.scanFolder(f, this.#scanOptions(opts.signal)));
+    const summary = await this.#enqueue(() => this.#scanner.scanFolder(f, this.#scanOptions(opts.signal)));
+    this.#mergeAfter([summary], opts.signal);
+    return summary;
   }
 
   /**
@@ -233,6 +247,7 @@ export class LibraryService {
       try {
         const s = await this.#enqueue(() => this.#scanner.scanFolder(f, this.#scanOptions(opts.signal)));
         summaries.push(s);
+        this.#mergeAfter([s], opts.signal);
         if (s.cancelled) break;
       } catch (e) {
         if (!(e instanceof FolderError)) throw e;
@@ -316,6 +331,26 @@ export class LibraryService {
     } catch (e) {
       this.#emit('watch-error', { message: `Updating the library after a change failed: ${(e as Error).message}` });
     }
+  }
+
+  /**
+   * Queues a merge of the search indexes when the scans wrote enough tracks (see [Note: Merging the search
+   * index]): after the scan has resolved, so its summary is not held up; before anything queued later. `idle()`
+   * waits for it, `stop()` and `signal` end it between steps.
+   */
+  #mergeAfter(summaries: readonly ScanSummary[], signal: AbortSignal | undefined): void {
+    const written = summaries.reduce((n, s) => n + s.added + s.updated + s.moved + s.restored, 0);
+    if (written < this.#mergeAfterRows) return;
+    const stop = signal ? AbortSignal.any([signal, this.#stopController.signal]) : this.#stopController.signal;
+    void this.#enqueue(async () => {
+      const t0 = Date.now();
+      try {
+        const r = await mergeSearchIndexes(this.#db, { signal: stop });
+        this.#emit('index-merged', { ...r, ms: Date.now() - t0 });
+      } catch (e) {
+        this.#emit('index-merge-error', { message: `Merging the search index failed: ${(e as Error).message}` });
+      }
+    });
   }
 
   #scanOptions(signal: AbortSignal | undefined): { signal: AbortSignal; onProgress: (p: ScanProgress) => void; onChanges: (c: LibraryChanges) => void } {

@@ -44,6 +44,8 @@ export const command: CliCommand = {
         failed++;
       }
     }
+    // A scan that wrote many tracks is followed by a merge of the search index (stopped by Ctrl-C like the scan).
+    await lib.idle();
     const errors = summaries.flatMap((s) => lib.scanErrors.list({ folderId: s.folderId, limit: 50 }));
     if (values.json) {
       ctx.stdout.write(`${JSON.stringify({ summaries, errors }, null, 2)}\n`);
