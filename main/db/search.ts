@@ -414,8 +414,12 @@ export class SearchRepo {
     // Lower case is the whole fold for ASCII text; other text is folded column by column below.
     const parts = row.toLowerCase().split(SEP);
     if (parts.length === 8) {
-      const col = (i: number): string | null => (parts[i] ? (ascii ? parts[i]! : foldText(parts[i]!)) : null);
-      return { id: Number(parts[0]), folded: [col(1), col(2), col(3), col(4), col(5), col(6)], ascii, tokens: docsizeTokensHex(parts[7]!) };
+      const folded: (string | null)[] = new Array<string | null>(6);
+      for (let c = 0; c < 6; c++) {
+        const t = parts[c + 1]!;
+        folded[c] = t === '' ? null : ascii ? t : foldText(t);
+      }
+      return { id: Number(parts[0]), folded, ascii, tokens: docsizeTokensHex(parts[7]!) };
     }
     const r = this.#candidateById.get(Number(parts[0]))!;
     const folded = (r.slice(1, 7) as (string | null)[]).map((t) => (t ? foldText(t) : null));

@@ -42,31 +42,35 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   if (NON_ASCII_TOKEN_CHAR.test(caption)) return undefined;
   const usable = phrases.filter((p) => p.tokens.length > 0 && (!p.columns || p.columns.includes(column)));
   if (!usable.length) return null;
+  const lower = caption.toLowerCase();
+  // Most hits of a page matched in their tags: a caption holding no phrase's first token has no snippet.
+  if (!usable.some((p) => lower.includes(p.tokens[0]!))) return null;
   const starts: number[] = [];
   const ends: number[] = [];
-  const lower = caption.toLowerCase();
   for (let i = 0; i <= lower.length; i++) {
     const inTok = i < lower.length && isTokenCode(lower.charCodeAt(i));
     if (inTok && (i === 0 || !isTokenCode(lower.charCodeAt(i - 1)))) starts.push(i);
     if (!inTok && i > 0 && isTokenCode(lower.charCodeAt(i - 1))) ends.push(i);
   }
-  // Instances: [first token, last token, phrase index].
+  // Instances: [first token, last token, phrase index], by first token then phrase (the order the window
+  // choice below breaks ties by). Each phrase's first token is found with indexOf, then checked in place.
   const inst: [number, number, number][] = [];
-  for (let t = 0; t < starts.length; t++) {
-    usable.forEach((p, pi) => {
-      const k = p.tokens.length;
-      if (t + k > starts.length) return;
-      for (let j = 0; j < k; j++) {
-        const s = starts[t + j]!;
-        const len = ends[t + j]! - s;
+  usable.forEach((p, pi) => {
+    const k = p.tokens.length;
+    for (let at = lower.indexOf(p.tokens[0]!); at >= 0; at = lower.indexOf(p.tokens[0]!, at + 1)) {
+      const t = tokenStartingAt(starts, at);
+      if (t < 0 || t + k > starts.length) continue;
+      let ok = true;
+      for (let j = 0; j < k && ok; j++) {
+        const st = starts[t + j]!;
+        const len = ends[t + j]! - st;
         const want = p.tokens[j]!;
-        const prefix = p.prefix && j === k - 1;
-        if (prefix ? len < want.length : len !== want.length) return;
-        if (!lower.startsWith(want, s)) return;
+        ok = (p.prefix && j === k - 1 ? len >= want.length : len === want.length) && lower.startsWith(want, st);
       }
-      inst.push([t, t + k - 1, pi]);
-    });
-  }
+      if (ok) inst.push([t, t + k - 1, pi]);
+    }
+  });
+  inst.sort((a, b) => a[0] - b[0] || a[2] - b[2]);
   if (!inst.length) return null;
   const n = starts.length;
   const size = Math.min(SNIPPET_TOKENS, n);
@@ -103,7 +107,8 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
     }
     // A window may instead open at the sentence the instance is in, which reads better (a bonus of 100, or
     // 120 at the caption's start).
-    const sentence = sentences.filter((t) => t <= from).at(-1)!;
+    let sentence = 0;
+    for (const t of sentences) if (t <= from) sentence = t;
     if (n > size && sentence < from) {
       const fromSentence = windowScore(sentence).score + (sentence === 0 ? 120 : 100);
       if (fromSentence > best) {
@@ -143,4 +148,18 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
 /** Space, tab, newline or carriage return: what FTS5's sentence test skips before a '.' or ':'. */
 function isSpaceCode(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** The index of the token starting at character `at` (`starts` ascending), or -1 when none starts there. */
+function tokenStartingAt(starts: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = starts[mid]!;
+    if (v === at) return mid;
+    if (v < at) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
