@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { BROWSE_KEYS_OF, BROWSE_ORDER_OF } from './tracks';
 import { captionSnippet } from './snippet';
-import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, foldedRowMatches, indexedPrefix, NON_ASCII, phraseExpr, tokenize, type FoldedRow, type Phrase } from './bm25';
+import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, foldedRowMatches, indexedPrefix, NON_ASCII, phraseExpr, tokenize, isAscii, type FoldedRow, type Phrase } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -410,7 +410,7 @@ export class SearchRepo {
    * again column by column.
    */
   #candidate(row: string): FoldedRow {
-    const ascii = !NON_ASCII.test(row);
+    const ascii = isAscii(row);
     // Lower case is the whole fold for ASCII text; other text is folded column by column below.
     const parts = row.toLowerCase().split(SEP);
     if (parts.length === 8) {

@@ -2,7 +2,7 @@
  * @file The caption snippet of a search hit, cut from the caption text the ranking already fetched (see
  * [Note: Snippets from the fetched text]). Main process, CLI and tests.
  */
-import { isTokenCode, type Phrase } from './bm25';
+import { isAscii, isTokenCode, type Phrase } from './bm25';
 
 // [Note: Snippets from the fetched text]
 // FTS5's snippet() needs the hit's row under an FTS5 cursor positioned by the same MATCH: a page of 50 hits
@@ -39,7 +39,7 @@ export const SNIPPET_TOKENS = 16;
  * restricted to other columns are ignored.
  */
 export function captionSnippet(caption: string, phrases: readonly Phrase[], column: number): string | null | undefined {
-  if (NON_ASCII_TOKEN_CHAR.test(caption)) return undefined;
+  if (!isAscii(caption) && NON_ASCII_TOKEN_CHAR.test(caption)) return undefined;
   const usable = phrases.filter((p) => p.tokens.length > 0 && (!p.columns || p.columns.includes(column)));
   if (!usable.length) return null;
   const lower = caption.toLowerCase();
@@ -47,11 +47,13 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   if (!usable.some((p) => lower.includes(p.tokens[0]!))) return null;
   const starts: number[] = [];
   const ends: number[] = [];
-  for (let i = 0; i <= lower.length; i++) {
-    const inTok = i < lower.length && isTokenCode(lower.charCodeAt(i));
-    if (inTok && (i === 0 || !isTokenCode(lower.charCodeAt(i - 1)))) starts.push(i);
-    if (!inTok && i > 0 && isTokenCode(lower.charCodeAt(i - 1))) ends.push(i);
+  let prev = false;
+  for (let i = 0; i < lower.length; i++) {
+    const inTok = isTokenCode(lower.charCodeAt(i));
+    if (inTok !== prev) (inTok ? starts : ends).push(i);
+    prev = inTok;
   }
+  if (prev) ends.push(lower.length);
   // Instances: [first token, last token, phrase index], by first token then phrase (the order the window
   // choice below breaks ties by). Each phrase's first token is found with indexOf, then checked in place.
   const inst: [number, number, number][] = [];
