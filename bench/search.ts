@@ -1,8 +1,10 @@
 /**
  * @file Benchmark: search latency at library scale. Inserts N synthetic tracks (default 100,000) with tags and
  * a MusicCaps caption each into a fresh database, then times typical queries (plain words, as-you-type
- * prefixes, phrases, filters). Prints p50/p95 per query kind against a baseline measured in the same run:
- * an unranked FTS5 MATCH … LIMIT 50 for the same text (what ranking, filters and snippets add on top).
+ * prefixes, phrases, filters). Prints p50/p95 per query kind against the anchor measured in the same run (the
+ * same search ranked by FTS5's bm25() in SQL) and an unranked FTS5 MATCH … LIMIT 50 for the same text (what
+ * ranking, filters and snippets add on top). Ours and the anchor are timed in separate passes; a third pass
+ * times ours right after the anchor's query (caches shared), as earlier versions of this bench did.
  *
  * Usage: npm run bench -- search [tracks=100000] [captions.csv]
  * MUSILINGO_BENCH_DB=<file>: keep the generated database there and reuse it on the next run with the same
@@ -90,9 +92,10 @@ try {
   console.log(`search bench: ${N} tracks (${Math.round(N * 0.9)} captioned, captions from ${CSV}), ${reuse ? `reused ${keep}` : `loaded in ${loadS.toFixed(1)} s`}`);
   console.log(`search index: ${segments} segment(s) after loading, merged in ${merged.steps} step(s), ${mergeS.toFixed(1)} s (as after a big scan)`);
   console.log('anchor: the same search ranked by FTS5 bm25() in SQL (test/helpers/fts5-search.ts, the ranking before the JS scorer)');
-  console.log('kind           p50 ms   p95 ms   max ms   anchor p50/p95 ms   unranked MATCH p50/p95 ms   top-20 same as anchor');
+  console.log('kind           p50 ms   p95 ms   max ms   anchor p50/p95 ms   unranked MATCH p50/p95 ms   top-20 same as anchor  ours right after the anchor p50/p95');
   const all: number[] = [];
   const allRef: number[] = [];
+  const allMixed: number[] = [];
   let same = 0;
   let total = 0;
   const differ: string[] = [];
@@ -107,6 +110,7 @@ try {
     const times: number[] = [];
     const ref: number[] = [];
     const base: number[] = [];
+    const mixed: number[] = [];
     let kindSame = 0;
     for (const q of k.queries) {
       // Warm the page cache, and compare the top 20 (ids in order) with the anchor's.
@@ -117,6 +121,9 @@ try {
     }
     same += kindSame;
     total += k.queries.length;
+    // Ours and the anchor are timed in passes of their own: interleaved, each query ran right after the
+    // anchor's walk over every row holding its words, which evicts ours from SQLite's page cache and the CPU's
+    // (the app never runs the anchor). The interleaved figure is printed too, for comparison with earlier runs.
     for (let r = 0; r < REPS; r++) {
       for (const q of k.queries) {
         const a = performance.now();
@@ -124,6 +131,10 @@ try {
         search.search(q);
         times.push(performance.now() - a);
         cpuOurs += cpuMs(ca);
+      }
+    }
+    for (let r = 0; r < REPS; r++) {
+      for (const q of k.queries) {
         const c = performance.now();
         const cc = process.cpuUsage();
         anchor.search(q);
@@ -137,11 +148,21 @@ try {
         }
       }
     }
+    for (let r = 0; r < REPS; r++) {
+      for (const q of k.queries) {
+        anchor.search(q);
+        const a = performance.now();
+        search.search(q);
+        mixed.push(performance.now() - a);
+      }
+    }
     all.push(...times);
     allRef.push(...ref);
+    allMixed.push(...mixed);
     const bl = base.length ? `${pct(base, 50).toFixed(2)} / ${pct(base, 95).toFixed(2)}` : 'n/a';
     const rf = `${pct(ref, 50).toFixed(2)} / ${pct(ref, 95).toFixed(2)}`;
-    console.log(`${k.name.padEnd(13)} ${pct(times, 50).toFixed(2).padStart(7)}  ${pct(times, 95).toFixed(2).padStart(7)}  ${Math.max(...times).toFixed(2).padStart(7)}   ${rf.padEnd(19)} ${bl.padEnd(27)} ${kindSame}/${k.queries.length}`);
+    const mx = `${pct(mixed, 50).toFixed(2)} / ${pct(mixed, 95).toFixed(2)}`;
+    console.log(`${k.name.padEnd(13)} ${pct(times, 50).toFixed(2).padStart(7)}  ${pct(times, 95).toFixed(2).padStart(7)}  ${Math.max(...times).toFixed(2).padStart(7)}   ${rf.padEnd(19)} ${bl.padEnd(27)} ${`${kindSame}/${k.queries.length}`.padEnd(22)} ${mx}`);
   }
   // The app writes while the user searches (captions arrive, the watcher updates tracks): every write drops
   // the scorer's cached counts, so the first search after it pays for them again. Time that case too: one
@@ -159,7 +180,7 @@ try {
     }
     console.log(`after a write ${pct(times, 50).toFixed(2).padStart(7)}  ${pct(times, 95).toFixed(2).padStart(7)}  ${Math.max(...times).toFixed(2).padStart(7)}   (each word query right after a caption edit; not in ALL)`);
   }
-  console.log(`ALL           ${pct(all, 50).toFixed(2).padStart(7)}  ${pct(all, 95).toFixed(2).padStart(7)}            ${pct(allRef, 50).toFixed(2)} / ${pct(allRef, 95).toFixed(2)}  (target p95 < 10 ms, p50 < 3 ms)`);
+  console.log(`ALL           ${pct(all, 50).toFixed(2).padStart(7)}  ${pct(all, 95).toFixed(2).padStart(7)}            ${pct(allRef, 50).toFixed(2)} / ${pct(allRef, 95).toFixed(2)}  (target p95 < 10 ms, p50 < 3 ms); ours right after the anchor: ${pct(allMixed, 50).toFixed(2)} / ${pct(allMixed, 95).toFixed(2)}`);
   console.log(`ratio anchor/ours: p50 ${(pct(allRef, 50) / pct(all, 50)).toFixed(1)}x, p95 ${(pct(allRef, 95) / pct(all, 95)).toFixed(1)}x; top-20 identical in order: ${same}/${total} queries`);
   console.log(`CPU per query (mean): ours ${(cpuOurs / all.length).toFixed(2)} ms, anchor ${(cpuRef / allRef.length).toFixed(2)} ms`);
   for (const d of differ) console.log(`  differs: ${d}`);

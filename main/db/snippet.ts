@@ -84,14 +84,15 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
     if (i !== starts[t]! - 1 && i >= 0 && (caption[i] === '.' || caption[i] === ':')) sentences.push(t);
   }
   /** Score of the instances starting in [from, from + size), and the end (exclusive) of the last of them. */
+  const seen = new Uint8Array(usable.length);
   const windowScore = (from: number): { score: number; end: number } => {
-    const seen = new Set<number>();
+    seen.fill(0);
     let score = 0;
     let end = from;
     for (const [f, l, pi] of inst) {
       if (f < from || f >= from + size) continue;
-      score += seen.has(pi) ? 1 : 1000;
-      seen.add(pi);
+      score += seen[pi] ? 1 : 1000;
+      seen[pi] = 1;
       end = Math.max(end, l + 1);
     }
     return { score, end };
@@ -126,25 +127,16 @@ export function captionSnippet(caption: string, phrases: readonly Phrase[], colu
   let out = bestStart > 0 ? '…' : '';
   // A window at the first token keeps what precedes it (an opening quote), as FTS5 does.
   let at = bestStart > 0 ? starts[bestStart]! : 0;
-  let open = -1; // last token of the instance being wrapped
-  for (let t = bestStart; t <= lastTok; t++) {
-    const m = open < 0 ? marks.find(([f]) => f === t) : undefined;
-    out += caption.slice(at, starts[t]!);
-    at = starts[t]!;
-    if (m) {
-      out += '[';
-      open = Math.min(m[1], lastTok);
-    }
-    out += caption.slice(at, ends[t]!);
-    at = ends[t]!;
-    if (open === t) {
-      out += ']';
-      open = -1;
-    }
+  // Marks in order; one starting inside the previous (or with it, shorter) is part of it.
+  let openUntil = -1;
+  for (const [f, l] of marks) {
+    if (f <= openUntil) continue;
+    const last = Math.min(l, lastTok);
+    out += `${caption.slice(at, starts[f]!)}[${caption.slice(starts[f]!, ends[last]!)}]`;
+    at = ends[last]!;
+    openUntil = last;
   }
-  if (lastTok < n - 1) out += '…';
-  else out += caption.slice(at);
-  return out;
+  return lastTok < n - 1 ? `${out}${caption.slice(at, ends[lastTok]!)}…` : out + caption.slice(at);
 }
 
 /** Space, tab, newline or carriage return: what FTS5's sentence test skips before a '.' or ':'. */
