@@ -3,7 +3,8 @@
  * test/fixtures or the full public CSV. RFC 4180 quoting (quoted fields with "" escapes and newlines).
  */
 import { readFileSync } from 'node:fs';
-import type { TrackMeta } from '../../main/db/tracks';
+import type Database from 'better-sqlite3';
+import { TracksRepo, type TrackMeta } from '../../main/db/tracks';
 import { parseCsv } from '../../model/eval/datasets';
 
 /** One MusicCaps row. */
@@ -60,4 +61,30 @@ export function metaOf(m: Partial<TrackMeta> = {}): TrackMeta {
     nativeTags: null,
     ...m,
   };
+}
+
+/**
+ * A library of `copies` copies of MusicCaps `rows` in one transaction: per row and copy one track
+ * (/m/<copy>/<ytid>.wav) with the tags `meta` gives and a caption (the row's, unless `caption` says otherwise).
+ * Several copies make common words match more rows than a small rank window. Returns the ids, in order.
+ */
+export function insertMusicCaps(
+  db: Database.Database,
+  rows: readonly CaptionRow[],
+  opts: { copies?: number; meta: (r: CaptionRow, i: number, copy: number) => Partial<TrackMeta>; caption?: (r: CaptionRow, i: number, copy: number) => string },
+): number[] {
+  const tracks = new TracksRepo(db);
+  const caption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'musiccaps', ?, 0)");
+  const ids: number[] = [];
+  db.transaction(() => {
+    for (let copy = 0; copy < (opts.copies ?? 3); copy++) {
+      rows.forEach((r, i) => {
+        const file = { path: `/m/${copy}/${r.ytid}.wav`, folderId: null, sizeBytes: 1000 + i, mtimeMs: 0, fingerprint: `fp${copy}-${i}` };
+        const id = tracks.insert(file, metaOf(opts.meta(r, i, copy)), 0);
+        caption.run(id, opts.caption ? opts.caption(r, i, copy) : r.caption);
+        ids.push(id);
+      });
+    }
+  })();
+  return ids;
 }

@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bm25Scorer, countTokens, foldText, tokenize } from '../../../main/db/bm25';
 import { openDatabase } from '../../../main/db/open';
 import { SearchRepo, toFtsQuery, type SearchQuery } from '../../../main/db/search';
-import { TracksRepo } from '../../../main/db/tracks';
 import { Fts5SearchRepo } from '../../helpers/fts5-search';
-import { metaOf, readMusicCaps } from '../../helpers/musiccaps';
+import { insertMusicCaps, readMusicCaps } from '../../helpers/musiccaps';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'fixtures', 'musiccaps-sample.csv');
 const GENRES = ['Zeta', 'Theta', 'Kappa', 'Sigma', 'Omega'];
@@ -19,31 +18,18 @@ const GENRES = ['Zeta', 'Theta', 'Kappa', 'Sigma', 'Omega'];
 let db: Database.Database;
 
 beforeAll(() => {
-  const rows = readMusicCaps(SAMPLE);
   db = openDatabase(':memory:');
-  const tracks = new TracksRepo(db);
-  const caption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'musiccaps', ?, 0)");
   const titles = ['Piano Dreams', 'Guitar Night', 'Drums of Fire', 'Sad Piano Ballad', 'Café Ünïcode ça', "Rock'n'Roll 日本語"];
-  db.transaction(() => {
-    // Three copies of the sample, so common words match more rows than a small rank window.
-    for (let copy = 0; copy < 3; copy++) {
-      rows.forEach((r, i) => {
-        const id = tracks.insert(
-          { path: `/m/${copy}/${r.ytid}.wav`, folderId: null, sizeBytes: 1000 + i, mtimeMs: 0, fingerprint: `fp${copy}-${i}` },
-          metaOf({
-            title: i % 9 === 0 ? titles[(i / 9) % titles.length]! : `Clip ${r.ytid}`,
-            artist: `Artist ${i % 7}`,
-            album: i % 5 === 0 ? 'Piano Album' : `Album ${i % 11}`,
-            genres: [GENRES[i % 5]!],
-            genre: GENRES[i % 5]!,
-            year: 1980 + (i % 40),
-          }),
-          0,
-        );
-        caption.run(id, r.caption);
-      });
-    }
-  })();
+  insertMusicCaps(db, readMusicCaps(SAMPLE), {
+    meta: (r, i) => ({
+      title: i % 9 === 0 ? titles[(i / 9) % titles.length]! : `Clip ${r.ytid}`,
+      artist: `Artist ${i % 7}`,
+      album: i % 5 === 0 ? 'Piano Album' : `Album ${i % 11}`,
+      genres: [GENRES[i % 5]!],
+      genre: GENRES[i % 5]!,
+      year: 1980 + (i % 40),
+    }),
+  });
 });
 afterAll(() => db.close());
 

@@ -12,7 +12,7 @@ import { SearchRepo, toFtsQuery, type SearchHit, type SearchQuery } from '../../
 import { captionSnippet } from '../../../main/db/snippet';
 import { TracksRepo } from '../../../main/db/tracks';
 import { Fts5SearchRepo } from '../../helpers/fts5-search';
-import { metaOf, readMusicCaps } from '../../helpers/musiccaps';
+import { insertMusicCaps, metaOf, readMusicCaps } from '../../helpers/musiccaps';
 
 const SAMPLE = join(import.meta.dirname, '..', '..', 'fixtures', 'musiccaps-sample.csv');
 
@@ -28,31 +28,15 @@ let tracks: TracksRepo;
 const ids: number[] = [];
 
 beforeAll(() => {
-  const rows = readMusicCaps(SAMPLE);
   db = openDatabase(':memory:');
   tracks = new TracksRepo(db);
-  const caption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'musiccaps', ?, 0)");
-  db.transaction(() => {
-    for (let copy = 0; copy < 3; copy++) {
-      rows.forEach((r, i) => {
-        const id = tracks.insert(
-          { path: `/m/${copy}/${r.ytid}.wav`, folderId: null, sizeBytes: 1000 + i, mtimeMs: 0, fingerprint: `fp${copy}-${i}` },
-          metaOf({
-            title: i % 9 === 0 ? 'Piano Dreams' : `Clip ${r.ytid}`,
-            artist: `Artist ${i % 7}`,
-            album: `Album ${i % 11}`,
-            genres: ['Jazz'],
-            genre: 'Jazz',
-            year: 1980 + (i % 40),
-          }),
-          0,
-        );
-        ids.push(id);
-        // Every 7th caption of the last copy is one with non-ASCII punctuation.
-        caption.run(id, copy === 2 && i % 7 === 0 ? PUNCTUATED[(i / 7) % PUNCTUATED.length]! : r.caption);
-      });
-    }
-  })();
+  ids.push(
+    ...insertMusicCaps(db, readMusicCaps(SAMPLE), {
+      meta: (r, i) => ({ title: i % 9 === 0 ? 'Piano Dreams' : `Clip ${r.ytid}`, artist: `Artist ${i % 7}`, album: `Album ${i % 11}`, genres: ['Jazz'], genre: 'Jazz', year: 1980 + (i % 40) }),
+      // Every 7th caption of the last copy is one with non-ASCII punctuation.
+      caption: (r, i, copy) => (copy === 2 && i % 7 === 0 ? PUNCTUATED[(i / 7) % PUNCTUATED.length]! : r.caption),
+    }),
+  );
 });
 afterAll(() => db.close());
 
