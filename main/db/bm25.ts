@@ -148,8 +148,14 @@ export function indexedPrefix(p: Phrase): Phrase {
 
 /** Whether every phrase has a hit in its columns of the row (the row matches the AND of the phrases). */
 export function rowMatches(phrases: readonly Phrase[], row: RowText): boolean {
+  const { folded, ascii } = foldRow(row);
+  return foldedRowMatches(phrases, folded, ascii);
+}
+
+/** A row's columns folded by {@link foldText}, and whether they are all ASCII (as {@link FoldedRow} holds them). */
+export function foldRow(row: RowText): { folded: RowText; ascii: boolean } {
   const folded = row.map((t) => (t ? foldText(t) : null));
-  return foldedRowMatches(phrases, folded, folded.every((t) => !t || !NON_ASCII.test(t)));
+  return { folded, ascii: folded.every((t) => !t || isAscii(t)) };
 }
 
 /** {@link rowMatches} of a row whose text is folded already; `ascii` as in {@link FoldedRow}. */
@@ -275,9 +281,8 @@ export class Bm25Scorer {
    */
   score(phrases: readonly Phrase[], rows: ReadonlyMap<number, RowText>, sizes?: ReadonlyMap<number, number>): Map<number, number> {
     const folded = [...rows].map(([id, row]): FoldedRow => {
-      const cols = row.map((t) => (t ? foldText(t) : null));
-      const known = sizes?.get(id);
-      return { id, folded: cols, ascii: cols.every((t) => !t || !NON_ASCII.test(t)), tokens: known ?? cols.reduce((n, t) => n + (t ? countTokens(t) : 0), 0) };
+      const f = foldRow(row);
+      return { id, ...f, tokens: sizes?.get(id) ?? f.folded.reduce((n, t) => n + (t ? countTokens(t) : 0), 0) };
     });
     const scores = this.scoreFolded(phrases, folded);
     return new Map(folded.map((r, i) => [r.id, scores[i]!]));
@@ -331,9 +336,6 @@ export interface FoldedRow {
   readonly tokens: number;
 }
 
-// eslint-disable-next-line no-control-regex
-export const NON_ASCII = /[^\u0000-\u007f]/;
-
 /**
  * Whether `s` is all ASCII: its UTF-8 form is as long as it is (any other character takes two bytes or more,
  * a pair of surrogates four). Native code counts the bytes several times faster than a regular expression
@@ -357,28 +359,11 @@ export function docsizeTokens(sz: Buffer): number {
   return n;
 }
 
-/** {@link docsizeTokens} of the record given as hex (SQL's hex()), summing its varints as they are read. */
+/** {@link docsizeTokens} of the record given as hex (SQL's hex()). */
 export function docsizeTokensHex(hex: string): number {
   let n = 0;
-  let v = 0;
-  let k = 0;
-  for (let i = 0; i + 1 < hex.length; i += 2) {
-    const byte = hexDigit(hex.charCodeAt(i)) * 16 + hexDigit(hex.charCodeAt(i + 1));
-    if (k === 8) {
-      n += v * 256 + byte;
-      v = 0;
-      k = 0;
-      continue;
-    }
-    v = v * 128 + (byte & 0x7f);
-    k++;
-    if (!(byte & 0x80)) {
-      n += v;
-      v = 0;
-      k = 0;
-    }
-  }
-  return n + v;
+  for (const v of varintsOf(hex.length >> 1, (i) => hexDigit(hex.charCodeAt(2 * i)) * 16 + hexDigit(hex.charCodeAt(2 * i + 1)))) n += v;
+  return n;
 }
 
 /** The value of a hex digit's character code, either case. */
@@ -386,20 +371,24 @@ function hexDigit(c: number): number {
   return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
-/** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the buffer ends. */
-export
-function readVarints(b: Buffer): number[] {
+/** SQLite/FTS5 varints (big-endian 7-bit groups, the 9th byte whole), read until the bytes end. */
+export function readVarints(b: Uint8Array): number[] {
+  return varintsOf(b.length, (i) => b[i]!);
+}
+
+/** {@link readVarints} of `length` bytes that `byteAt` gives (a Buffer's, or a hex string's). */
+function varintsOf(length: number, byteAt: (i: number) => number): number[] {
   const out: number[] = [];
   let i = 0;
-  while (i < b.length) {
+  while (i < length) {
     let v = 0;
     let k = 0;
-    for (; k < 8 && i < b.length; k++) {
-      const byte = b[i++]!;
+    for (; k < 8 && i < length; k++) {
+      const byte = byteAt(i++);
       v = v * 128 + (byte & 0x7f);
       if (!(byte & 0x80)) break;
     }
-    if (k === 8 && i < b.length) v = v * 256 + b[i++]!;
+    if (k === 8 && i < length) v = v * 256 + byteAt(i++);
     out.push(v);
   }
   return out;

@@ -3,6 +3,7 @@
  * See [Note: Merging the search index]. Main process and CLI (through LibraryService), bench and tests.
  */
 import type Database from 'better-sqlite3';
+import { readVarints } from './bm25';
 
 // [Note: Merging the search index]
 // FTS5 writes the rows of each transaction as a new segment and merges segments a few at a time (automerge), so
@@ -71,17 +72,6 @@ export async function mergeSearchIndexes(
 export function countSegments(db: Database.Database, table: (typeof TABLES)[number]): number {
   const block = db.prepare<[], Buffer>(`SELECT block FROM ${table}_data WHERE id = 10`).pluck().get();
   if (!block || block.length < 6) return 0;
-  let i = block.subarray(4, 8).equals(Buffer.from([0xff, 0x00, 0x00, 0x01])) ? 8 : 4;
-  const varint = (): number => {
-    let v = 0;
-    for (let k = 0; k < 9 && i < block.length; k++) {
-      const b = block[i++]!;
-      if (k === 8) return v * 256 + b;
-      v = v * 128 + (b & 0x7f);
-      if (!(b & 0x80)) break;
-    }
-    return v;
-  };
-  varint(); // levels
-  return varint();
+  const v2 = block.subarray(4, 8).equals(Buffer.from([0xff, 0x00, 0x00, 0x01]));
+  return readVarints(block.subarray(v2 ? 8 : 4))[1] ?? 0; // [levels, segments, …]
 }

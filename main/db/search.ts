@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { BROWSE_KEYS_OF, BROWSE_ORDER_OF } from './tracks';
 import { captionSnippet } from './snippet';
-import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldText, foldedRowMatches, indexedPrefix, NON_ASCII, phraseExpr, tokenize, isAscii, type FoldedRow, type Phrase } from './bm25';
+import { Bm25Scorer, docsizeTokens, docsizeTokensHex, foldRow, foldText, foldedRowMatches, indexedPrefix, phraseExpr, tokenize, isAscii, type FoldedRow, type Phrase, type RowText } from './bm25';
 
 /** A search request. Every filter is optional; `text` may be empty to browse by filters alone. */
 export interface SearchQuery {
@@ -422,8 +422,7 @@ export class SearchRepo {
       return { id: Number(parts[0]), folded, ascii, tokens: docsizeTokensHex(parts[7]!) };
     }
     const r = this.#candidateById.get(Number(parts[0]))!;
-    const folded = (r.slice(1, 7) as (string | null)[]).map((t) => (t ? foldText(t) : null));
-    return { id: r[0] as number, folded, ascii: folded.every((t) => !t || !NON_ASCII.test(t)), tokens: r[7] ? docsizeTokens(r[7] as Buffer) : 0 };
+    return { id: r[0] as number, ...foldRow(r.slice(1, 7) as RowText), tokens: r[7] ? docsizeTokens(r[7] as Buffer) : 0 };
   }
 
   /** Candidates by bm25, best first, ties by id. */

@@ -231,7 +231,7 @@ export class LibraryService {
   async scan(folder: string | number, opts: { signal?: AbortSignal } = {}): Promise<ScanSummary> {
     const f = typeof folder === 'number' ? this.#resolveFolder(folder) : this.folders.getByPath(normalizeFolderPath(folder)) ?? this.addFolder(folder);
     const summary = await this.#enqueue(() => this.#scanner.scanFolder(f, this.#scanOptions(opts.signal)));
-    this.#mergeAfter([summary], opts.signal);
+    this.#mergeAfter(summary, opts.signal);
     return summary;
   }
 
@@ -247,7 +247,7 @@ export class LibraryService {
       try {
         const s = await this.#enqueue(() => this.#scanner.scanFolder(f, this.#scanOptions(opts.signal)));
         summaries.push(s);
-        this.#mergeAfter([s], opts.signal);
+        this.#mergeAfter(s, opts.signal);
         if (s.cancelled) break;
       } catch (e) {
         if (!(e instanceof FolderError)) throw e;
@@ -334,13 +334,12 @@ export class LibraryService {
   }
 
   /**
-   * Queues a merge of the search indexes when the scans wrote enough tracks (see [Note: Merging the search
+   * Queues a merge of the search indexes when the scan wrote enough tracks (see [Note: Merging the search
    * index]): after the scan has resolved, so its summary is not held up; before anything queued later. `idle()`
    * waits for it, `stop()` and `signal` end it between steps.
    */
-  #mergeAfter(summaries: readonly ScanSummary[], signal: AbortSignal | undefined): void {
-    const written = summaries.reduce((n, s) => n + s.added + s.updated + s.moved + s.restored, 0);
-    if (written < this.#mergeAfterRows) return;
+  #mergeAfter(s: ScanSummary, signal: AbortSignal | undefined): void {
+    if (s.added + s.updated + s.moved + s.restored < this.#mergeAfterRows) return;
     const stop = signal ? AbortSignal.any([signal, this.#stopController.signal]) : this.#stopController.signal;
     void this.#enqueue(async () => {
       const t0 = Date.now();
