@@ -90,8 +90,6 @@ export function currentProviderEnvironment(): ProviderEnvironment {
   return { platform: process.platform, arch: process.arch, env: process.env, bindingDir: ortBindingDir(), fileExists: existsSync, listDir: listDirOrEmpty };
 }
 
-
-
 /** Static checks: what rules each provider out on this machine, without loading ONNX Runtime. */
 export function staticProviderStatus(pe: ProviderEnvironment = currentProviderEnvironment()): ProviderStatus[] {
   const out: ProviderStatus[] = [];
