@@ -1,5 +1,6 @@
 import { builtinModules } from 'node:module';
 import { defineConfig, type Plugin } from 'vite';
+import { MUSIC_METADATA_PATCHES, patchesModule } from './main/library/music-metadata-patches';
 import pkg from './package.json' with { type: 'json' };
 
 // The CLI (and its worker threads) are bundled like the Electron main process so that
@@ -12,24 +13,24 @@ const external = [
 ].map((d) => new RegExp(`^${d.replace(/[/.]/g, '\\$&')}(/.*)?$`));
 
 /**
- * [Note: One tag mapper per process]
- * music-metadata builds its tag-name maps (~1,000 upper-cased keys in 11 mappers) anew for every file it parses:
- * a sixth of a scan thread's time. The mappers are stateless, so the bundled copy (music-metadata is bundled
- * into the CLI, whose scan.thread.mjs the app runs too) shares one. The build fails if the line it rewrites is
- * gone (a music-metadata upgrade), rather than silently losing the saving.
+ * music-metadata's source patches (main/library/music-metadata-patches.ts: [Note: One tag mapper per process],
+ * [Note: ID3v2 padding]); a patch whose text is gone after an upgrade fails the build.
  */
-const sharedTagMapper: Plugin = {
-  name: 'musilingo-shared-tag-mapper',
+const musicMetadataPatches: Plugin = {
+  name: 'musilingo-music-metadata-patches',
   transform(code, id) {
-    if (!/music-metadata[\\/]lib[\\/]common[\\/]MetadataCollector\.js$/.test(id)) return null;
-    const line = 'this.tagMapper = new CombinedTagMapper();';
-    if (!code.includes(line)) this.error(`music-metadata's MetadataCollector.js no longer has "${line}": update [Note: One tag mapper per process]`);
-    return code.replace(line, 'this.tagMapper = (sharedCombinedTagMapper ??= new CombinedTagMapper());') + '\nlet sharedCombinedTagMapper;\n';
+    const patches = MUSIC_METADATA_PATCHES.filter((p) => patchesModule(p, id));
+    if (!patches.length) return null;
+    try {
+      return patches.reduce((c, p) => p.apply(c), code);
+    } catch (e) {
+      return this.error(e instanceof Error ? e.message : String(e));
+    }
   },
 };
 
 export default defineConfig({
-  plugins: [sharedTagMapper],
+  plugins: [musicMetadataPatches],
   build: {
     ssr: true,
     target: 'node20',
@@ -49,6 +50,6 @@ export default defineConfig({
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },
     },
   },
-  // music-metadata is bundled (its own dependencies stay external): see [Note: One tag mapper per process].
+  // music-metadata is bundled (its own dependencies stay external), patched: see main/library/music-metadata-patches.ts.
   ssr: { noExternal: ['music-metadata'] },
 });
