@@ -184,6 +184,7 @@ export class SearchRepo {
   readonly #newestTagsLean: Database.Statement<[WalkBind], string>;
   readonly #candidateById: Database.Statement<[number], unknown[]>;
   readonly #missingIds: Database.Statement<[number], number>;
+  readonly #yearBounds: Database.Statement<[], [number | null, number | null]>;
   #missing: { stamp: string; ids: ReadonlySet<number> | null } = { stamp: '', ids: null };
   readonly #snippets: Database.Statement<[{ match: string; ids: string; lo: number; hi: number }], { id: number; snippet: string | null }>;
   readonly #hitsByIds: Database.Statement<[{ ids: string }], Omit<HitRow, 'score' | 'snippet'> & { caption: string | null }>;
@@ -221,6 +222,8 @@ export class SearchRepo {
       'SELECT c.id, c.c0, c.c1, c.c2, c.c3, c.c4, c.c5, d.sz FROM tracks_fts_content c JOIN tracks_fts_docsize d ON d.id = c.id WHERE c.id = ?',
     ).raw();
     this.#missingIds = db.prepare<[number], number>('SELECT id FROM tracks WHERE missing_since IS NOT NULL LIMIT ?').pluck();
+    // Two subqueries: each is one lookup at an end of tracks_year (min and max in one SELECT scan the index).
+    this.#yearBounds = db.prepare<[], [number | null, number | null]>('SELECT (SELECT min(year) FROM tracks), (SELECT max(year) FROM tracks)').raw();
     // [Note: Two-step search] Rank first (ids and scores only), then fetch the page's columns and caption
     // snippets. snippet() re-tokenizes a caption, too costly for every match; and a `MATCH … AND rowid = ?`
     // lookup per hit would walk the query's doclists from the start every time, so snippets are fetched per
@@ -310,12 +313,14 @@ export class SearchRepo {
       return (filterMatch.length ? this.#browseMatching.all({ ...bind, match: filterMatch.join(' AND ') }) : this.#browse.all(bind)).map((r) => toHit(r));
     }
     const textPhrases = toPhrases(q.text, textOpts, null);
-    const all = rankQuery(match, [...textPhrases, ...filterPhrases]);
+    const years = this.#yearWords(q.yearFrom, q.yearTo);
+    const all = rankQuery(match, [...textPhrases, ...filterPhrases], years);
     const ranked = this.#rank(bind, {
       all,
       tags: rankQuery(
         [`${TAG_COLUMNS} : (${textMatch})`, ...filterMatch].join(' AND '),
         [...toPhrases(q.text, textOpts, TAG_COLUMN_INDEXES), ...filterPhrases],
+        years,
       ),
     });
     if (!ranked.length) return [];
@@ -358,6 +363,27 @@ export class SearchRepo {
    * The ids of missing tracks when there are at most `missingInMemory` of them (else null), cached until the
    * database changes. See [Note: Walking without the tracks table].
    */
+  /**
+   * The walk's clause for a year filter of at most YEAR_WORDS_MAX years, or null (see
+   * [Note: Year ranges through the index]).
+   */
+  #yearWords(from: number | undefined, to: number | undefined): string | null {
+    if (from === undefined && to === undefined) return null;
+    let lo = from;
+    let hi = to;
+    if (lo === undefined || hi === undefined) {
+      const [min, max] = this.#yearBounds.get()!;
+      if (min === null || max === null) return null;
+      lo ??= min;
+      hi ??= max;
+    }
+    lo = Math.max(Math.ceil(lo), 1);
+    hi = Math.floor(hi);
+    if (hi < lo || hi - lo + 1 > YEAR_WORDS_MAX) return null;
+    const words = Array.from({ length: hi - lo + 1 }, (_, i) => `"${lo + i}"`);
+    return `tags : (${words.join(' OR ')})`;
+  }
+
   #missingTracks(): ReadonlySet<number> | null {
     const stamp = this.#scorer.version();
     if (stamp !== this.#missing.stamp) {
@@ -377,7 +403,7 @@ export class SearchRepo {
     const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null || bind.captioned !== 0;
     const missing = filtered ? null : this.#missingTracks();
     const stmt = missing === null ? (which === 'all' ? this.#newest : this.#newestTags) : which === 'all' ? this.#newestLean : this.#newestTagsLean;
-    const checkText = q.walk !== q.match;
+    const checkText = q.checkText;
     const out: FoldedRow[] = [];
     let before = Number.MAX_SAFE_INTEGER;
     // Rows the checks may drop are read at once, with a margin: a second statement costs more than a few dozen
@@ -464,17 +490,38 @@ const TAG_COLUMN_INDEXES = [COL.title, COL.artist, COL.album, COL.genre, COL.tag
 
 interface RankQuery {
   readonly match: string;
-  /** The MATCH a candidate walk uses: `match`, or with long prefixes cut to indexed ones. */
+  /**
+   * The MATCH a candidate walk uses: `match`, or with long prefixes cut to indexed ones; and the year clause
+   * (see [Note: Year ranges through the index]).
+   */
   readonly walk: string;
+  /** Whether the walk's rows must be checked against `phrases` (long prefixes were cut). */
+  readonly checkText: boolean;
   readonly phrases: readonly Phrase[];
 }
 
-/** A RankQuery for `match`, whose phrases (all ANDed) are `phrases`. */
-function rankQuery(match: string, phrases: readonly Phrase[]): RankQuery {
+/**
+ * A RankQuery for `match`, whose phrases (all ANDed) are `phrases`; `years`, a clause only the walk adds (it
+ * narrows the rows walked, never the rows kept: the SQL filters decide those).
+ */
+function rankQuery(match: string, phrases: readonly Phrase[], years: string | null): RankQuery {
   const cut = phrases.map(indexedPrefix);
-  const walk = cut.some((p, i) => p !== phrases[i]) ? cut.map((p) => `(${phraseExpr(p)})`).join(' AND ') : match;
-  return { match, walk, phrases };
+  const checkText = cut.some((p, i) => p !== phrases[i]);
+  const walk = checkText ? cut.map((p) => `(${phraseExpr(p)})`).join(' AND ') : match;
+  return { match, walk: years ? `${walk} AND ${years}` : walk, checkText, phrases };
 }
+
+// [Note: Year ranges through the index]
+// A year filter is tested on the tracks row of each text match the walk visits, newest first, until a window
+// of matches passes: "piano" from 1995 in a library spread over 50 years visits 50 matches per match kept, 32 ms
+// at 1,000,000 tracks. Every track's year is also a word of its `tags` column (the FTS triggers append it), so
+// a range of a few years is added to the walk's MATCH as `tags : ("1995" OR …)` and FTS5 intersects doclists
+// instead: 1.6 ms. It only narrows what is walked: a year word in a comment ("remastered 1995") lets a row
+// through to the SQL filter, which still decides on the year column, so the rows kept and their order are the
+// same (test/integration/db/search-walks.test.ts). Wide ranges are left to the filter: an OR of many years'
+// doclists costs more than the rows it saves (30 of 50 years measured 20 % slower); the cut-off is
+// YEAR_WORDS_MAX years. An open range is closed with the library's first or last year (an index lookup).
+const YEAR_WORDS_MAX = 10;
 
 type WalkBind = Bind & { window: number; before: number };
 

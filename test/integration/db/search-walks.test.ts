@@ -1,6 +1,7 @@
 /**
  * @file How search reads its candidates (main/db/search.ts): walks without the tracks table that skip missing
- * tracks, candidates handed over as one text, and snippets cut in JS from captions with non-ASCII punctuation.
+ * tracks, year ranges walked through the index, candidates handed over as one text, and snippets cut in JS from
+ * captions with non-ASCII punctuation.
  * Each is compared with the FTS5 ranking it replaces (test/helpers/fts5-search.ts), which joins the tracks table
  * and asks FTS5 for every snippet.
  */
@@ -119,6 +120,66 @@ describe('search walks', () => {
       expect(got[0]!.title).toBe('Piano\u001fNight');
     } finally {
       db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+    }
+  });
+
+  it('walks a narrow year range through the index and keeps the same pages as the year filter alone', () => {
+    // Tracks whose tags hold a year word the range covers while their year lies outside it (or is unknown): the
+    // walk's year clause lets them through, the year filter must still leave them out.
+    const decoys = [
+      { title: 'Piano remaster', comment: 'remastered 1995', year: 2001 },
+      { title: 'Piano outtake', comment: '1996 session', year: null },
+      { title: 'Drums 1997', comment: null, year: 1961 },
+      { title: 'Piano live', comment: null, year: 1995 },
+    ].map((d, i) =>
+      tracks.insert(
+        { path: `/m/year-${i}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: `year-${i}` },
+        metaOf({ title: d.title, comment: d.comment, year: d.year, genre: 'Jazz', genres: ['Jazz'] }),
+        0,
+      ),
+    );
+    try {
+      const ranges: Pick<SearchQuery, 'yearFrom' | 'yearTo'>[] = [
+        { yearFrom: 1995, yearTo: 1995 },
+        { yearFrom: 1993, yearTo: 1997 },
+        { yearFrom: 1990, yearTo: 1999 }, // ten years: the most walked through the index
+        { yearFrom: 1985, yearTo: 2004 }, // wider: left to the filter
+        { yearFrom: 2015 }, // open: closed with the library's last year
+        { yearTo: 1984 },
+        { yearFrom: 1995.5, yearTo: 1995.7 }, // no whole year inside
+        { yearFrom: 2090 },
+      ];
+      let kept = 0;
+      for (const rankWindow of [5, 40, 500]) {
+        const search = new SearchRepo(db, { rankWindow });
+        const anchor = new Fts5SearchRepo(db, { rankWindow });
+        for (const range of ranges) {
+          for (const q of [...QUERIES, { text: 'piano', genre: 'jazz', prefix: false }, { text: 'vocal', artist: 'artist 3' }]) {
+            for (const page of [{ limit: 20, offset: 0 }, { limit: 10, offset: 10 }]) {
+              const query = { ...q, ...range, ...page };
+              const got = search.search(query);
+              const want = anchor.search(query);
+              expect(got.map((h) => h.id), `${JSON.stringify(query)} window ${rankWindow}`).toEqual(want.map((h) => h.id));
+              got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 9));
+              for (const h of got) {
+                expect(h.year, JSON.stringify(query)).not.toBeNull();
+                expect(h.year!).toBeGreaterThanOrEqual(range.yearFrom ?? -Infinity);
+                expect(h.year!).toBeLessThanOrEqual(range.yearTo ?? Infinity);
+              }
+              kept += got.length;
+            }
+          }
+        }
+      }
+      expect(kept).toBeGreaterThan(500);
+      // The decoy with a matching year is found; the others are not, though their tags hold a year in range.
+      const piano1995 = new SearchRepo(db).search({ text: 'piano', prefix: false, yearFrom: 1995, yearTo: 1995, limit: 1000 }).map((h) => h.id);
+      expect(piano1995).toContain(decoys[3]);
+      expect(piano1995).not.toContain(decoys[0]);
+      expect(new SearchRepo(db).search({ text: 'piano', prefix: false, yearFrom: 1993, yearTo: 1997, limit: 1000 }).map((h) => h.id)).not.toContain(decoys[1]);
+      expect(new SearchRepo(db).search({ text: 'drums', prefix: false, yearFrom: 1990, yearTo: 1999, limit: 1000 }).map((h) => h.id)).not.toContain(decoys[2]);
+    } finally {
+      for (const id of decoys) db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
     }
   });
 
