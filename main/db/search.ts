@@ -129,15 +129,25 @@ interface Bind {
   offset: number;
 }
 
+/**
+ * The genre filter on the track whose id is `id`: one of its genres (genres_json's values, or its genre tag
+ * when it has no list) is @genre, ignoring case. track_genres (migration 0120) holds exactly those as `listed`
+ * rows, so this is one lookup in its primary key instead of parsing the track's JSON, and needs no tracks row
+ * (see [Note: Walking without the tracks table]). The library table's filter reads the same table.
+ */
+const GENRE_OF = (id: string): string => `EXISTS (SELECT 1 FROM track_genres tg WHERE tg.genre = @genre AND tg.track_id = ${id} AND tg.listed = 1)`;
+
+/** The has-caption filter on the track whose id is `id`. */
+const CAPTIONED_OF = (id: string): string => `EXISTS (SELECT 1 FROM captions cap WHERE cap.track_id = ${id})`;
+
 const FILTERS = `
   t.missing_since IS NULL
-  AND (@genre IS NULL OR EXISTS (SELECT 1 FROM json_each(t.genres_json) g WHERE g.value = @genre COLLATE NOCASE)
-       OR (t.genres_json IS NULL AND t.genre = @genre COLLATE NOCASE))
+  AND (@genre IS NULL OR ${GENRE_OF('t.id')})
   AND (@artist IS NULL OR t.artist LIKE @artist ESCAPE '\\' OR t.album_artist LIKE @artist ESCAPE '\\'
        OR t.artists_json LIKE @artist ESCAPE '\\')
   AND (@year_from IS NULL OR t.year >= @year_from)
   AND (@year_to IS NULL OR t.year <= @year_to)
-  AND (@captioned = 0 OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id))`;
+  AND (@captioned = 0 OR ${CAPTIONED_OF('t.id')})`;
 
 const HIT_COLUMNS = `t.id, t.path, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms,
   EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) AS has_caption`;
@@ -167,8 +177,8 @@ export interface SearchRepoOptions {
 
 // [Note: Walking without the tracks table]
 // A walk joins the tracks table only to test the filters and that the track is present. A query without
-// filters, or with only the has-caption filter (a lookup in captions by track id), walks FTS5's own tables
-// alone (a third fewer b-tree lookups and no tracks row decoded per candidate)
+// filters, or with only genre and has-caption filters (lookups in track_genres and captions by track id),
+// walks FTS5's own tables alone (a third fewer b-tree lookups and no tracks row decoded per candidate)
 // and skips missing tracks by id, from a set read through the partial index tracks_missing and kept until the
 // database changes. A library with more missing tracks than `missingInMemory` (an unplugged drive of a big
 // library) joins the table as before. Rows the set drops are made up in the same statement (it reads as many
@@ -210,14 +220,14 @@ export class SearchRepo {
         FROM ${fts} ${alias} ${tracks ? `JOIN tracks t ON t.id = ${alias}.rowid` : ''}
           JOIN tracks_fts_content c ON c.id = ${alias}.rowid JOIN tracks_fts_docsize d ON d.id = ${alias}.rowid
         WHERE ${fts} MATCH @match AND ${alias}.rowid < CAST(@before AS INTEGER)
-          AND ${tracks ? FILTERS : `(@captioned = 0 OR EXISTS (SELECT 1 FROM captions cap WHERE cap.track_id = ${alias}.rowid))`}
+          AND ${tracks ? FILTERS : `(@genre IS NULL OR ${GENRE_OF(`${alias}.rowid`)}) AND (@captioned = 0 OR ${CAPTIONED_OF(`${alias}.rowid`)})`}
         ORDER BY ${alias}.rowid DESC LIMIT @window`).pluck();
     this.#newest = walk('tracks_fts', 'f', true, true);
     // The same over tracks_tags_fts, for the tag pass (whose MATCH names tag columns only; see 0110). Its
     // phrases never look at the caption and the token count comes from docsize, so the caption (the long
     // column) is left out; the page's hits get theirs from #hitsByIds.
     this.#newestTags = walk('tracks_tags_fts', 'g', false, true);
-    // Both without the tracks table, for a query without filters but has-caption; see
+    // Both without the tracks table, for a query without filters but genre and has-caption; see
     // [Note: Walking without the tracks table].
     this.#newestLean = walk('tracks_fts', 'f', true, false);
     this.#newestTagsLean = walk('tracks_tags_fts', 'g', false, false);
@@ -403,8 +413,8 @@ export class SearchRepo {
    * [Note: Walking without the tracks table]).
    */
   #walk(which: 'all' | 'tags', bind: Bind, q: RankQuery, window: number): FoldedRow[] {
-    // The has-caption filter needs no tracks row: the lean walks test it by track id.
-    const filtered = bind.genre !== null || bind.artist !== null || bind.year_from !== null || bind.year_to !== null;
+    // The genre and has-caption filters need no tracks row: the lean walks test them by track id.
+    const filtered = bind.artist !== null || bind.year_from !== null || bind.year_to !== null;
     const missing = filtered ? null : this.#missingTracks();
     const stmt = missing === null ? (which === 'all' ? this.#newest : this.#newestTags) : which === 'all' ? this.#newestLean : this.#newestTagsLean;
     const checkText = q.checkText;

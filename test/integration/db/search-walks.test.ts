@@ -1,6 +1,6 @@
 /**
  * @file How search reads its candidates (main/db/search.ts): walks without the tracks table that skip missing
- * tracks (and test has-caption by id), year ranges walked through the index, candidates handed over as one text, and snippets cut in JS from
+ * tracks (and test genre and has-caption by id), year ranges walked through the index, candidates handed over as one text, and snippets cut in JS from
  * captions with non-ASCII punctuation.
  * Each is compared with the FTS5 ranking it replaces (test/helpers/fts5-search.ts), which joins the tracks table
  * and asks FTS5 for every snippet.
@@ -94,31 +94,57 @@ describe('search walks', () => {
     }
   });
 
-  it('tests has-caption by track id in the walks without the tracks table, with the same pages as the walk that joins it', () => {
-    // The newest tracks have no caption but match every query by their tags; some tracks go missing.
-    const uncaptioned = Array.from({ length: 30 }, (_, i) =>
-      tracks.insert(
-        { path: `/m/no-caption-${i}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: `no-caption-${i}` },
-        metaOf({ title: i % 2 ? 'The sad piano and drums' : 'The guitar of hip-hop', genre: 'Jazz', genres: ['Jazz'] }),
+  it('tests genre and has-caption by track id in the walks without the tracks table, with the same pages as the walk that joins it', () => {
+    // The newest tracks match every query by their tags: some have no caption, some other genres (a genre tag
+    // of "Jazz" beside a genre list without it is not Jazz); some tracks go missing.
+    const kinds: { genre: string | null; genres: string[]; captioned: boolean }[] = [
+      ...Array.from({ length: 10 }, () => ({ genre: 'Jazz', genres: ['Jazz'], captioned: false })),
+      ...Array.from({ length: 5 }, () => ({ genre: 'Rock', genres: ['Rock'], captioned: true })),
+      ...Array.from({ length: 5 }, () => ({ genre: 'Blues; Jazz', genres: ['Blues', 'Jazz'], captioned: true })),
+      ...Array.from({ length: 5 }, () => ({ genre: 'Jazz', genres: ['Rock'], captioned: true })),
+      ...Array.from({ length: 5 }, () => ({ genre: null, genres: [], captioned: true })),
+    ];
+    const addCaption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'test', 'a calm recording', 0)");
+    const decoys = kinds.map((k, i) => {
+      const id = tracks.insert(
+        { path: `/m/decoy-${i}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: `decoy-${i}` },
+        metaOf({ title: i % 2 ? 'The sad piano and drums' : 'The guitar of hip-hop', genre: k.genre, genres: k.genres }),
         0,
-      ),
-    );
-    const gone = [ids.at(-3)!, ids.at(-10)!, ids[7]!, uncaptioned[4]!];
+      );
+      if (k.captioned) addCaption.run(id);
+      return id;
+    });
+    const gone = [ids.at(-3)!, ids.at(-10)!, ids[7]!, decoys[4]!, decoys[16]!];
     for (const id of gone) tracks.markMissing(id, 1);
     try {
-      const captioned = QUERIES.map((q) => ({ ...q, captioned: true }));
+      const groups = {
+        captioned: QUERIES.map((q) => ({ ...q, captioned: true })),
+        jazz: QUERIES.map((q) => ({ ...q, genre: 'jazz' })),
+        rockCaptioned: QUERIES.map((q) => ({ ...q, genre: 'ROCK', captioned: true })),
+      };
+      const queries = Object.values(groups).flat();
       const joined = (rankWindow: number): SearchRepo => new SearchRepo(db, { rankWindow, missingInMemory: 0 });
-      const seen = new Set(expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), joined, captioned));
-      expect(seen.size).toBeGreaterThan(50);
-      for (const id of [...uncaptioned, ...gone]) expect(seen.has(id), `track ${id}`).toBe(false);
-      // Without the filter the same walk finds them (they are the newest matches).
-      expect(new SearchRepo(db).search({ text: 'sad piano', prefix: false, limit: 1000 }).map((h) => h.id)).toContain(uncaptioned[1]);
-      // With nothing missing, the FTS5 anchor agrees too.
+      const lean = (rankWindow: number): SearchRepo => new SearchRepo(db, { rankWindow });
+      const seen = (qs: SearchQuery[]): Set<number> => new Set(expectSamePages(lean, joined, qs));
+      const decoysIn = (found: Set<number>): number[] => decoys.flatMap((id, i) => (found.has(id) ? [i] : []));
+      const byKind = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+      const captioned = seen(groups.captioned);
+      expect(captioned.size).toBeGreaterThan(50);
+      expect(decoysIn(captioned).filter((i) => i < 10 || i === 16)).toEqual([]); // no caption, or missing
+      const jazz = seen(groups.jazz);
+      // Tagged "Jazz" but listed as Rock (20–24): the index says Jazz, the filter says no.
+      expect(decoysIn(jazz).every((i) => i < 10 || (i >= 15 && i < 20))).toBe(true);
+      expect(decoysIn(jazz)).toEqual(expect.arrayContaining([1, 15, 17]));
+      const rock = seen(groups.rockCaptioned);
+      // (The "Jazz"-tagged tracks listed as Rock are not found: the genre column, which the MATCH reads, says Jazz.)
+      expect(decoysIn(rock).sort((a, b) => a - b)).toEqual(byKind(10, 15));
+      for (const found of [captioned, jazz, rock]) for (const id of gone) expect(found.has(id), `missing track ${id}`).toBe(false);
+      // With nothing missing, the FTS5 anchor (which reads genres_json) agrees too.
       db.prepare('UPDATE tracks SET missing_since = NULL').run();
-      expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), (rankWindow) => new Fts5SearchRepo(db, { rankWindow }), captioned);
+      expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), (rankWindow) => new Fts5SearchRepo(db, { rankWindow }), queries);
     } finally {
       db.prepare('UPDATE tracks SET missing_since = NULL').run();
-      for (const id of uncaptioned) db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+      for (const id of decoys) db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
     }
   });
 
