@@ -150,7 +150,7 @@ const FILTERS = `
   AND (@captioned = 0 OR ${CAPTIONED_OF('t.id')})`;
 
 const HIT_COLUMNS = `t.id, t.path, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms,
-  EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) AS has_caption`;
+  ${CAPTIONED_OF('t.id')} AS has_caption`;
 
 /** Options of {@link SearchRepo}. */
 export interface SearchRepoOptions {
@@ -373,10 +373,6 @@ export class SearchRepo {
   }
 
   /**
-   * The ids of missing tracks when there are at most `missingInMemory` of them (else null), cached until the
-   * database changes. See [Note: Walking without the tracks table].
-   */
-  /**
    * The walk's clause for a year filter of at most YEAR_WORDS_MAX years, or null (see
    * [Note: Year ranges through the index]).
    */
@@ -397,6 +393,10 @@ export class SearchRepo {
     return `tags : (${words.join(' OR ')})`;
   }
 
+  /**
+   * The ids of missing tracks when there are at most `missingInMemory` of them (else null), cached until the
+   * database changes. See [Note: Walking without the tracks table].
+   */
   #missingTracks(): ReadonlySet<number> | null {
     const stamp = this.#scorer.version();
     if (stamp !== this.#missing.stamp) {
@@ -417,12 +417,11 @@ export class SearchRepo {
     const filtered = bind.artist !== null || bind.year_from !== null || bind.year_to !== null;
     const missing = filtered ? null : this.#missingTracks();
     const stmt = missing === null ? (which === 'all' ? this.#newest : this.#newestTags) : which === 'all' ? this.#newestLean : this.#newestTagsLean;
-    const checkText = q.checkText;
     const out: FoldedRow[] = [];
     let before = Number.MAX_SAFE_INTEGER;
     // Rows the checks may drop are read at once, with a margin: a second statement costs more than a few dozen
     // rows (FTS5 starts its doclist walk over).
-    let size = window + (checkText ? Math.ceil(window / 10) + 16 : 0) + Math.min(missing?.size ?? 0, window);
+    let size = window + (q.checkText ? Math.ceil(window / 10) + 16 : 0) + Math.min(missing?.size ?? 0, window);
     let seen = 0;
     for (;;) {
       const batch = stmt.all({ ...bind, match: q.walk, window: size, before });
@@ -432,7 +431,7 @@ export class SearchRepo {
         const r = this.#candidate(text);
         last = r.id;
         if (missing?.has(r.id)) continue;
-        if (checkText && !foldedRowMatches(q.phrases, r.folded, r.ascii)) continue;
+        if (q.checkText && !foldedRowMatches(q.phrases, r.folded, r.ascii)) continue;
         out.push(r);
         if (out.length === window) return out;
       }
@@ -550,7 +549,7 @@ const SEP = '\x1f';
 /** The SQL of a candidate's one text; columns are c.* (content) and d.sz (docsize). */
 function candidateText(id: string, caption: boolean): string {
   const cols = ['c.c0', 'c.c1', 'c.c2', 'c.c3', 'c.c4', caption ? 'c.c5' : "''"].map((c) => `ifnull(${c}, '')`);
-  return `concat_ws(char(31), ${id}, ${cols.join(', ')}, hex(d.sz))`;
+  return `concat_ws(char(${SEP.charCodeAt(0)}), ${id}, ${cols.join(', ')}, hex(d.sz))`;
 }
 
 interface Scored {
