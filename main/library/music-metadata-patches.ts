@@ -17,9 +17,19 @@ export interface MusicMetadataPatch {
   apply(code: string): string;
 }
 
-function rewrite(name: string, code: string, from: string, to: string, suffix = ''): string {
-  if (!code.includes(from)) throw new Error(`music-metadata patch "${name}": the source no longer has "${from}"; update main/library/music-metadata-patches.ts`);
-  return code.replace(from, to) + suffix;
+/**
+ * The patch named `name` of `libFile`: `from` replaced by `to` (once), then `suffix` appended. It throws,
+ * naming itself, when the source no longer holds `from`.
+ */
+function patch(name: string, libFile: string, from: string, to: string, suffix = ''): MusicMetadataPatch {
+  return {
+    name,
+    libFile,
+    apply(code) {
+      if (!code.includes(from)) throw new Error(`music-metadata patch "${name}": the source no longer has "${from}"; update main/library/music-metadata-patches.ts`);
+      return code.replace(from, to) + suffix;
+    },
+  };
 }
 
 /**
@@ -27,18 +37,13 @@ function rewrite(name: string, code: string, from: string, to: string, suffix = 
  * music-metadata builds its tag-name maps (~1,000 upper-cased keys in 11 mappers) anew for every file it parses:
  * a sixth of a scan thread's time. The mappers are stateless, so the bundled copy shares one.
  */
-export const sharedTagMapper: MusicMetadataPatch = {
-  name: 'one tag mapper per process',
-  libFile: 'common/MetadataCollector.js',
-  apply: (code) =>
-    rewrite(
-      'one tag mapper per process',
-      code,
-      'this.tagMapper = new CombinedTagMapper();',
-      'this.tagMapper = (sharedCombinedTagMapper ??= new CombinedTagMapper());',
-      '\nlet sharedCombinedTagMapper;\n',
-    ),
-};
+const sharedTagMapper = patch(
+  'one tag mapper per process',
+  'common/MetadataCollector.js',
+  'this.tagMapper = new CombinedTagMapper();',
+  'this.tagMapper = (sharedCombinedTagMapper ??= new CombinedTagMapper());',
+  '\nlet sharedCombinedTagMapper;\n',
+);
 
 /**
  * [Note: ID3v2 padding]
@@ -50,16 +55,16 @@ export const sharedTagMapper: MusicMetadataPatch = {
  * fifths of its parse; 64 KiB of padding is 6,500. A frame id is made of A–Z and 0–9 in every ID3v2 version, so
  * a zero byte where a frame should start is padding, and the frames end there (as mutagen and TagLib read it).
  */
-export const id3v2StopAtPadding: MusicMetadataPatch = {
-  name: 'stop at ID3v2 padding',
-  libFile: 'id3v2/ID3v2Parser.js',
-  apply: (code) =>
-    rewrite('stop at ID3v2 padding', code, 'if (offset === data.length) {', 'if (offset === data.length || data[offset] === 0) {'),
-};
+const id3v2StopAtPadding = patch(
+  'stop at ID3v2 padding',
+  'id3v2/ID3v2Parser.js',
+  'if (offset === data.length) {',
+  'if (offset === data.length || data[offset] === 0) {',
+);
 
-/** Whether `id` (a module's absolute path, as bundlers name it) is the file `patch` applies to. */
-export function patchesModule(patch: MusicMetadataPatch, id: string): boolean {
-  return id.replace(/\\/g, '/').endsWith(`/music-metadata/lib/${patch.libFile}`);
+/** Whether `id` (a module's absolute path, as bundlers name it) is the file `p` applies to. */
+export function patchesModule(p: MusicMetadataPatch, id: string): boolean {
+  return id.replace(/\\/g, '/').endsWith(`/music-metadata/lib/${p.libFile}`);
 }
 
 /** Every patch, in the order applied. */
