@@ -38,11 +38,9 @@ const ORDER: Record<TrackSortKey, readonly string[]> = {
 // from that index (FROM_GENRE), so counting or paging one genre reads that genre's tracks, not the library.
 // The unfiltered total is the trigger-kept count of 0120, not a count(*) walk of the table.
 const GENRE = `(@genre IS NULL OR t.id IN (SELECT tg.track_id FROM track_genres tg WHERE tg.genre = @genre))`;
-const FILTERS = `t.missing_since IS NULL
-  AND ${GENRE}
-  AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
-const FROM_GENRE = `track_genres tg JOIN tracks t ON t.id = tg.track_id WHERE tg.genre = @genre AND t.missing_since IS NULL
-  AND (@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
+const CAPTIONED = `(@captioned IS NULL OR EXISTS (SELECT 1 FROM captions c WHERE c.track_id = t.id) = @captioned)`;
+const FILTERS = `t.missing_since IS NULL AND ${GENRE} AND ${CAPTIONED}`;
+const FROM_GENRE = `track_genres tg JOIN tracks t ON t.id = tg.track_id WHERE tg.genre = @genre AND t.missing_since IS NULL AND ${CAPTIONED}`;
 
 const COLUMNS = `t.id, t.title, t.artist, t.album, t.genre, t.year, t.duration_ms AS durationMs, t.duration_estimated AS durationEstimated, t.path,
   t.track_no AS trackNo, t.disc_no AS discNo,
