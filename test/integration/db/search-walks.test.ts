@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../main/db/open';
 import { SearchRepo, toFtsQuery, type SearchHit, type SearchQuery } from '../../../main/db/search';
 import { captionSnippet } from '../../../main/db/snippet';
-import { TracksRepo } from '../../../main/db/tracks';
+import { TracksRepo, type TrackMeta } from '../../../main/db/tracks';
 import { Fts5SearchRepo } from '../../helpers/fts5-search';
 import { insertMusicCaps, metaOf, readMusicCaps } from '../../helpers/musiccaps';
 
@@ -40,6 +40,17 @@ beforeAll(() => {
   );
 });
 afterAll(() => db.close());
+
+/** A track named `name` (its path /m/<name>.wav) with the tags `meta` and no caption. */
+function addTrack(name: string, meta: Partial<TrackMeta>): number {
+  return tracks.insert({ path: `/m/${name}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: name }, metaOf(meta), 0);
+}
+
+/** Deletes tracks a test added. */
+function removeTracks(trackIds: readonly number[]): void {
+  const del = db.prepare('DELETE FROM tracks WHERE id = ?');
+  for (const id of trackIds) del.run(id);
+}
 
 const QUERIES: SearchQuery[] = [
   { text: 'piano', prefix: false },
@@ -106,11 +117,7 @@ describe('search walks', () => {
     ];
     const addCaption = db.prepare("INSERT INTO captions (track_id, start_ms, length_ms, model_id, text, created_at) VALUES (?, 0, 10000, 'test', 'a calm recording', 0)");
     const decoys = kinds.map((k, i) => {
-      const id = tracks.insert(
-        { path: `/m/decoy-${i}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: `decoy-${i}` },
-        metaOf({ title: i % 2 ? 'The sad piano and drums' : 'The guitar of hip-hop', genre: k.genre, genres: k.genres }),
-        0,
-      );
+      const id = addTrack(`decoy-${i}`, { title: i % 2 ? 'The sad piano and drums' : 'The guitar of hip-hop', genre: k.genre, genres: k.genres });
       if (k.captioned) addCaption.run(id);
       return id;
     });
@@ -144,7 +151,7 @@ describe('search walks', () => {
       expectSamePages((rankWindow) => new SearchRepo(db, { rankWindow }), (rankWindow) => new Fts5SearchRepo(db, { rankWindow }), queries);
     } finally {
       db.prepare('UPDATE tracks SET missing_since = NULL').run();
-      for (const id of decoys) db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+      removeTracks(decoys);
     }
   });
 
@@ -159,11 +166,7 @@ describe('search walks', () => {
   });
 
   it('reads a row whose tags hold the separator of the one-text candidates again, and scores it as FTS5 does', () => {
-    const id = tracks.insert(
-      { path: '/m/sep.wav', folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: 'sep' },
-      metaOf({ title: 'Piano\u001fNight', artist: 'Unit\u001fSeparator', genre: 'Jazz', genres: ['Jazz'] }),
-      0,
-    );
+    const id = addTrack('sep', { title: 'Piano\u001fNight', artist: 'Unit\u001fSeparator', genre: 'Jazz', genres: ['Jazz'] });
     try {
       const match = toFtsQuery('piano night', { prefix: false })!;
       const want = db
@@ -177,7 +180,7 @@ describe('search walks', () => {
       expect(got[0]!.score).toBeCloseTo(want[0]!.score, 9);
       expect(got[0]!.title).toBe('Piano\u001fNight');
     } finally {
-      db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+      removeTracks([id]);
     }
   });
 
@@ -189,13 +192,7 @@ describe('search walks', () => {
       { title: 'Piano outtake', comment: '1996 session', year: null },
       { title: 'Drums 1997', comment: null, year: 1961 },
       { title: 'Piano live', comment: null, year: 1995 },
-    ].map((d, i) =>
-      tracks.insert(
-        { path: `/m/year-${i}.wav`, folderId: null, sizeBytes: 1, mtimeMs: 0, fingerprint: `year-${i}` },
-        metaOf({ title: d.title, comment: d.comment, year: d.year, genre: 'Jazz', genres: ['Jazz'] }),
-        0,
-      ),
-    );
+    ].map((d, i) => addTrack(`year-${i}`, { title: d.title, comment: d.comment, year: d.year, genre: 'Jazz', genres: ['Jazz'] }));
     try {
       const ranges: Pick<SearchQuery, 'yearFrom' | 'yearTo'>[] = [
         { yearFrom: 1995, yearTo: 1995 },
@@ -237,7 +234,7 @@ describe('search walks', () => {
       expect(new SearchRepo(db).search({ text: 'piano', prefix: false, yearFrom: 1993, yearTo: 1997, limit: 1000 }).map((h) => h.id)).not.toContain(decoys[1]);
       expect(new SearchRepo(db).search({ text: 'drums', prefix: false, yearFrom: 1990, yearTo: 1999, limit: 1000 }).map((h) => h.id)).not.toContain(decoys[2]);
     } finally {
-      for (const id of decoys) db.prepare('DELETE FROM tracks WHERE id = ?').run(id);
+      removeTracks(decoys);
     }
   });
 
