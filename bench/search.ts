@@ -63,7 +63,8 @@ try {
   }
   const loadS = (performance.now() - t0) / 1000;
   // A scan that writes this many tracks is followed by a merge of the search indexes in the app (LibraryService,
-  // [Note: Merging the search index]); so is the library here. A reused database is merged already.
+  // [Note: Merging the search index]); so is the library here. A reused database was merged by the run that
+  // built it; what is merged again is the segments the previous run's caption edits ("after a write") added.
   const segments = countSegments(db, 'tracks_fts');
   const m0 = performance.now();
   const merged = await mergeSearchIndexes(db);
